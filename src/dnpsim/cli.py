@@ -1,0 +1,196 @@
+"""Command line: ``dnpsim run | sweep | demo | figure | info``.
+
+Exit codes: 0 success, 2 invalid input (one message naming the field, nothing
+written), 1 a computation failed (e.g. a solver did not converge, with its residual).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+
+def _json_default(value):
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(f"cannot serialize {type(value).__name__}")
+
+
+def write_json_atomic(data: dict, path: Path) -> None:
+    """Write JSON through a temporary file in the same directory, then rename, so a
+    failed run never leaves a half-written result."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(data, fh, indent=2, default=_json_default)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _check_output(path: str, suffix: str) -> Path:
+    from dnpsim.spec import SpecError
+
+    out = Path(path)
+    if out.suffix.lower() != suffix:
+        raise SpecError("--output", f"must end with {suffix}, got {path!r}")
+    if not out.parent.exists():
+        raise SpecError("--output", f"directory {str(out.parent)!r} does not exist")
+    return out
+
+
+def cmd_run(args) -> int:
+    from dnpsim.spec import load_spec, resolve_spec, run_spec
+
+    output = _check_output(args.output, ".json")
+    spec = load_spec(args.spec)
+    if "sweep" in spec:
+        from dnpsim.spec import SpecError
+
+        raise SpecError("sweep", "a spec with a [sweep] section runs with 'dnpsim sweep', not 'dnpsim run'")
+    resolve_spec(spec)  # validate before any work
+    result = run_spec(spec, progress=not args.quiet)
+    write_json_atomic(result, output)
+    if not args.quiet:
+        pn = result.get("nuclear_polarization")
+        line = f"residual {result['residual']:.2e}"
+        if pn is not None:
+            line = f"nuclear polarization {pn:+.6f}, " + line
+        print(f"{line}; wrote {output}")
+    return 0
+
+
+def cmd_sweep(args) -> int:
+    from dnpsim.experiments.sweep import run_sweep
+    from dnpsim.spec import load_spec
+
+    output = _check_output(args.output, ".nc")
+    spec = load_spec(args.spec)
+    run_sweep(spec, output, executor=args.executor, workers=args.workers, address=args.scheduler,
+              progress=not args.quiet, resume=not args.restart)
+    if not args.quiet:
+        print(f"wrote {output}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from dnpsim.experiments.demo import run_demo
+
+    run_demo(Path(args.output_dir), progress=not args.quiet)
+    return 0
+
+
+def cmd_figure(args) -> int:
+    from dnpsim.experiments.figures import FIGURES
+
+    if args.name not in FIGURES:
+        from dnpsim.spec import SpecError
+
+        raise SpecError("figure", f"unknown figure {args.name!r}; available: {', '.join(sorted(FIGURES))}")
+    out = Path(args.output_dir)
+    if not out.is_dir():
+        from dnpsim.spec import SpecError
+
+        raise SpecError("--output-dir", f"directory {str(out)!r} does not exist")
+    FIGURES[args.name](quick=args.quick, output_dir=out, progress=not args.quiet,
+                       realizations=args.realizations, workers=args.workers)
+    return 0
+
+
+def cmd_info(args) -> int:
+    import importlib.metadata as md
+    import platform
+
+    import psutil
+
+    from dnpsim import __version__
+    from dnpsim.provenance import git_revision
+
+    print(f"dnpsim {__version__} (git {git_revision()})")
+    print(f"python {platform.python_version()} on {platform.platform()}")
+    print(f"cores {os.cpu_count()}, memory {psutil.virtual_memory().total / 2**30:.1f} GiB "
+          f"({psutil.virtual_memory().available / 2**30:.1f} GiB available)")
+    for name in ("numpy", "scipy", "xarray", "h5netcdf", "matplotlib", "tqdm", "pint", "numba", "dask",
+                 "distributed", "qutip"):
+        try:
+            version = md.version(name)
+        except md.PackageNotFoundError:
+            version = "not installed"
+        print(f"  {name:12s} {version}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from dnpsim import __version__
+
+    parser = argparse.ArgumentParser(prog="dnpsim", description="Simulate dynamic nuclear polarization (DNP) in "
+                                     "disordered, interacting electron-spin systems.")
+    parser.add_argument("--version", action="version", version=f"dnpsim {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run one point of a spec file, write RESULT.json")
+    run.add_argument("spec", help="spec file (TOML or JSON)")
+    run.add_argument("--output", "-o", required=True, help="result file (.json)")
+    run.add_argument("--quiet", "-q", action="store_true")
+    run.set_defaults(func=cmd_run)
+
+    sweep = sub.add_parser("sweep", help="run the [sweep] grid x realizations of a spec, write RESULT.nc")
+    sweep.add_argument("spec")
+    sweep.add_argument("--output", "-o", required=True, help="result file (.nc)")
+    sweep.add_argument("--executor", choices=["serial", "processes", "dask"], default="serial")
+    sweep.add_argument("--workers", type=int, default=None, help="worker processes (processes/dask)")
+    sweep.add_argument("--scheduler", default=None, help="dask scheduler address (default: a local cluster)")
+    sweep.add_argument("--restart", action="store_true", help="ignore finished parts of an interrupted sweep")
+    sweep.add_argument("--quiet", "-q", action="store_true")
+    sweep.set_defaults(func=cmd_sweep)
+
+    demo = sub.add_parser("demo", help="compute a small 2016 DNP profile, write dnpsim-demo.png/.nc")
+    demo.add_argument("--output-dir", default=".")
+    demo.add_argument("--quiet", "-q", action="store_true")
+    demo.set_defaults(func=cmd_demo)
+
+    figure = sub.add_parser("figure", help="reproduce a paper figure (data .nc + plot .png)")
+    figure.add_argument("name", help="e.g. spin-temperature-fig2")
+    figure.add_argument("--quick", action="store_true", help="small N, few realizations (under a minute)")
+    figure.add_argument("--realizations", type=int, default=None, help="override the number of realizations")
+    figure.add_argument("--workers", type=int, default=1, help="local worker processes")
+    figure.add_argument("--output-dir", default=".")
+    figure.add_argument("--quiet", "-q", action="store_true")
+    figure.set_defaults(func=cmd_figure)
+
+    info = sub.add_parser("info", help="version, dependencies, cores, memory")
+    info.set_defaults(func=cmd_info)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from dnpsim.models.electrons import ModelError
+    from dnpsim.solvers.markov import ConvergenceError
+    from dnpsim.spec import SpecError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (SpecError, ModelError) as exc:
+        print(f"dnpsim: error: {exc}", file=sys.stderr)
+        return 2
+    except ConvergenceError as exc:
+        print(f"dnpsim: computation failed: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("dnpsim: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,1 @@
+"""dynamics layer of dnpsim (see DESIGN.md, Layers)."""

@@ -1,0 +1,1 @@
+"""experiments layer of dnpsim (see DESIGN.md, Layers)."""

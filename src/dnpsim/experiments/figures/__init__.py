@@ -1,0 +1,1 @@
+"""experiments/figures layer of dnpsim (see DESIGN.md, Layers)."""

@@ -1,0 +1,1 @@
+"""models layer of dnpsim (see DESIGN.md, Layers)."""

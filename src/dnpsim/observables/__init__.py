@@ -1,0 +1,1 @@
+"""observables layer of dnpsim (see DESIGN.md, Layers)."""

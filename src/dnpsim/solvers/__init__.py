@@ -1,0 +1,1 @@
+"""solvers layer of dnpsim (see DESIGN.md, Layers)."""

@@ -1,0 +1,1 @@
+"""spin layer of dnpsim (see DESIGN.md, Layers)."""

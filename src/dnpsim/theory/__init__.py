@@ -1,0 +1,1 @@
+"""theory layer of dnpsim (see DESIGN.md, Layers)."""
