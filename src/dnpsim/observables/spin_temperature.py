@@ -61,7 +61,7 @@ def ansatz_populations(block_energies: np.ndarray, magnetizations: np.ndarray, a
 
 
 def fit_spin_temperature(block_energies, magnetizations, populations, electron_larmor: float,
-                         *, tol: float = 1e-12, max_iterations: int = 200) -> SpinTemperatureFit:
+                         *, tol: float = 1e-10, max_iterations: int = 200) -> SpinTemperatureFit:
     """Fitting method of Eq. (18) of the 2016 paper.
 
     Parameters

@@ -1,0 +1,932 @@
+"""Sweeps: a spec with a ``[sweep]`` table -> grid x realizations -> one NetCDF file.
+
+This module is what ``dnpsim sweep SPEC --output RESULT.nc`` runs (DESIGN.md, "One run,
+one file").  A sweep table lists dotted spec keys with their values, the number of
+disorder realizations and the root seed::
+
+    [sweep]
+    "environment.mw_frequency" = { start = 93.84e9, stop = 93.96e9, num = 41 }   # Hz
+    "model.couplings.scale" = [2e6, 5e6, 10e6, 15e6, 30e6, 45e6]                  # Hz
+    realizations = 100
+    seed = 1
+    dims = { "model.couplings.scale" = "coupling_scale" }    # optional renaming
+
+Several entries make a Cartesian product, in the order they appear.  The result is an
+:class:`xarray.Dataset` with one dimension per entry (named by the last component of
+the key, ``mw_frequency``, ``scale``, or by ``dims``), then ``realization``, then any
+dimensions a result carries itself (``electron``); one variable per numeric result.
+
+How the work is cut (see :func:`run_sweep`)
+-------------------------------------------
+* **Groups.**  Grid points that differ only in keys for which
+  :func:`dnpsim.spec.reuses_model` is true (``environment.*``: the microwave frequency,
+  the temperature, ...) share one model, so one call of the engine computes all of
+  them from one spectrum.  A *task* is one group and one realization.
+* **Seeds.**  ``SeedSequence(seed).spawn(realizations)`` gives one child per
+  realization; realization ``r`` uses child ``r`` at *every* grid point (common random
+  numbers: along a coupling-scale axis the same underlying disorder is rescaled, so
+  differences between grid points are not masked by draw-to-draw noise).  The engine
+  receives the integer :func:`realization_seeds` ``[r]``.  Nothing depends on the
+  number of workers or on the order tasks finish.
+* **Parts.**  Each finished task is written at once to ``RESULT.nc.parts/`` (atomic
+  write), next to a ``plan.json`` fingerprint of the spec.  An interrupted sweep (an
+  error, Ctrl-C, a killed job) keeps its parts; running the same command again
+  computes only the missing tasks.  The parts directory is removed once ``RESULT.nc``
+  is written.
+
+Public API
+----------
+parse_sweep(spec) -> SweepPlan
+run_sweep(spec, output, *, compute=None, validate=None, executor="serial",
+          workers=None, address=None, progress=True, resume=True) -> xarray.Dataset
+realization_seeds(root_seed, realizations) -> tuple[int, ...]
+parts_directory(output) -> Path
+git_revision() -> str
+SweepPlan, SweepAxis, SweepGroup, SweepResumeError
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import hashlib
+import itertools
+import json
+import math
+import os
+import pickle
+import re
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from numbers import Integral, Real
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import dnpsim
+from dnpsim.provenance import git_revision
+from dnpsim.experiments.executors import Executor, make_executor
+from dnpsim.spec import SpecError, load_spec, reuses_model, set_dotted
+
+__all__ = [
+    "SweepAxis",
+    "SweepGroup",
+    "SweepPlan",
+    "SweepResumeError",
+    "parse_sweep",
+    "realization_seeds",
+    "run_sweep",
+    "assemble_dataset",
+    "parts_directory",
+    "spec_fingerprint",
+    "git_revision",
+]
+
+#: Entries of ``[sweep]`` that are not swept keys.
+RESERVED_KEYS = ("realizations", "seed", "dims")
+#: Sections a swept key may start with.
+SECTIONS = ("model", "environment", "method")
+#: Dimension / coordinate names the sweep itself uses.
+REALIZATION_DIM = "realization"
+REALIZATION_SEED = "realization_seed"
+#: Keys of a result dict that never become variables.
+SKIPPED_RESULT_KEYS = ("spec", "dims")
+
+_GRID_KEYS = frozenset({"start", "stop", "num"})
+_PARTS_FORMAT = 1
+_PART_NAME = re.compile(r"^g(\d+)_r(\d+)\.pkl$")
+
+Compute = Callable[[dict, list, int], Sequence[Mapping[str, Any]]]
+Validate = Callable[[dict], None]
+
+
+class SweepResumeError(RuntimeError):
+    """The parts directory of an output holds results that cannot be resumed here
+    (another spec, or an unreadable fingerprint)."""
+
+
+# ------------------------------------------------------------------------------ plan
+
+
+@dataclass(frozen=True)
+class SweepAxis:
+    """One swept spec key.
+
+    Attributes
+    ----------
+    key:
+        Dotted spec key, e.g. ``"environment.mw_frequency"``.
+    dim:
+        Name of the dataset dimension (last key component, or the ``dims`` override).
+    values:
+        The values, exactly as given (numbers in SI units with frequencies in Hz, or
+        strings with units, which the engine parses); a ``{start, stop, num}`` grid
+        becomes ``num`` floats from ``start`` to ``stop`` inclusive.
+    """
+
+    key: str
+    dim: str
+    values: tuple
+
+    @property
+    def size(self) -> int:
+        """Number of values along this axis."""
+        return len(self.values)
+
+    @property
+    def reuses_model(self) -> bool:
+        """Whether points differing along this axis share one model (one engine call)."""
+        return reuses_model(self.key)
+
+    def coordinate(self) -> np.ndarray:
+        """Coordinate values for the dataset, shape ``(size,)``.
+
+        Numbers (and booleans) stay numbers, as given (SI units, Hz).  If any value is
+        a string (``"93.9 GHz"``) all values are stored as strings; tables and lists
+        (e.g. explicit offset arrays) are stored as their JSON text.
+        """
+        values = self.values
+        if all(_is_number(v) for v in values):
+            return np.asarray(values)
+        if all(_is_number(v) or isinstance(v, str) for v in values):
+            return np.asarray([str(v) for v in values])
+        return np.asarray([json.dumps(v, default=str) for v in values])
+
+
+@dataclass(frozen=True)
+class SweepGroup:
+    """Grid points that share one model: one engine call per realization.
+
+    Attributes
+    ----------
+    index:
+        Position of the group in :meth:`SweepPlan.groups` (C order over the axes that
+        change the model).
+    overrides:
+        ``{dotted_key: value}`` for the model-changing axes, common to the group.
+    points:
+        Grid index (one entry per axis of the plan) of each member, in the order of
+        ``variants``.
+    variants:
+        ``{dotted_key: value}`` overrides of the model-reusing axes, one per member
+        (``({},)`` when no axis reuses the model).
+    """
+
+    index: int
+    overrides: dict
+    points: tuple[tuple[int, ...], ...]
+    variants: tuple[dict, ...]
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """A parsed ``[sweep]`` table (see :func:`parse_sweep`).
+
+    Attributes
+    ----------
+    base:
+        The spec without its ``sweep`` section (do not mutate it).
+    axes:
+        The swept keys, in the order they appear in the table.
+    realizations:
+        Number of disorder realizations R (>= 1).
+    seed:
+        Root seed of ``numpy.random.SeedSequence`` (>= 0).
+    """
+
+    base: dict = field(repr=False)
+    axes: tuple[SweepAxis, ...]
+    realizations: int = 1
+    seed: int = 0
+
+    @property
+    def dims(self) -> tuple[str, ...]:
+        """Dimension names of the grid, one per axis."""
+        return tuple(axis.dim for axis in self.axes)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Dotted spec keys of the grid, one per axis."""
+        return tuple(axis.key for axis in self.axes)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Grid shape (without the realization axis); ``()`` for a pure realization sweep."""
+        return tuple(axis.size for axis in self.axes)
+
+    @property
+    def size(self) -> int:
+        """Number of grid points (without realizations)."""
+        return math.prod(self.shape)
+
+    @property
+    def n_tasks(self) -> int:
+        """Number of tasks: groups x realizations."""
+        return len(self.groups()) * self.realizations
+
+    def overrides(self, index: Sequence[int]) -> dict:
+        """``{dotted_key: value}`` of the grid point at ``index`` (one int per axis)."""
+        return {axis.key: axis.values[i] for axis, i in zip(self.axes, index, strict=True)}
+
+    def indices(self) -> Iterator[tuple[int, ...]]:
+        """All grid indices, in C order (the last axis varies fastest)."""
+        return itertools.product(*(range(n) for n in self.shape))
+
+    def point_specs(self) -> Iterator[tuple[tuple[int, ...], dict]]:
+        """Yield ``(index, spec)`` for every grid point, in C order.
+
+        ``spec`` is a fresh copy of the spec without its ``sweep`` section, with each
+        swept key set to the point's value (:func:`dnpsim.spec.set_dotted`).
+        """
+        for index in self.indices():
+            yield index, _apply(self.base, self.overrides(index))
+
+    def groups(self) -> tuple[SweepGroup, ...]:
+        """The grid cut into groups of points that share one model, in C order over
+        the axes that change the model; members in C order over the others."""
+        return self._groups
+
+    @functools.cached_property
+    def _groups(self) -> tuple[SweepGroup, ...]:
+        return _make_groups(self.axes)
+
+    def group_spec(self, group: SweepGroup) -> dict:
+        """The spec a group's engine call gets: base spec + the group's overrides.
+
+        Applying one of ``group.variants`` on top gives the point's spec.
+        """
+        return _apply(self.base, group.overrides)
+
+    def realization_seeds(self) -> tuple[int, ...]:
+        """Integer seed of each realization (see :func:`realization_seeds`)."""
+        return realization_seeds(self.seed, self.realizations)
+
+
+def _apply(base: dict, overrides: Mapping[str, Any]) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in overrides.items():
+        out = set_dotted(out, key, value)
+    return out
+
+
+def _make_groups(axes: tuple[SweepAxis, ...]) -> tuple[SweepGroup, ...]:
+    outer = [i for i, axis in enumerate(axes) if not axis.reuses_model]
+    inner = [i for i, axis in enumerate(axes) if axis.reuses_model]
+    groups = []
+    for g, outer_index in enumerate(itertools.product(*(range(axes[i].size) for i in outer))):
+        overrides = {axes[i].key: axes[i].values[k] for i, k in zip(outer, outer_index)}
+        points, variants = [], []
+        for inner_index in itertools.product(*(range(axes[i].size) for i in inner)):
+            point = [0] * len(axes)
+            for i, k in itertools.chain(zip(outer, outer_index), zip(inner, inner_index)):
+                point[i] = k
+            points.append(tuple(point))
+            variants.append({axes[i].key: axes[i].values[k] for i, k in zip(inner, inner_index)})
+        groups.append(SweepGroup(g, overrides, tuple(points), tuple(variants)))
+    return tuple(groups)
+
+
+def realization_seeds(root_seed: int, realizations: int) -> tuple[int, ...]:
+    """One integer seed per realization, shared by every grid point.
+
+    Realization ``r`` gets ``SeedSequence(root_seed).spawn(realizations)[r]``, reduced to
+    its first 64-bit state word (an int in ``[0, 2**64)``, picklable and JSON-able;
+    ``numpy.random.default_rng(seed)`` turns it back into a generator).  Spawned
+    children do not depend on ``realizations``: the first R seeds of a longer sweep
+    are those of a shorter one.
+    """
+    children = np.random.SeedSequence(root_seed).spawn(realizations)
+    return tuple(int(child.generate_state(1, dtype=np.uint64)[0]) for child in children)
+
+
+# ---------------------------------------------------------------------------- parsing
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (Real, np.number, np.bool_)) and not isinstance(value, str)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, Real) and not isinstance(value, (bool, np.bool_))
+
+
+def _flatten(prefix: str, value: Any, is_leaf: Callable[[Any], bool]) -> Iterator[tuple[str, Any]]:
+    """Turn nested tables into dotted keys: TOML reads an unquoted
+    ``environment.mw_frequency = [...]`` as ``{"environment": {"mw_frequency": [...]}}``."""
+    if isinstance(value, Mapping) and value and not is_leaf(value):
+        for key, child in value.items():
+            yield from _flatten(f"{prefix}.{key}" if prefix else str(key), child, is_leaf)
+    else:
+        yield prefix, value
+
+
+def _is_entry_leaf(value: Mapping) -> bool:
+    # A table is a {start, stop, num} grid when it names one of them, and a nesting
+    # level of dotted keys when all its values are lists or tables; anything else is
+    # a (malformed) leaf, reported by _grid_values.
+    if _GRID_KEYS & set(value):
+        return True
+    return not all(isinstance(v, (Mapping, list, tuple)) for v in value.values())
+
+
+def _grid_values(name: str, raw: Any) -> tuple:
+    """Values of one swept key: a non-empty list, or a ``{start, stop, num}`` table."""
+    if isinstance(raw, (list, tuple)):
+        if not raw:
+            raise SpecError(name, "is an empty list; give at least one value")
+        values = tuple(raw)
+    elif isinstance(raw, Mapping) and _GRID_KEYS & set(raw):
+        unknown = sorted(set(raw) - _GRID_KEYS)
+        if unknown:
+            raise SpecError(name, f"unknown grid entries {unknown}; a grid is {{start, stop, num}}")
+        missing = sorted(_GRID_KEYS - set(raw))
+        if missing:
+            raise SpecError(name, f"grid table lacks {missing}; a grid is {{start, stop, num}}")
+        start, stop, num = raw["start"], raw["stop"], raw["num"]
+        for label, bound in (("start", start), ("stop", stop)):
+            if not _is_real(bound) or not math.isfinite(bound):
+                raise SpecError(
+                    name,
+                    f"{label} = {bound!r} must be a finite number in SI units (Hz, s, K); "
+                    "strings with units are only accepted in a list of values",
+                )
+        if not _is_int(num) or num < 1:
+            raise SpecError(name, f"num = {num!r} must be an integer >= 1")
+        values = tuple(np.linspace(float(start), float(stop), int(num)).tolist())
+    else:
+        got = f"a table with keys {sorted(raw)}" if isinstance(raw, Mapping) else repr(raw)
+        raise SpecError(
+            name,
+            f"expected a list of values or a {{start, stop, num}} table, got {got}",
+        )
+    seen = set()
+    for value in values:
+        marker = json.dumps(value, sort_keys=True, default=str)
+        if marker in seen:
+            raise SpecError(name, f"value {value!r} is listed twice")
+        seen.add(marker)
+    return values
+
+
+def _check_key(name: str, key: str) -> None:
+    parts = key.split(".")
+    if parts[0] not in SECTIONS or len(parts) < 2 or not all(parts):
+        raise SpecError(
+            name,
+            f"{key!r} is not a dotted spec key under {', '.join(SECTIONS)} "
+            '(e.g. "environment.mw_frequency"); the other [sweep] entries are '
+            f"{', '.join(RESERVED_KEYS)}",
+        )
+
+
+def parse_sweep(spec: Mapping[str, Any]) -> SweepPlan:
+    """Read the ``[sweep]`` table of a spec.
+
+    Every entry except ``realizations`` (int >= 1, default 1), ``seed`` (int >= 0,
+    default 0) and ``dims`` is a dotted spec key (first component ``model``,
+    ``environment`` or ``method``) with either a non-empty list of values (numbers in
+    SI units, Hz for frequencies, or strings with units, kept as given) or a table
+    ``{start, stop, num}`` (``num`` values from ``start`` to ``stop`` inclusive, as
+    ``numpy.linspace``).  Several entries make a Cartesian product, in table order.
+
+    The dimension of an entry is named by the last component of its key
+    (``model.couplings.scale`` -> ``scale``); ``dims = {"model.couplings.scale" =
+    "coupling_scale"}`` renames it, and is required when two keys end alike.
+
+    Returns
+    -------
+    SweepPlan
+
+    Raises
+    ------
+    SpecError
+        Naming the field at fault (``sweep.<key>``, ``sweep.realizations``, ...).
+    """
+    if not isinstance(spec, Mapping):
+        raise SpecError("spec", f"must be a table, got {type(spec).__name__}")
+    table = spec.get("sweep")
+    if table is None:
+        raise SpecError("sweep", "the spec has no [sweep] table (use `dnpsim run` for a single point)")
+    if not isinstance(table, Mapping):
+        raise SpecError("sweep", f"must be a table, got {table!r}")
+
+    realizations = table.get("realizations", 1)
+    if not _is_int(realizations) or realizations < 1:
+        raise SpecError("sweep.realizations", f"must be an integer >= 1, got {realizations!r}")
+    seed = table.get("seed", 0)
+    if not _is_int(seed) or seed < 0:
+        raise SpecError("sweep.seed", f"must be an integer >= 0, got {seed!r}")
+
+    renames = table.get("dims", {})
+    if not isinstance(renames, Mapping):
+        raise SpecError(
+            "sweep.dims", f'must be a table like {{"model.couplings.scale" = "coupling_scale"}}, got {renames!r}'
+        )
+    renames = dict(_flatten("", renames, lambda v: False)) if renames else {}
+    for key, dim in renames.items():
+        if not isinstance(dim, str) or not dim.strip():
+            raise SpecError(f"sweep.dims.{key}", f"must be a non-empty dimension name, got {dim!r}")
+
+    entries: dict[str, Any] = {}
+    for top, raw in table.items():
+        if top in RESERVED_KEYS:
+            continue
+        for key, value in _flatten(str(top), raw, _is_entry_leaf):
+            if key in entries:
+                raise SpecError(f"sweep.{key}", "is given twice")
+            entries[key] = value
+
+    axes: list[SweepAxis] = []
+    owner: dict[str, str] = {}
+    for key, raw in entries.items():
+        name = f"sweep.{key}"
+        _check_key(name, key)
+        values = _grid_values(name, raw)
+        dim = renames.get(key, key.rsplit(".", 1)[-1])
+        if dim in (REALIZATION_DIM, REALIZATION_SEED):
+            raise SpecError(
+                name,
+                f"its dimension name {dim!r} is reserved; rename it with "
+                f'dims = {{"{key}" = "<name>"}} in [sweep]',
+            )
+        if dim in owner:
+            raise SpecError(
+                name,
+                f"its dimension name {dim!r} is also that of sweep.{owner[dim]}; name them apart with "
+                f'dims = {{"{key}" = "<name>"}} in [sweep]',
+            )
+        owner[dim] = key
+        axes.append(SweepAxis(key, dim, values))
+    for key in renames:
+        if key not in entries:
+            raise SpecError(f"sweep.dims.{key}", "renames a key that is not swept")
+
+    base = copy.deepcopy({k: v for k, v in spec.items() if k != "sweep"})
+    return SweepPlan(base=base, axes=tuple(axes), realizations=int(realizations), seed=int(seed))
+
+
+# ------------------------------------------------------------------------------ tasks
+
+
+def _as_numeric(value: Any) -> np.ndarray | None:
+    """``value`` as a numeric (bool/int/float) array, or None if it is not one."""
+    if value is None or isinstance(value, (str, bytes, Mapping)):
+        return None
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError):  # ragged lists
+        return None
+    return array if array.dtype.kind in "biuf" else None
+
+
+def _numeric_record(result: Any) -> dict:
+    """Keep the numeric entries of one result dict, with their extra dimension names.
+
+    Returns ``{"values": {name: ndarray}, "dims": {name: tuple[str, ...]}}``; scalars
+    become 0-d arrays.  An array result without a ``dims`` entry gets dimensions
+    ``<name>_dim_0, <name>_dim_1, ...``.  ``spec``, strings, tables, complex numbers and
+    ragged lists are skipped.
+    """
+    if not isinstance(result, Mapping):
+        raise TypeError(f"compute must return one mapping per variant, got {type(result).__name__}")
+    declared = result.get("dims") or {}
+    values: dict[str, np.ndarray] = {}
+    dims: dict[str, tuple[str, ...]] = {}
+    for name, value in result.items():
+        if not isinstance(name, str) or name in SKIPPED_RESULT_KEYS:
+            continue
+        array = _as_numeric(value)
+        if array is None:
+            continue
+        names = declared.get(name)
+        if names is None:
+            names = tuple(f"{name}_dim_{i}" for i in range(array.ndim))
+        else:
+            names = (names,) if isinstance(names, str) else tuple(names)
+            if len(names) != array.ndim:
+                raise ValueError(
+                    f"result {name!r} has {array.ndim} dimension(s) but dims names {len(names)}: {names}"
+                )
+        values[name] = array
+        dims[name] = names
+    return {"values": values, "dims": dims}
+
+
+def _run_task(compute: Compute, spec: dict, variants: list[dict], seed: int) -> list[dict]:
+    """One task (a group, a realization), run in a worker: ``compute`` then keep the
+    numeric results, so that only those travel back."""
+    results = list(compute(spec, variants, seed))
+    if len(results) != len(variants):
+        raise ValueError(f"compute returned {len(results)} results for {len(variants)} variants")
+    return [_numeric_record(result) for result in results]
+
+
+# ------------------------------------------------------------------------------ parts
+
+
+def parts_directory(output: str | os.PathLike) -> Path:
+    """Where the finished tasks of a sweep writing ``output`` are kept: ``<output>.parts``."""
+    output = Path(output)
+    return output.with_name(output.name + ".parts")
+
+
+def spec_fingerprint(spec: Mapping[str, Any]) -> str:
+    """SHA-256 of the spec's canonical JSON, ignoring ``sweep.dims`` (which only names
+    dimensions): equal fingerprints mean the parts of one run serve the other."""
+    spec = dict(spec)
+    if isinstance(spec.get("sweep"), Mapping):
+        spec["sweep"] = {k: v for k, v in spec["sweep"].items() if k != "dims"}
+    record = {"format": _PARTS_FORMAT, "spec": spec}
+    text = json.dumps(record, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+class _PartStore:
+    """The ``<output>.parts/`` directory: ``plan.json`` + one pickle per finished task."""
+
+    def __init__(self, directory: Path, spec: Mapping[str, Any]):
+        self.directory = directory
+        self.spec = spec
+        self.fingerprint = spec_fingerprint(spec)
+
+    def open(self, resume: bool) -> None:
+        """Create the directory, or check that an existing one belongs to this spec."""
+        plan_file = self.directory / "plan.json"
+        if self.directory.exists() and not resume:
+            shutil.rmtree(self.directory)
+        if self.directory.exists():
+            if plan_file.exists():
+                try:
+                    stored = json.loads(plan_file.read_text()).get("fingerprint")
+                except (OSError, ValueError, AttributeError):
+                    stored = None
+                if stored != self.fingerprint:
+                    raise SweepResumeError(
+                        f"{self.directory} holds partial results of a different spec (or an unreadable "
+                        f"plan.json); delete it (rm -r {str(self.directory)!r}), run with resume=False "
+                        "(--no-resume), or choose another output"
+                    )
+            elif self.finished():
+                raise SweepResumeError(
+                    f"{self.directory} holds partial results but no plan.json; delete it "
+                    f"(rm -r {str(self.directory)!r}) or choose another output"
+                )
+            for stale in self.directory.glob(".*.tmp"):
+                stale.unlink(missing_ok=True)
+        self.directory.mkdir(exist_ok=True)
+        if not plan_file.exists():
+            record = {
+                "format": _PARTS_FORMAT,
+                "fingerprint": self.fingerprint,
+                "dnpsim_version": dnpsim.__version__,
+                "spec": self.spec,
+            }
+            _write_atomic(plan_file, json.dumps(record, indent=1, default=str).encode())
+
+    def path(self, group: int, realization: int) -> Path:
+        return self.directory / f"g{group:06d}_r{realization:06d}.pkl"
+
+    def finished(self) -> set[tuple[int, int]]:
+        """(group, realization) of every task whose part is on disk."""
+        done = set()
+        if self.directory.is_dir():
+            for path in self.directory.iterdir():
+                match = _PART_NAME.match(path.name)
+                if match:
+                    done.add((int(match[1]), int(match[2])))
+        return done
+
+    def write(self, group: int, realization: int, seed: int, records: list[dict]) -> None:
+        payload = {
+            "format": _PARTS_FORMAT,
+            "group": group,
+            "realization": realization,
+            "seed": seed,
+            "records": records,
+        }
+        _write_atomic(self.path(group, realization), pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def read(self, group: int, realization: int) -> list[dict]:
+        with open(self.path(group, realization), "rb") as handle:
+            payload = pickle.load(handle)
+        if payload.get("group") != group or payload.get("realization") != realization:
+            raise SweepResumeError(
+                f"{self.path(group, realization)} does not hold task ({group}, {realization})"
+            )
+        return payload["records"]
+
+
+# -------------------------------------------------------------------------- assembly
+
+
+def _json_safe_int(value: int) -> int | str:
+    # NetCDF attributes are at most 64-bit signed integers.
+    return int(value) if value < 2**63 else str(value)
+
+
+def assemble_dataset(plan: SweepPlan, records: Mapping[tuple[int, int], list[dict]], spec: Mapping[str, Any]):
+    """Build the sweep's :class:`xarray.Dataset` from the records of all tasks.
+
+    Parameters
+    ----------
+    plan:
+        The parsed sweep.
+    records:
+        ``{(group, realization): [record per variant]}`` as made by ``_run_task``
+        (``{"values": {name: array}, "dims": {name: names}}``).
+    spec:
+        The full input spec (stored as JSON in the attributes).
+
+    Returns
+    -------
+    xarray.Dataset
+        Dimensions ``(*plan.dims, "realization", *extra)``.  Coordinates: the swept
+        values (attribute ``spec_key``), ``realization = 0..R-1`` and
+        ``realization_seed(realization)`` (uint64, the seed each realization's engine
+        call got).  One variable per numeric result.  A result whose extra dimensions
+        change size across the grid (e.g. ``electron`` when ``model.n_electrons`` is
+        swept), or that is missing at some points, is padded with NaN (and so becomes
+        float).  Attributes: ``spec`` (JSON), ``dnpsim_version``, ``git_revision``,
+        ``root_seed``, ``realizations``, ``seeding``.
+    """
+    import xarray as xr
+
+    groups = plan.groups()
+    R = plan.realizations
+    lead_dims = plan.dims + (REALIZATION_DIM,)
+
+    # Pass 1: names in first-seen order, their extra dims, the size of each extra dim.
+    dims_of: dict[str, tuple[str, ...]] = {}
+    extent: dict[str, int] = {}
+    entries: dict[str, list[tuple[tuple[int, ...], np.ndarray]]] = {}
+    for group in groups:
+        for r in range(R):
+            task_records = records[(group.index, r)]
+            if len(task_records) != len(group.points):
+                raise ValueError(
+                    f"task ({group.index}, {r}) has {len(task_records)} results for {len(group.points)} points"
+                )
+            for point, record in zip(group.points, task_records):
+                for name, array in record["values"].items():
+                    names = tuple(record["dims"][name])
+                    if dims_of.setdefault(name, names) != names:
+                        raise ValueError(
+                            f"result {name!r} has dims {names} at one point and {dims_of[name]} at another"
+                        )
+                    for dim, n in zip(names, array.shape):
+                        extent[dim] = max(extent.get(dim, 0), n)
+                    entries.setdefault(name, []).append((point + (r,), array))
+
+    reserved = set(lead_dims) | {REALIZATION_SEED}
+    for name, names in dims_of.items():
+        if name in reserved or name in extent:
+            raise ValueError(
+                f"result {name!r} has the name of a dimension; rename the sweep dimension with [sweep] dims"
+            )
+        clash = reserved.intersection(names)
+        if clash:
+            raise ValueError(
+                f"result {name!r} has extra dimension(s) {sorted(clash)} named like sweep dimensions; "
+                "rename the sweep dimension with [sweep] dims"
+            )
+
+    # Pass 2: fill one array per result.
+    n_entries = plan.size * R
+    data_vars = {}
+    for name, names in dims_of.items():
+        extra_shape = tuple(extent[d] for d in names)
+        arrays = entries[name]
+        dtype = functools.reduce(np.promote_types, (a.dtype for _, a in arrays))
+        complete = len(arrays) == n_entries and all(a.shape == extra_shape for _, a in arrays)
+        shape = plan.shape + (R,) + extra_shape
+        if complete:
+            data = np.empty(shape, dtype=dtype)
+        else:
+            data = np.full(shape, np.nan, dtype=np.promote_types(dtype, np.float64))
+        for where, array in arrays:
+            data[where + tuple(slice(0, n) for n in array.shape)] = array
+        data_vars[name] = (lead_dims + names, data)
+
+    coords = {axis.dim: (axis.dim, axis.coordinate(), {"spec_key": axis.key}) for axis in plan.axes}
+    coords[REALIZATION_DIM] = np.arange(R)
+    coords[REALIZATION_SEED] = (
+        REALIZATION_DIM,
+        np.asarray(plan.realization_seeds(), dtype=np.uint64),
+        {"description": "seed given to the engine for this realization, at every grid point"},
+    )
+    attrs = {
+        "spec": json.dumps(spec, default=str),
+        "dnpsim_version": dnpsim.__version__,
+        "git_revision": git_revision(),
+        "root_seed": _json_safe_int(plan.seed),
+        "realizations": R,
+        "seeding": (
+            "realization r uses numpy.random.SeedSequence(root_seed).spawn(realizations)[r] at every "
+            "grid point; realization_seed is its first uint64 state word"
+        ),
+    }
+    return xr.Dataset(data_vars, coords=coords, attrs=attrs)
+
+
+# ------------------------------------------------------------------------ provenance
+
+
+# ------------------------------------------------------------------------------- run
+
+
+def _check_output(output: Path) -> None:
+    if output.suffix != ".nc":
+        raise ValueError(f"output {str(output)!r} must end with .nc")
+    if not output.parent.is_dir():
+        raise FileNotFoundError(f"directory {str(output.parent)!r} of the output does not exist")
+    if output.is_dir():
+        raise IsADirectoryError(f"output {str(output)!r} is a directory")
+
+
+def _check_netcdf_writer() -> None:
+    # Fail before hours of work, not when writing the result.
+    try:
+        import h5netcdf  # noqa: F401
+        import h5py  # noqa: F401
+        import xarray  # noqa: F401
+    except ImportError as exc:
+        raise ImportError(f"writing the sweep's NetCDF file needs xarray, h5netcdf and h5py ({exc})") from exc
+
+
+def _salvage(
+    futures: Mapping[Any, tuple[int, int]],
+    written: set,
+    store: _PartStore,
+    seeds: Sequence[int],
+    wait: bool,
+) -> None:
+    """After an error: drop the tasks not started yet and write the parts of those that
+    finish (``wait=True``: also the running ones), so that a rerun skips them."""
+    for future in futures:
+        if future not in written:
+            future.cancel()  # a no-op for tasks already running or done
+    for future, (g, r) in futures.items():
+        if future in written or future.cancelled() or not (wait or future.done()):
+            continue
+        try:
+            records = future.result()
+        except Exception:  # the failed task itself, or another one: nothing to keep
+            continue
+        store.write(g, r, seeds[r], records)
+
+
+def run_sweep(
+    spec: Mapping[str, Any] | str | os.PathLike,
+    output: str | os.PathLike,
+    *,
+    compute: Compute | None = None,
+    validate: Validate | None = None,
+    executor: str | Executor = "serial",
+    workers: int | None = None,
+    address: str | None = None,
+    progress: bool = True,
+    resume: bool = True,
+):
+    """Run a sweep and write it to a NetCDF file (``dnpsim sweep SPEC --output RESULT.nc``).
+
+    Parameters
+    ----------
+    spec:
+        The spec (a mapping, or a path given to :func:`dnpsim.spec.load_spec`) with a
+        ``[sweep]`` table (:func:`parse_sweep`).
+    output:
+        Path of the result, ending in ``.nc``, in an existing directory; overwritten.
+        Finished tasks are kept in ``<output>.parts/`` until it is written.
+    compute:
+        ``compute(spec, variants, seed) -> list[dict]``: computes one group for one
+        realization: ``spec`` is the group's spec (no sweep section), ``variants`` a
+        list of ``{dotted_key: value}`` overrides (one per grid point, keys that reuse
+        the model), ``seed`` the realization's integer seed.  It returns one result
+        dict per variant: names -> float/int/bool or 1-D/2-D arrays (lists), plus
+        optionally ``"dims": {name: (dim, ...)}``; ``"spec"`` and non-numeric entries
+        are dropped.  Must be picklable (module level) for the process and dask
+        executors.  Default :func:`dnpsim.spec.run_group`.
+    validate:
+        ``validate(point_spec)`` raising :class:`SpecError`; called for every grid
+        point before any work and before anything is written.  Default
+        :func:`dnpsim.spec.validate_spec`.
+    executor:
+        ``"serial"``, ``"processes"``, ``"dask"`` (see
+        :func:`dnpsim.experiments.executors.make_executor`), or an executor instance
+        (used as is and not closed here).
+    workers, address:
+        Passed to :func:`make_executor` (only with an executor name).
+    progress:
+        Show a tqdm progress bar over tasks.
+    resume:
+        Reuse the parts of an earlier, interrupted run of the same spec; with False,
+        existing parts are deleted first.
+
+    Returns
+    -------
+    xarray.Dataset
+        See :func:`assemble_dataset`; the same data as the file.
+
+    Raises
+    ------
+    SpecError
+        Invalid sweep table or an invalid grid point (nothing is written).
+    ValueError, FileNotFoundError
+        Bad output path (nothing is written).
+    SweepResumeError
+        ``<output>.parts`` belongs to another spec.
+    Exception
+        Whatever a task raised, or KeyboardInterrupt: tasks not started are dropped,
+        the results of finished tasks (after a task error, also of those that were
+        running) stay on disk, and the same call resumes from them.
+    """
+    from tqdm.auto import tqdm
+
+    from dnpsim import spec as spec_module
+
+    output = Path(output)
+    _check_output(output)
+    if not isinstance(spec, Mapping):
+        spec = load_spec(spec)
+    plan = parse_sweep(spec)
+    validate = spec_module.validate_spec if validate is None else validate
+    compute = spec_module.run_group if compute is None else compute
+    if not isinstance(executor, str) and (workers is not None or address is not None):
+        raise ValueError("workers and address are only used with an executor name, not an executor instance")
+
+    for index, point_spec in plan.point_specs():
+        try:
+            validate(point_spec)
+        except Exception as exc:
+            if plan.axes:
+                exc.add_note(f"at sweep point {plan.overrides(index)}")
+            raise
+    _check_netcdf_writer()
+
+    store = _PartStore(parts_directory(output), spec)
+    store.open(resume)
+    groups = plan.groups()
+    seeds = plan.realization_seeds()
+    tasks = [(g.index, r) for g in groups for r in range(plan.realizations)]
+    done = store.finished()
+    pending = [task for task in tasks if task not in done]
+
+    if pending:
+        owned = isinstance(executor, str)
+        pool = make_executor(executor, workers, address) if owned else executor
+        bar = tqdm(
+            total=len(tasks), initial=len(tasks) - len(pending), disable=not progress, unit="task", desc="sweep"
+        )
+        futures: dict[Any, tuple[int, int]] = {}
+        written: set = set()
+        try:
+            for g, r in pending:
+                group = groups[g]
+                group_spec = plan.group_spec(group)
+                future = pool.submit(_run_task, compute, group_spec, list(group.variants), seeds[r])
+                futures[future] = (g, r)
+            for future in pool.as_completed(list(futures)):
+                g, r = futures[future]
+                store.write(g, r, seeds[r], future.result())
+                written.add(future)
+                bar.update()
+        except BaseException as exc:
+            # Keep every finished result; after Ctrl-C do not wait for running tasks.
+            _salvage(futures, written, store, seeds, wait=not isinstance(exc, KeyboardInterrupt))
+            raise
+        finally:
+            bar.close()
+            if owned:
+                pool.close()
+
+    records = {(g, r): store.read(g, r) for g, r in tasks}
+    dataset = assemble_dataset(plan, records, spec)
+    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+    try:
+        dataset.to_netcdf(tmp, engine="h5netcdf")
+        os.replace(tmp, output)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    shutil.rmtree(store.directory)
+    return dataset

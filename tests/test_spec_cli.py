@@ -1,0 +1,126 @@
+"""The public contract: spec validation, ``dnpsim run``, exit codes, nothing written on bad input."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from dnpsim.cli import main
+from dnpsim.spec import SpecError, resolve_spec, run_spec
+
+BASE = """
+[model]
+kind = "dipolar_electrons"
+electron_larmor = "93.9 GHz"
+offsets = {{ distribution = "equally_spaced", half_width = 54e6 }}
+couplings = {{ distribution = "gaussian", scale = "15 MHz" }}
+n_electrons = {n}
+seed = 1
+
+[model.nucleus]
+larmor = 20e6
+hyperfine = {{ distribution = "gaussian", scale = 1e6 }}
+
+[environment]
+temperature = "1.2 K"
+mw_frequency = 93.88e9
+mw_amplitude = "25 kHz"
+t1e = 1.0
+t2e = "1 us"
+
+[method]
+kind = "rate_equation"
+"""
+
+
+def write(tmp_path, text, name="spec.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_run_writes_contract_keys(tmp_path):
+    spec = write(tmp_path, BASE.format(n=4))
+    out = tmp_path / "result.json"
+    assert main(["run", str(spec), "--output", str(out), "-q"]) == 0
+    result = json.loads(out.read_text())
+    for key in ("nuclear_polarization", "electron_polarization", "residual", "spec", "dnpsim_version", "git_revision"):
+        assert key in result
+    assert len(result["electron_polarization"]) == 4
+    assert -1 <= result["nuclear_polarization"] <= 1
+    assert result["residual"] < 1e-10
+    drawn = result["spec"]["model"]
+    assert len(drawn["offsets"]) == 4 and len(drawn["couplings"]) == 4 and len(drawn["nucleus"]["hyperfine"]) == 4
+    assert drawn["offsets"][0] == pytest.approx(-54e6 * 3 / 4)
+
+
+def test_resolved_spec_reproduces_the_run(tmp_path):
+    """Running the resolved spec (explicit arrays, no draw) gives the same numbers."""
+    spec = write(tmp_path, BASE.format(n=3))
+    first = run_spec(__import__("dnpsim.spec", fromlist=["load_spec"]).load_spec(spec))
+    second = run_spec(first["spec"])
+    assert second["nuclear_polarization"] == pytest.approx(first["nuclear_polarization"], abs=1e-14)
+    assert second["electron_polarization"] == pytest.approx(first["electron_polarization"], abs=1e-14)
+
+
+def test_json_spec_is_accepted(tmp_path):
+    import tomllib
+
+    data = tomllib.loads(BASE.format(n=2))
+    spec = write(tmp_path, json.dumps(data), "spec.json")
+    out = tmp_path / "r.json"
+    assert main(["run", str(spec), "-o", str(out), "-q"]) == 0
+
+
+BAD = [
+    ("[model]\nkind = 'dipolar_electrons'\n", "environment"),
+    (BASE.format(n=3).replace("t1e = 1.0", "t1e = -1.0"), "environment.t1e"),
+    (BASE.format(n=3).replace("t2e = \"1 us\"", "t2e = \"1 GHz\""), "environment.t2e"),
+    (BASE.format(n=3).replace('temperature = "1.2 K"', "temperature = 0"), "environment.temperature"),
+    (BASE.format(n=3).replace("seed = 1", "seed = 1\ncolour = 'red'"), "model.colour"),
+    (BASE.format(n=3).replace("n_electrons = 3", "n_electrons = 'three'"), "model.n_electrons"),
+    (BASE.format(n=3).replace("n_electrons = 3", "n_electrons = 40"), "model.n_electrons"),
+    (BASE.format(n=3).replace("seed = 1\n", ""), "model.seed"),
+    (BASE.format(n=3).replace('kind = "rate_equation"', 'kind = "nonsecular"'), "method.kind"),
+    (BASE.format(n=3).replace('couplings = { distribution = "gaussian", scale = "15 MHz" }',
+                              "couplings = [[0, 1e6, 0], [2e6, 0, 0], [0, 0, 0]]"), "model.couplings[0][1]"),
+    (BASE.format(n=3).replace('couplings = { distribution = "gaussian", scale = "15 MHz" }',
+                              "couplings = { distribution = 'lorentzian', scale = 1 }"), "model.couplings.distribution"),
+    (BASE.format(n=3).replace("mw_frequency = 93.88e9", "mw_frequency = '3 K'"), "environment.mw_frequency"),
+    (BASE.format(n=3).replace("[method]", "[method]\ntol = 2"), "method.tol"),
+]
+
+
+@pytest.mark.parametrize("text,field", BAD)
+def test_bad_specs_name_the_field_exit_2_and_write_nothing(tmp_path, capsys, text, field):
+    spec = write(tmp_path, text)
+    out = tmp_path / "result.json"
+    assert main(["run", str(spec), "--output", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {field}:" in err
+    assert err.count("\n") == 1  # one clear message
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["spec.toml"]
+
+
+def test_memory_guard_names_the_field():
+    import tomllib
+
+    spec = tomllib.loads(BASE.format(n=3))
+    spec["model"]["n_electrons"] = 16
+    with pytest.raises(SpecError) as info:
+        resolve_spec(spec)
+    assert info.value.field == "model.n_electrons" and "GiB" in str(info.value)
+
+
+def test_output_suffix_and_directory_are_checked(tmp_path, capsys):
+    spec = write(tmp_path, BASE.format(n=2))
+    assert main(["run", str(spec), "-o", str(tmp_path / "r.txt")]) == 2
+    assert main(["run", str(spec), "-o", str(tmp_path / "missing" / "r.json")]) == 2
+    assert "--output" in capsys.readouterr().err
+
+
+def test_python_dash_m_and_info():
+    out = subprocess.run([sys.executable, "-m", "dnpsim", "info"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0
+    assert "dnpsim" in out.stdout and "cores" in out.stdout and "memory" in out.stdout
