@@ -28,6 +28,7 @@ import scipy.linalg as sla
 from scipy.linalg.blas import dsyrk
 
 from dnpsim.models.electrons import DipolarElectrons
+from dnpsim.solvers.markov import blas_threads_for
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,11 @@ class Eigenbasis:
         ``keep_vectors``; peak memory holds two sectors' eigenvectors.  ``progress`` is
         an optional callable taking the number of finished sectors.
         """
+        with blas_threads_for(max(model.block_dim(k) for k in range(model.n_electrons + 1))):
+            return cls._build(model, keep_vectors, progress)
+
+    @classmethod
+    def _build(cls, model: DipolarElectrons, keep_vectors: bool, progress) -> "Eigenbasis":
         n = model.n_electrons
         sectors: list[SectorEigensystem] = []
         raising, raising_total, dephasing = [], [], []

@@ -61,7 +61,7 @@ def ansatz_populations(block_energies: np.ndarray, magnetizations: np.ndarray, a
 
 
 def fit_spin_temperature(block_energies, magnetizations, populations, electron_larmor: float,
-                         *, tol: float = 1e-10, max_iterations: int = 200) -> SpinTemperatureFit:
+                         *, tol: float = 1e-8, max_iterations: int = 200) -> SpinTemperatureFit:
     """Fitting method of Eq. (18) of the 2016 paper.
 
     Parameters
@@ -77,12 +77,27 @@ def fit_spin_temperature(block_energies, magnetizations, populations, electron_l
     """
     if isinstance(block_energies, np.ndarray) and block_energies.ndim == 1:
         block_energies, magnetizations, populations = [block_energies], [magnetizations], [populations]
+    pops = [np.asarray(p, float) / np.sum(p) for p in populations]
+    mean_energy = sum(p @ np.asarray(e, float) for p, e in zip(pops, block_energies))
+    mean_magnetization = sum(p @ np.asarray(m, float) for p, m in zip(pops, magnetizations))
+    return fit_spin_temperature_to_averages(block_energies, magnetizations, mean_energy, mean_magnetization,
+                                            electron_larmor, tol=tol, max_iterations=max_iterations)
+
+
+def fit_spin_temperature_to_averages(block_energies, magnetizations, mean_energy: float, mean_magnetization: float,
+                                     electron_larmor: float, *, tol: float = 1e-8,
+                                     max_iterations: int = 200) -> SpinTemperatureFit:
+    """Eq. (18) from the stationary averages alone: ``mean_energy`` = sum over
+    realizations of <E>_stat (rad/s) and ``mean_magnetization`` = sum of <S_z>_stat,
+    with each realization's spectrum (lists of ``block_energies`` and
+    ``magnetizations``).  Useful when the populations are no longer at hand."""
+    if isinstance(block_energies, np.ndarray) and block_energies.ndim == 1:
+        block_energies, magnetizations = [block_energies], [magnetizations]
     energies = [np.asarray(e, float) for e in block_energies]
     mags = [np.asarray(m, float) for m in magnetizations]
-    pops = [np.asarray(p, float) / np.sum(p) for p in populations]
     scale = max(float(np.sqrt(np.mean([np.var(e) for e in energies]))), 1e-300)
     e_scaled = [e / scale for e in energies]
-    target = np.array([sum(p @ e for p, e in zip(pops, e_scaled)), sum(p @ m for p, m in zip(pops, mags))])
+    target = np.array([mean_energy / scale, mean_magnetization])
 
     def objective(theta):
         # sum_r log Z_r + theta . target; gradient = target - <(E, s)>_theta

@@ -18,6 +18,7 @@ what block Jacobi leaves out.)
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 
@@ -25,6 +26,22 @@ import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
+
+
+#: Below this block size one BLAS thread is faster than several (thread start-up and
+#: synchronization dominate small products; on a busy machine spinning threads are
+#: an order of magnitude slower still).
+SMALL_BLOCK = 600
+
+
+def blas_threads_for(dim: int):
+    """Context manager limiting BLAS to one thread for matrices smaller than
+    :data:`SMALL_BLOCK`, a no-op otherwise."""
+    if dim >= SMALL_BLOCK:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 class ConvergenceError(RuntimeError):
@@ -214,7 +231,8 @@ def stationary_state(generator: BlockTridiagonal, *, method: str = "auto", tol: 
     if method not in ("dense", "elimination"):
         raise ValueError(f"unknown stationary method {method!r}")
     try:
-        p = stationary_dense(generator) if method == "dense" else stationary_block_elimination(generator)
+        with blas_threads_for(max(generator.dims)):
+            p = stationary_dense(generator) if method == "dense" else stationary_block_elimination(generator)
     except np.linalg.LinAlgError:
         raise ConvergenceError(f"stationary state ({method}): the generator is singular beyond its stationary "
                                "direction, so the chain is reducible and has no unique stationary state",

@@ -1,1 +1,25 @@
-"""experiments/figures layer of dnpsim (see DESIGN.md, Layers)."""
+"""Paper figures as commands: ``dnpsim figure NAME [--quick]``.
+
+Each entry is ``make(quick, output_dir, progress=True, realizations=None, workers=1)
+-> (netcdf_path, png_path)``; modules are imported only when their figure runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+
+def _lazy(module: str, function: str):
+    def run(*args, **kwargs):
+        return getattr(importlib.import_module(f"dnpsim.experiments.figures.{module}"), function)(*args, **kwargs)
+
+    run.__doc__ = f"{module}.{function}"
+    return run
+
+
+FIGURES = {
+    "spin-temperature-fig2": _lazy("spin_temperature_figs", "make_fig2"),
+    "spin-temperature-fig3": _lazy("spin_temperature_figs", "make_fig3"),
+    "spin-temperature-fig4": _lazy("fig4_eth", "make_figure"),
+    "spin-temperature-fig5": _lazy("spin_temperature_figs", "make_fig5"),
+}
