@@ -179,6 +179,15 @@ def _distribution(value: dict, field: str, allowed: dict[str, set[str]]) -> tupl
     return name, value
 
 
+def _gaussian_scale(value: dict, field: str) -> float:
+    """The non-negative ``scale`` (Hz) of a ``{distribution = "gaussian", scale}`` table."""
+    _, table = _distribution(value, field, {"gaussian": {"scale"}})
+    scale = _number(table["scale"], f"{field}.scale", "frequency")
+    if scale < 0:
+        raise SpecError(f"{field}.scale", "must be non-negative")
+    return scale
+
+
 @dataclass(frozen=True)
 class DipolarSetup:
     """A resolved ``dipolar_electrons`` spec: SI boundary values (Hz, s, K) and the
@@ -345,12 +354,8 @@ def resolve_spec(spec: dict, seed: int | None = None) -> DipolarSetup:
         nonlocal draws_need_seed
         value = model[key]
         if isinstance(value, dict):
-            _, table = _distribution(value, f"model.{key}", {"gaussian": {"scale"}})
-            scale = _number(table["scale"], f"model.{key}.scale", "frequency")
-            if scale < 0:
-                raise SpecError(f"model.{key}.scale", "must be non-negative")
             draws_need_seed = True
-            return disorder.gaussian_couplings(n, scale, rng)
+            return disorder.gaussian_couplings(n, _gaussian_scale(value, f"model.{key}"), rng)
         return _matrix(value, f"model.{key}", n)
 
     couplings = coupling_matrix("couplings")
@@ -365,11 +370,7 @@ def resolve_spec(spec: dict, seed: int | None = None) -> DipolarSetup:
         nuclear_larmor = _number(nucleus["larmor"], "model.nucleus.larmor", "frequency")
         value = nucleus["hyperfine"]
         if isinstance(value, dict):
-            _, table = _distribution(value, "model.nucleus.hyperfine", {"gaussian": {"scale"}})
-            scale = _number(table["scale"], "model.nucleus.hyperfine.scale", "frequency")
-            if scale < 0:
-                raise SpecError("model.nucleus.hyperfine.scale", "must be non-negative")
-            hyperfine = disorder.gaussian_hyperfine(n, scale, rng)
+            hyperfine = disorder.gaussian_hyperfine(n, _gaussian_scale(value, "model.nucleus.hyperfine"), rng)
             draws_need_seed = True
         else:
             hyperfine = _vector(value, "model.nucleus.hyperfine", n)
@@ -421,10 +422,15 @@ def _point_result(setup: DipolarSetup, engine, environment_values: dict) -> dict
     return result
 
 
-def _engine(setup: DipolarSetup):
+def _engine(setup: DipolarSetup, progress: bool = False):
     from dnpsim.experiments.spin_temperature import SpinTemperatureEngine
 
-    return SpinTemperatureEngine(setup.model())
+    if not progress:
+        return SpinTemperatureEngine(setup.model())
+    from tqdm.auto import tqdm
+
+    with tqdm(total=setup.n_electrons + 1, desc="diagonalizing sectors", unit="sector", leave=False) as bar:
+        return SpinTemperatureEngine(setup.model(), progress=lambda done: bar.update(done - bar.n))
 
 
 def run_spec(spec: dict, progress: bool = False) -> dict:
@@ -443,7 +449,7 @@ def run_spec(spec: dict, progress: bool = False) -> dict:
 
     setup = resolve_spec(spec)
     start = time.perf_counter()
-    engine = _engine(setup)
+    engine = _engine(setup, progress=progress)
     result = _point_result(setup, engine, setup.environment_values)
     result.pop("dims")
     result["wall_time"] = time.perf_counter() - start

@@ -90,6 +90,7 @@ this pair stays finite where the DNP profile changes sign: there beta_s -> 0 whi
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 from dataclasses import dataclass
@@ -541,21 +542,17 @@ def _solve_family(fun, usc, guesses, tol, what):
     Returns (z, residual); raises RuntimeError with the residual if nothing converges."""
     best = (None, math.inf)
     z0 = None
-    for g in guesses:
+    # the given guesses first; the 1-D scan (lazy) only when they all fail
+    def scanned():
+        yield from _scan_u0(lambda z: fun(z, 0.0))
+
+    for g in itertools.chain(guesses, scanned()):
         z, res = _hybr(lambda z: fun(z, 0.0), g)
         if res < best[1]:
             best = (z, res)
         if res < tol:
             z0 = z
             break
-    if z0 is None:
-        for g in _scan_u0(lambda z: fun(z, 0.0)):
-            z, res = _hybr(lambda z: fun(z, 0.0), g)
-            if res < best[1]:
-                best = (z, res)
-            if res < tol:
-                z0 = z
-                break
     if z0 is None:
         raise RuntimeError(
             f"{what}: the U = 0 spin-temperature equations did not converge "
