@@ -1,0 +1,25 @@
+"""Time evolution of Eq. (11): dense propagators vs the implicit BDF path, and the
+long-time limit equals the stationary state."""
+
+import numpy as np
+
+from dnpsim.dynamics.rates import Environment
+from dnpsim.experiments.spin_temperature import SpinTemperatureEngine
+from dnpsim.solvers import markov
+from dnpsim.units import TWO_PI
+from tests.conftest import OMEGA_E, make_model
+
+
+def test_dense_and_bdf_evolution_agree_and_reach_the_stationary_state(monkeypatch):
+    engine = SpinTemperatureEngine(make_model(4, hyperfine_mhz=3.0))
+    env = Environment(1.2, OMEGA_E - TWO_PI * 20e6, TWO_PI * 25e3, 1.0, 1e-6)
+    times = np.array([0.0, 0.01, 0.5, 3.0, 50.0, 400.0, 5000.0])
+    dense = engine.evolve(env, times)
+    monkeypatch.setattr(markov, "DENSE_EVOLUTION_LIMIT", 0)
+    implicit = engine.evolve(env, times)
+    np.testing.assert_allclose(implicit["nuclear_polarization"], dense["nuclear_polarization"], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(dense["populations"].sum(axis=1), 1.0, atol=1e-12)
+    stationary = engine.stationary(env)
+    assert abs(dense["nuclear_polarization"][-1] - stationary.nuclear_polarization) < 1e-9
+    # starts thermal: P_n(0) = tanh(beta omega_n / 2) up to the hyperfine admixture
+    assert abs(dense["nuclear_polarization"][0] - 4.0e-4) < 1e-5
