@@ -5,7 +5,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dnpsim.dynamics.rates import Environment, PauliRates
+from dnpsim.dynamics.rates import Environment
 from dnpsim.experiments.spin_temperature import SpinTemperatureEngine
 from dnpsim.units import TWO_PI
 from tests.conftest import OMEGA_E, make_model

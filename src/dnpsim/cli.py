@@ -106,8 +106,9 @@ def cmd_figure(args) -> int:
         from dnpsim.spec import SpecError
 
         raise SpecError("--output-dir", f"directory {str(out)!r} does not exist")
+    options = {"n_electrons": args.electrons} if args.electrons is not None else {}
     FIGURES[args.name](quick=args.quick, output_dir=out, progress=not args.quiet,
-                       realizations=args.realizations, workers=args.workers)
+                       realizations=args.realizations, workers=args.workers, **options)
     return 0
 
 
@@ -167,6 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     figure.add_argument("name", help="e.g. spin-temperature-fig2")
     figure.add_argument("--quick", action="store_true", help="small N, few realizations (under a minute)")
     figure.add_argument("--realizations", type=int, default=None, help="override the number of realizations")
+    figure.add_argument("--electrons", type=int, default=None,
+                        help="number of electron spins N (default: 8 quick, 12 full)")
     figure.add_argument("--workers", type=int, default=1, help="local worker processes")
     figure.add_argument("--output-dir", default=".")
     figure.add_argument("--quiet", "-q", action="store_true")
@@ -178,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from dnpsim.experiments.sweep import SweepResumeError
     from dnpsim.models.electrons import ModelError
     from dnpsim.solvers.markov import ConvergenceError
     from dnpsim.spec import SpecError
@@ -185,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (SpecError, ModelError) as exc:
+    except (SpecError, ModelError, SweepResumeError) as exc:
         print(f"dnpsim: error: {exc}", file=sys.stderr)
         return 2
     except ConvergenceError as exc:

@@ -23,6 +23,7 @@ GTH-stabilized float64 elimination is within 1e-13 of a 40-digit reference; the
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -30,7 +31,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
 
 #: Below this block size one BLAS thread is faster than several (thread start-up and
@@ -44,9 +44,15 @@ def blas_threads_for(dim: int):
     :data:`SMALL_BLOCK`, a no-op otherwise."""
     if dim >= SMALL_BLOCK:
         return contextlib.nullcontext()
-    from threadpoolctl import threadpool_limits
+    return _threadpool_controller().limit(limits=1, user_api="blas")
 
-    return threadpool_limits(limits=1, user_api="blas")
+
+@functools.lru_cache(maxsize=1)
+def _threadpool_controller():
+    # inspecting the loaded BLAS libraries costs ~0.3 ms; do it once per process
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 class ConvergenceError(RuntimeError):

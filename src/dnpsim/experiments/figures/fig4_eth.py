@@ -156,7 +156,8 @@ def plot(ds, path: Path) -> Path:
 
 
 def make_figure(quick: bool, output_dir: Path, progress: bool = True, realizations: int | None = None,
-                workers: int = 1, *, max_size: int | None = None, seed: int = 0) -> tuple[Path, Path]:
+                workers: int = 1, *, max_size: int | None = None, seed: int = 0,
+                n_electrons: int | None = None) -> tuple[Path, Path]:
     """Compute and draw Fig. 4 of the 2016 paper; return (NetCDF path, PNG path).
 
     Parameters
@@ -179,7 +180,11 @@ def make_figure(quick: bool, output_dir: Path, progress: bool = True, realizatio
         Largest N of panel (b) (e.g. 14 to skip the expensive N = 16).
     seed : int
         Root seed of the disorder (:func:`dnpsim.observables.localization.eth_scaling`).
+    n_electrons : int, optional
+        The command line's ``--electrons``: caps the sizes like ``max_size``.
     """
+    if n_electrons is not None:
+        max_size = n_electrons if max_size is None else min(max_size, n_electrons)
     import dnpsim
     from dnpsim.provenance import git_revision
 

@@ -200,10 +200,10 @@ def fig2_data(n: int, realizations: int, output_dir: Path, *, num: int = 41, wor
 
 
 def make_fig2(quick: bool, output_dir: Path, progress: bool = True, realizations: int | None = None,
-              workers: int = 1):
+              workers: int = 1, n_electrons: int | None = None):
     """``dnpsim figure spin-temperature-fig2``: quick N = 8 x 6 realizations, full N = 12 x 100."""
     n, r = (8, 6) if quick else (12, 100)
-    r = realizations or r
+    n, r = n_electrons or n, realizations or r
     data = fig2_data(n, r, output_dir, workers=workers, progress=progress)
     nc, png = output_dir / "spin-temperature-fig2.nc", output_dir / "spin-temperature-fig2.png"
     _save(data, nc, {"figure": "De Luca et al. 2016, Fig. 2", "n_electrons": n, "mode": "quick" if quick else "full",
@@ -265,13 +265,13 @@ def perturbative_polarization(coupling_hz: float, field: float = TABLE_I["field"
     return result.nuclear_polarization(TWO_PI * TABLE_I["nuclear_larmor"] * scale)
 
 
-def _fig3_sizes(quick: bool, realizations: int | None):
+def _fig3_sizes(quick: bool, realizations: int | None, n_electrons: int | None):
     n, r = (8, 8) if quick else (12, 100)
-    return n, realizations or r
+    return n_electrons or n, realizations or r
 
 
-def _fig3_and_5_data(quick, output_dir, realizations, workers, progress):
-    n, r = _fig3_sizes(quick, realizations)
+def _fig3_and_5_data(quick, output_dir, realizations, workers, progress, n_electrons=None):
+    n, r = _fig3_sizes(quick, realizations, n_electrons)
     nc = output_dir / "spin-temperature-fig3.nc"
     if nc.exists():
         import xarray as xr
@@ -309,9 +309,9 @@ def _safe_pe(coupling, field=TABLE_I["field"]):
 
 
 def make_fig3(quick: bool, output_dir: Path, progress: bool = True, realizations: int | None = None,
-              workers: int = 1):
+              workers: int = 1, n_electrons: int | None = None):
     """``dnpsim figure spin-temperature-fig3``: quick N = 8 x 8, full N = 12 x 100."""
-    n, vs_u, vs_b, nc = _fig3_and_5_data(quick, output_dir, realizations, workers, progress)
+    n, vs_u, vs_b, nc = _fig3_and_5_data(quick, output_dir, realizations, workers, progress, n_electrons)
     png = output_dir / "spin-temperature-fig3.png"
     plt = _pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), dpi=120, sharey=True)
@@ -334,10 +334,10 @@ def make_fig3(quick: bool, output_dir: Path, progress: bool = True, realizations
 
 
 def make_fig5(quick: bool, output_dir: Path, progress: bool = True, realizations: int | None = None,
-              workers: int = 1):
+              workers: int = 1, n_electrons: int | None = None):
     """``dnpsim figure spin-temperature-fig5``: KL divergence and P_n fluctuations vs U
     (reuses the Fig. 3 data when present in ``output_dir``)."""
-    n, vs_u, _, _ = _fig3_and_5_data(quick, output_dir, realizations, workers, progress)
+    n, vs_u, _, _ = _fig3_and_5_data(quick, output_dir, realizations, workers, progress, n_electrons)
     import xarray as xr
 
     summary = xr.Dataset({

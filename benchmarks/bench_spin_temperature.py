@@ -1,0 +1,601 @@
+#!/usr/bin/env python
+"""Benchmark of the spin-temperature engine against a naive full-space implementation.
+
+Model and method: De Luca, Rodriguez Arias, Mueller, Rosso, PRB 94, 014203 (2016),
+Eqs. (9), (11), (12), (16) and (26), with the Table I parameters: omega_e = 2pi 93.9
+GHz, equally spaced offsets of half width 2pi 54 MHz, Gaussian flip-flop couplings of
+scale U = 2pi 15 MHz, one thermometer nucleus (omega_n = 2pi 20 MHz, Gaussian
+hyperfine couplings of scale 2pi 1 MHz), T = 1.2 K, omega_1 = 2pi 25 kHz, T_1e = 1 s,
+T_2e = 1 us.
+
+For ONE disorder realization (seeded) and a 41-point DNP profile (omega_MW / 2pi from
+93.84 to 93.96 GHz) it times
+
+* dnpsim: ``SpinTemperatureEngine(model)`` (sector-by-sector diagonalization and
+  transition strengths, once) + ``engine.profile(environment, frequencies)``;
+* a naive baseline written here, which recomputes everything for every frequency on
+  the full 2^(N+1)-dimensional space with dense matrices (see :func:`naive_point`).
+
+Every measurement runs in a fresh subprocess (``--worker dnpsim N`` or ``--worker
+naive N``), so the peak resident memory (``ru_maxrss``) is that of one size alone and
+only one heavy process runs at a time.
+
+Usage (from the repository root)::
+
+    python benchmarks/bench_spin_temperature.py               # naive 6 8 10, dnpsim 6 8 10 12
+    python benchmarks/bench_spin_temperature.py --sizes 14    # ... and dnpsim at N = 14 (minutes, ~16 GiB)
+    python benchmarks/bench_spin_temperature.py --help
+
+The table is printed as text and as markdown and written to
+``benchmarks/results/spin_temperature.md`` (``--output`` to change, ``--no-write`` to
+skip).  Targets are reported (PASS/MISS), never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_OUTPUT = HERE / "results" / "spin_temperature.md"
+
+# ----------------------------------------------------------------- parameters
+SEED = 20160714
+ELECTRON_LARMOR_HZ = 93.9e9
+HALF_WIDTH_HZ = 54e6
+COUPLING_HZ = 15e6
+NUCLEAR_LARMOR_HZ = 20e6
+HYPERFINE_HZ = 1e6
+TEMPERATURE_K = 1.2
+MW_AMPLITUDE_HZ = 25e3
+T1E_S = 1.0
+T2E_S = 1e-6
+PROFILE_START_HZ, PROFILE_STOP_HZ, PROFILE_POINTS = 93.84e9, 93.96e9, 41
+
+DEFAULT_NAIVE_SIZES = (6, 8, 10)
+DEFAULT_DNPSIM_SIZES = (6, 8, 10, 12)
+NAIVE_FULL_PROFILE_MAX_N = 8  # above this the naive path runs on a few frequencies and is extrapolated
+DEFAULT_NAIVE_SAMPLES = 3
+DNPSIM_FULL_PROFILE_MAX_N = 12  # above this dnpsim runs --dnpsim-samples frequencies and is extrapolated
+DEFAULT_DNPSIM_SAMPLES = 3
+
+# targets (reported, never asserted)
+TARGET_N12_SECONDS = 20.0
+TARGET_SPEEDUP = 50.0
+TARGET_N14_GIB = 16.0
+
+
+def frequencies_hz() -> np.ndarray:
+    return np.linspace(PROFILE_START_HZ, PROFILE_STOP_HZ, PROFILE_POINTS)
+
+
+def make_model(n: int, seed: int = SEED):
+    """One Table I realization with N electrons and the thermometer nucleus."""
+    from dnpsim.models.disorder import equally_spaced_offsets, gaussian_couplings, gaussian_hyperfine
+    from dnpsim.models.electrons import DipolarElectrons, ThermometerNucleus
+    from dnpsim.units import TWO_PI
+
+    rng = np.random.default_rng(seed)
+    couplings = gaussian_couplings(n, TWO_PI * COUPLING_HZ, rng)
+    hyperfine = gaussian_hyperfine(n, TWO_PI * HYPERFINE_HZ, rng)
+    nucleus = ThermometerNucleus(TWO_PI * NUCLEAR_LARMOR_HZ, hyperfine)
+    return DipolarElectrons(TWO_PI * ELECTRON_LARMOR_HZ, equally_spaced_offsets(n, TWO_PI * HALF_WIDTH_HZ),
+                            couplings, None, nucleus)
+
+
+def make_environment(omega_mw: float):
+    from dnpsim.dynamics.rates import Environment
+    from dnpsim.units import TWO_PI
+
+    return Environment(TEMPERATURE_K, omega_mw, TWO_PI * MW_AMPLITUDE_HZ, T1E_S, T2E_S)
+
+
+def peak_rss_bytes() -> int:
+    """Peak resident set size of this process (ru_maxrss is in KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+# ------------------------------------------------------------- naive baseline
+def _site_product(n_spins: int, factors: dict[int, np.ndarray]) -> np.ndarray:
+    """Dense Kronecker product with ``factors[site]`` on the given sites and the
+    identity elsewhere; spin ``site`` is bit ``site`` of the index (highest site first,
+    as in :func:`dnpsim.spin.operators.full_operator`)."""
+    op = np.ones((1, 1))
+    for s in reversed(range(n_spins)):
+        op = np.kron(op, factors.get(s, np.eye(2)))
+    return op
+
+
+# single-spin matrices in the basis (|down> = 0, |up> = 1), real
+_SZ = np.array([[-0.5, 0.0], [0.0, 0.5]])
+_SX = np.array([[0.0, 0.5], [0.5, 0.0]])
+_SY_IM = np.array([[0.0, 0.5], [-0.5, 0.0]])  # S_y = i * _SY_IM (dnpsim's sign convention)
+_SP = np.array([[0.0, 0.0], [1.0, 0.0]])  # S_+ |down> = |up>
+_SM = _SP.T
+
+
+def naive_hamiltonian(model) -> np.ndarray:
+    """Eq. (9) in the lab frame (omega_e included) on the full 2^(N+1) space, dense;
+    the nucleus is bit N."""
+    n = model.n_electrons
+    total = n + 1
+    h = np.zeros((2**total, 2**total))
+    for i in range(n):
+        h += (model.electron_larmor + model.offsets[i]) * _site_product(total, {i: _SZ})
+    for i in range(n):
+        for j in range(i + 1, n):
+            h += model.couplings[i, j] * (_site_product(total, {i: _SP, j: _SM}) + _site_product(total, {i: _SM, j: _SP}))
+    h -= model.nucleus.larmor * _site_product(total, {n: _SZ})
+    for i in range(n):
+        h += model.nucleus.hyperfine[i] * _site_product(total, {i: _SZ, n: _SX})
+    return h
+
+
+def naive_point(model, environment, *, timings: dict | None = None) -> float:
+    """Stationary P_n for one environment, recomputing everything (what a first
+    attempt does): dense full-space H, ``numpy.linalg.eigh``, every S_a^j rotated into
+    the eigenbasis by dense V^T O V, the full dense rate matrix of Eqs. (12) + (16), the
+    diagonal set to minus the column sums, and one plain ``numpy.linalg.solve`` with the
+    first row replaced by the normalization.
+
+    Deliberate (fair) choices: everything is real (H is real symmetric, so V is real and
+    |<n|S_y^j|n'>|^2 = |V^T Im(S_y^j) V|^2), the operators are built by direct
+    Kronecker products (not by multiplying dense matrices), and the rotated matrices are
+    accumulated one at a time rather than stored.
+    """
+    from dnpsim.units import inverse_temperature
+
+    t = time.perf_counter
+    n = model.n_electrons
+    total = n + 1
+    t0 = t()
+    h = naive_hamiltonian(model)
+    energies, vectors = np.linalg.eigh(h)
+    del h
+    t1 = t()
+    strength = np.zeros((2**total, 2**total))  # sum_j sum_a |<n|S_a^j|n'>|^2
+    sx = np.zeros((2**total, 2**total))  # <n|S_x|n'>, S_x = sum_j S_x^j
+    for j in range(n):
+        for single in (_SX, _SY_IM, _SZ):
+            rotated = vectors.T @ _site_product(total, {j: single}) @ vectors
+            if single is _SX:
+                sx += rotated
+            rotated *= rotated
+            strength += rotated
+    iz = np.diagonal(vectors.T @ _site_product(total, {n: _SZ}) @ vectors).copy()
+    t2 = t()
+    beta = inverse_temperature(environment.temperature)
+    gap = energies[None, :] - energies[:, None]  # [n, n'] = E_n' - E_n
+    h_beta = 1.0 / (1.0 + np.exp(-beta * gap))  # h_beta(E_n' - E_n)
+    rates = (2.0 / environment.t1e) * h_beta * strength  # [n, n'] = rate n' -> n (Eq. (12))
+    w1, t2e = environment.mw_amplitude, environment.t2e
+    rates += 4.0 * w1**2 * t2e * sx**2 / (1.0 + t2e**2 * (np.abs(gap) - environment.mw_frequency) ** 2)  # Eq. (16)
+    np.fill_diagonal(rates, 0.0)
+    q = rates
+    q[np.diag_indices_from(q)] = -rates.sum(axis=0)  # columns sum to zero (Eq. (11))
+    q[0, :] = 1.0
+    rhs = np.zeros(q.shape[0])
+    rhs[0] = 1.0
+    p = np.linalg.solve(q, rhs)
+    pn = float(2.0 * p @ iz)  # Eq. (26) with P_n = 2 <I_z>
+    t3 = t()
+    if timings is not None:
+        for key, value in (("hamiltonian_eigh", t1 - t0), ("rotations", t2 - t1), ("rates_solve", t3 - t2)):
+            timings[key] = timings.get(key, 0.0) + value
+    return pn
+
+
+def sample_indices(count: int, samples: int) -> list[int]:
+    """``samples`` frequency indices spread over the profile (ends and middle)."""
+    if samples >= count:
+        return list(range(count))
+    return sorted({int(round(x)) for x in np.linspace(0, count - 1, samples)})
+
+
+# -------------------------------------------------------------------- workers
+def _load():
+    return list(os.getloadavg())
+
+
+def worker_naive(n: int, samples: int | None) -> dict:
+    from dnpsim.units import TWO_PI
+
+    model = make_model(n)
+    omegas = TWO_PI * frequencies_hz()
+    idx = list(range(len(omegas))) if samples is None else sample_indices(len(omegas), samples)
+    load0 = _load()
+    parts: dict[str, float] = {}
+    pn, times = [], []
+    for k, i in enumerate(idx):
+        start = time.perf_counter()
+        pn.append(naive_point(model, make_environment(float(omegas[i])), timings=parts))
+        times.append(time.perf_counter() - start)
+        print(f"    naive N={n}: frequency {k + 1}/{len(idx)} in {times[-1]:.2f} s", file=sys.stderr, flush=True)
+    return {"kind": "naive", "n": n, "indices": idx, "pn": pn, "times": times, "parts": parts,
+            "n_states": 2 ** (n + 1), "peak_rss": peak_rss_bytes(), "load": [load0, _load()]}
+
+
+def worker_dnpsim(n: int, samples: int | None) -> dict:
+    from dnpsim.experiments.spin_temperature import SpinTemperatureEngine
+    from dnpsim.units import TWO_PI
+
+    model = make_model(n)
+    omegas = TWO_PI * frequencies_hz()
+    idx = list(range(len(omegas))) if samples is None else sample_indices(len(omegas), samples)
+    env = make_environment(float(omegas[0]))
+    load0 = _load()
+    rss0 = peak_rss_bytes()
+    done = []
+
+    def progress(k):
+        done.append(time.perf_counter())
+        if n >= 12:
+            print(f"    dnpsim N={n}: sector {k}/{n + 1} done", file=sys.stderr, flush=True)
+
+    start = time.perf_counter()
+    engine = SpinTemperatureEngine(model, progress=progress)
+    setup = time.perf_counter() - start
+    rss_setup = peak_rss_bytes()
+    start = time.perf_counter()
+    engine.rates(env)  # bath rates of Eq. (12), built once per (T, T_1e) and reused
+    bath = time.perf_counter() - start
+    counter = [0]
+
+    def tick():
+        counter[0] += 1
+        if n >= 12 and (counter[0] % 10 == 0 or counter[0] == len(idx) or n > 12):
+            print(f"    dnpsim N={n}: frequency {counter[0]}/{len(idx)} "
+                  f"({time.perf_counter() - start:.1f} s)", file=sys.stderr, flush=True)
+
+    start = time.perf_counter()
+    points = engine.profile(env, omegas[idx], progress=tick)
+    profile = time.perf_counter() - start
+    return {"kind": "dnpsim", "n": n, "indices": idx, "n_states": int(sum(engine.basis.dims)), "max_block": int(max(engine.basis.dims)),
+            "setup": setup, "bath": bath, "profile": profile,
+            "solver": float(sum(p.wall_time for p in points)),
+            "pn": [p.nuclear_polarization for p in points],
+            "max_residual": float(max(p.residual for p in points)),
+            "methods": sorted({p.method for p in points}),
+            "peak_rss_start": rss0, "peak_rss_setup": rss_setup, "peak_rss": peak_rss_bytes(),
+            "load": [load0, _load()]}
+
+
+def run_worker(kind: str, n: int, args) -> dict:
+    """Run one measurement in a fresh interpreter; returns its JSON record."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "result.json"
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", kind, str(n), "--json", str(out)]
+        if kind == "naive" and n > NAIVE_FULL_PROFILE_MAX_N:
+            cmd += ["--naive-samples", str(args.naive_samples)]
+        if kind == "dnpsim" and n > DNPSIM_FULL_PROFILE_MAX_N:
+            cmd += ["--dnpsim-samples", str(args.dnpsim_samples)]
+        env = dict(os.environ)
+        if args.threads:
+            for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+                env[var] = str(args.threads)
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, env=env, timeout=args.timeout)
+        wall = time.perf_counter() - start
+        if proc.returncode != 0:
+            raise RuntimeError(f"worker {kind} N={n} failed with exit code {proc.returncode}")
+        record = json.loads(out.read_text())
+        record["process_wall"] = wall
+        return record
+
+
+# ---------------------------------------------------------------------- report
+GIB = 2.0**30
+
+
+def _fmt_s(x: float | None) -> str:
+    if x is None:
+        return "-"
+    return f"{x:.3g}" if x < 10 else f"{x:.1f}"
+
+
+def _status(ok: bool | None) -> str:
+    return "-" if ok is None else ("PASS" if ok else "MISS")
+
+
+def build_tables(naive: dict[int, dict], dnp: dict[int, dict], skipped: dict[int, str]) -> tuple[list, list, list]:
+    """Rows of the main table, the targets table and the per-part table."""
+    sizes = sorted(set(naive) | set(dnp) | set(skipped))
+    rows = []
+    for n in sizes:
+        nv, dp = naive.get(n), dnp.get(n)
+        naive_total = naive_note = None
+        if nv is not None:
+            measured = float(sum(nv["times"]))
+            if len(nv["indices"]) == PROFILE_POINTS:
+                naive_total, naive_note = measured, f"measured ({PROFILE_POINTS} freq.)"
+            else:
+                naive_total = measured / len(nv["indices"]) * PROFILE_POINTS
+                naive_note = f"extrapolated from {len(nv['indices'])} freq. ({_fmt_s(measured)} s)"
+        profile = dnp_note = None
+        if dp is not None:
+            k = len(dp["indices"])
+            profile = dp["bath"] + dp["profile"] / k * PROFILE_POINTS
+            dnp_note = "measured" if k == PROFILE_POINTS else f"extrapolated from {k} freq. ({_fmt_s(dp['profile'])} s)"
+        total = None if dp is None else dp["setup"] + profile
+        speedup = None if (total is None or naive_total is None) else naive_total / total
+        diff = None
+        if nv is not None and dp is not None:
+            dnp_pn = dict(zip(dp["indices"], dp["pn"]))
+            common = [(dnp_pn[i], p) for i, p in zip(nv["indices"], nv["pn"]) if i in dnp_pn]
+            diff = max(abs(a - b) for a, b in common) if common else None
+        rows.append({
+            "N": n,
+            "states": 2 ** (n + 1),
+            "naive_s": naive_total, "naive_note": naive_note or "-",
+            "setup_s": None if dp is None else dp["setup"],
+            "profile_s": profile, "dnpsim_note": dnp_note or "-",
+            "total_s": total,
+            "speedup": speedup,
+            "rss_gib": None if dp is None else dp["peak_rss"] / GIB,
+            "diff": diff,
+            "skipped": skipped.get(n),
+        })
+    targets = []
+    r12 = next((r for r in rows if r["N"] == 12 and r["total_s"] is not None), None)
+    targets.append(("N = 12 profile (diagonalization + 41 frequencies) < 20 s",
+                    "-" if r12 is None else f"{r12['total_s']:.1f} s"
+                    + (" (extrapolated)" if r12 and "extrapolated" in r12["dnpsim_note"] else ""),
+                    _status(None if r12 is None else r12["total_s"] < TARGET_N12_SECONDS)))
+    for r in rows:
+        if r["speedup"] is not None:
+            extra = " (naive extrapolated)" if "extrapolated" in r["naive_note"] else ""
+            targets.append((f"speed-up over naive >= 50x at N = {r['N']}{extra}", f"{r['speedup']:.0f}x",
+                            _status(r["speedup"] >= TARGET_SPEEDUP)))
+    r14 = next((r for r in rows if r["N"] == 14), None)
+    if r14 is None or r14["rss_gib"] is None:
+        why = "not run" if r14 is None else f"not run ({r14['skipped']})"
+        targets.append(("N = 14 peak memory <= 16 GiB", why, "-"))
+    else:
+        targets.append(("N = 14 peak memory <= 16 GiB", f"{r14['rss_gib']:.2f} GiB",
+                        _status(r14["rss_gib"] <= TARGET_N14_GIB)))
+    from dnpsim.models.electrons import estimate_engine_memory
+
+    parts = []
+    for n in sorted(dnp):
+        dp = dnp[n]
+        parts.append({"N": n, "estimate": estimate_engine_memory(n, True) / GIB, "max_block": dp["max_block"], "setup": dp["setup"], "bath": dp["bath"],
+                      "freqs": len(dp["indices"]), "profile": dp["profile"],
+                      "per_freq": dp["profile"] / len(dp["indices"]),
+                      "solver_per_freq": dp["solver"] / len(dp["indices"]), "rss_setup": dp["peak_rss_setup"] / GIB,
+                      "rss": dp["peak_rss"] / GIB, "residual": dp["max_residual"]})
+    for n in sorted(naive):
+        nv = naive[n]
+        k = len(nv["indices"])
+        for key in ("hamiltonian_eigh", "rotations", "rates_solve"):
+            nv["parts"].setdefault(key, 0.0)
+        nv["per_freq"] = {key: value / k for key, value in nv["parts"].items()}
+    return rows, targets, parts
+
+
+MAIN_HEADER = ["N", "states 2^(N+1)", "naive 41 freq. (s)", "naive timing", "dnpsim diag. + strengths (s)",
+               "dnpsim rates + 41 solves (s)", "dnpsim timing", "dnpsim total (s)", "speed-up",
+               "dnpsim peak RSS (GiB)", "max abs dP_n naive vs dnpsim"]
+
+
+def _main_cells(r) -> list[str]:
+    if r["skipped"]:
+        return [str(r["N"]), str(r["states"]), "-", "-", f"skipped: {r['skipped']}", "-", "-", "-", "-", "-", "-"]
+    return [str(r["N"]), str(r["states"]), _fmt_s(r["naive_s"]), r["naive_note"], _fmt_s(r["setup_s"]),
+            _fmt_s(r["profile_s"]), r["dnpsim_note"], _fmt_s(r["total_s"]),
+            "-" if r["speedup"] is None else f"{r['speedup']:.0f}x",
+            "-" if r["rss_gib"] is None else f"{r['rss_gib']:.2f}",
+            "-" if r["diff"] is None else f"{r['diff']:.1e}"]
+
+
+PARTS_HEADER = ["N", "largest block", "diag. + strengths (s)", "bath rates (s)", "frequencies run",
+                "their time (s)", "per frequency (s)", "of which solver (s)", "peak RSS after diag. (GiB)",
+                "peak RSS (GiB)", "estimate_engine_memory (GiB)", "max residual"]
+
+
+def _parts_cells(p) -> list[str]:
+    return [str(p["N"]), str(p["max_block"]), _fmt_s(p["setup"]), _fmt_s(p["bath"]), str(p["freqs"]),
+            _fmt_s(p["profile"]), f"{p['per_freq']:.3g}", f"{p['solver_per_freq']:.3g}", f"{p['rss_setup']:.2f}",
+            f"{p['rss']:.2f}", f"{p['estimate']:.2f}", f"{p['residual']:.1e}"]
+
+
+NAIVE_HEADER = ["N", "frequencies run", "H + eigh per freq. (s)", "3N+1 rotations per freq. (s)",
+                "rates + solve per freq. (s)", "total per freq. (s)"]
+
+
+def _naive_cells(n, nv) -> list[str]:
+    pf = nv["per_freq"]
+    return [str(n), str(len(nv["indices"])), f"{pf['hamiltonian_eigh']:.3g}", f"{pf['rotations']:.3g}",
+            f"{pf['rates_solve']:.3g}", f"{sum(nv['times']) / len(nv['times']):.3g}"]
+
+
+def markdown_table(header, rows) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def text_table(header, rows) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
+    out = ["  ".join(h.ljust(w) for h, w in zip(header, widths)), "  ".join("-" * w for w in widths)]
+    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
+    return "\n".join(out)
+
+
+def environment_lines(args) -> list[str]:
+    import dnpsim
+
+    try:
+        import scipy
+
+        scipy_version = scipy.__version__
+    except ImportError:  # pragma: no cover
+        scipy_version = "?"
+    threads = args.threads or os.environ.get("OPENBLAS_NUM_THREADS") or f"BLAS default ({os.cpu_count()} cores)"
+    return [
+        f"date: {_dt.datetime.now().isoformat(timespec='seconds')}",
+        f"machine: {platform.machine()}, {os.cpu_count()} logical CPUs, Python {platform.python_version()}, "
+        f"numpy {np.__version__}, scipy {scipy_version}, dnpsim {getattr(dnpsim, '__version__', '?')}, "
+        f"BLAS threads: {threads}",
+        f"model: Table I of De Luca et al. 2016 (omega_e/2pi = 93.9 GHz, half width 54 MHz, U = 15 MHz, "
+        f"omega_n/2pi = 20 MHz, hyperfine scale 1 MHz, T = 1.2 K, omega_1/2pi = 25 kHz, T1e = 1 s, T2e = 1 us), "
+        f"seed {SEED}, one realization",
+        f"profile: {PROFILE_POINTS} points, omega_MW/2pi = {PROFILE_START_HZ / 1e9:.2f} .. "
+        f"{PROFILE_STOP_HZ / 1e9:.2f} GHz",
+    ]
+
+
+def render(args, naive, dnp, skipped, loads) -> tuple[str, str]:
+    rows, targets, parts = build_tables(naive, dnp, skipped)
+    main_cells = [_main_cells(r) for r in rows]
+    target_cells = [list(t) for t in targets]
+    part_cells = [_parts_cells(p) for p in parts]
+    naive_cells = [_naive_cells(n, naive[n]) for n in sorted(naive)]
+    env = environment_lines(args)
+    load_note = ("load average (1 min) seen by the workers: "
+                 + ", ".join(f"{kind} N={n}: {a:.2f}->{b:.2f}" for kind, n, a, b in loads))
+    notes = [
+        "dnpsim total = SpinTemperatureEngine(model) (sector diagonalization + transition strengths, once) "
+        "+ bath rates (once) + engine.profile over the 41 frequencies; each size in a fresh process.",
+        "naive = dense full-space H (lab frame), numpy.linalg.eigh, dense V^T O V for every S_a^j, full dense "
+        "rate matrix of Eqs. (12)+(16), plain numpy.linalg.solve -- all recomputed for every frequency "
+        f"(real arithmetic). Above N = {NAIVE_FULL_PROFILE_MAX_N} it runs on {args.naive_samples} frequencies "
+        f"(indices {sample_indices(PROFILE_POINTS, args.naive_samples)}) and the 41-point time is extrapolated "
+        "linearly (every frequency costs the same). dnpsim above N = "
+        f"{DNPSIM_FULL_PROFILE_MAX_N} runs {args.dnpsim_samples or PROFILE_POINTS} frequencies the same way "
+        "(diagonalization measured, per-frequency part extrapolated).",
+        "max |dP_n| is over the frequencies both paths computed; the naive plain solve carries ~cond(Q) eps.",
+        "peak RSS = ru_maxrss of the worker process (includes the interpreter, ~0.1 GiB).",
+        load_note,
+    ]
+    text = "\n".join([
+        "Spin-temperature engine benchmark (De Luca et al., PRB 94, 014203 (2016))",
+        *env, "",
+        text_table(MAIN_HEADER, main_cells), "",
+        "Targets (reported, not asserted)",
+        text_table(["target", "measured", "status"], target_cells), "",
+        "dnpsim time per part",
+        text_table(PARTS_HEADER, part_cells), "",
+        "naive time per part (per frequency)",
+        text_table(NAIVE_HEADER, naive_cells), "",
+        *("* " + n for n in notes),
+    ])
+    md = "\n".join([
+        "# Spin-temperature engine benchmark", "",
+        "De Luca et al., PRB 94, 014203 (2016), Eqs. (9), (11), (12), (16), (26); one disorder realization, "
+        "41-point DNP profile. Produced by `python benchmarks/bench_spin_temperature.py"
+        + (" " + " ".join(args.argv) if args.argv else "") + "`.", "",
+        *("- " + line for line in env), "",
+        markdown_table(MAIN_HEADER, main_cells), "",
+        "## Targets (reported, not asserted)", "",
+        markdown_table(["target", "measured", "status"], target_cells), "",
+        "## dnpsim time per part", "",
+        markdown_table(PARTS_HEADER, part_cells), "",
+        "## naive time per part (per frequency)", "",
+        markdown_table(NAIVE_HEADER, naive_cells), "",
+        "## Notes", "",
+        *("- " + n for n in notes), "",
+    ])
+    return text, md
+
+
+# ------------------------------------------------------------------------ main
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[],
+                        help="extra dnpsim sizes added to the defaults (e.g. --sizes 14)")
+    parser.add_argument("--dnpsim-sizes", type=int, nargs="*", default=None,
+                        help=f"replace the default dnpsim sizes {list(DEFAULT_DNPSIM_SIZES)}")
+    parser.add_argument("--naive-sizes", type=int, nargs="*", default=None,
+                        help=f"replace the default naive sizes {list(DEFAULT_NAIVE_SIZES)}")
+    parser.add_argument("--naive-samples", type=int, default=DEFAULT_NAIVE_SAMPLES,
+                        help=f"frequencies the naive path runs above N = {NAIVE_FULL_PROFILE_MAX_N} "
+                             f"(extrapolated to {PROFILE_POINTS}; default {DEFAULT_NAIVE_SAMPLES})")
+    parser.add_argument("--dnpsim-samples", type=int, default=DEFAULT_DNPSIM_SAMPLES,
+                        help=f"frequencies dnpsim runs above N = {DNPSIM_FULL_PROFILE_MAX_N} (extrapolated to "
+                             f"{PROFILE_POINTS}; 0 = all; default {DEFAULT_DNPSIM_SAMPLES}: one N = 14 "
+                             "frequency costs minutes)")
+    parser.add_argument("--skip-14", action="store_true", help="skip N = 14 even if requested (prints why)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="BLAS threads for the workers (default 1; 0 = leave the environment / BLAS default). "
+                             "OpenBLAS with more threads than idle cores is many times slower on small matrices.")
+    parser.add_argument("--timeout", type=float, default=None, help="seconds allowed per worker process")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="markdown file to write")
+    parser.add_argument("--no-write", action="store_true", help="print only, do not write the markdown file")
+    parser.add_argument("--worker", nargs=2, metavar=("KIND", "N"), help=argparse.SUPPRESS)
+    parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.worker:
+        kind, n = args.worker[0], int(args.worker[1])
+        if kind == "naive":
+            record = worker_naive(n, args.naive_samples if n > NAIVE_FULL_PROFILE_MAX_N else None)
+        elif kind == "dnpsim":
+            samples = args.dnpsim_samples if n > DNPSIM_FULL_PROFILE_MAX_N and args.dnpsim_samples > 0 else None
+            record = worker_dnpsim(n, samples)
+        else:
+            raise SystemExit(f"unknown worker kind {kind!r}")
+        args.json.write_text(json.dumps(record))
+        return 0
+
+    from dnpsim.models.electrons import estimate_engine_memory
+
+    naive_sizes = sorted(set(DEFAULT_NAIVE_SIZES if args.naive_sizes is None else args.naive_sizes))
+    dnpsim_sizes = sorted(set(DEFAULT_DNPSIM_SIZES if args.dnpsim_sizes is None else args.dnpsim_sizes)
+                          | set(args.sizes))
+    print(f"naive sizes {naive_sizes}, dnpsim sizes {dnpsim_sizes}", flush=True)
+    naive, dnp, skipped, loads = {}, {}, {}, []
+    for n in naive_sizes:
+        how = "all 41 frequencies" if n <= NAIVE_FULL_PROFILE_MAX_N else f"{args.naive_samples} frequencies"
+        print(f"naive N={n} ({2 ** (n + 1)} states, {how}) ...", flush=True)
+        naive[n] = run_worker("naive", n, args)
+        loads.append(("naive", n, naive[n]["load"][0][0], naive[n]["load"][1][0]))
+        print(f"  {sum(naive[n]['times']):.2f} s for {len(naive[n]['indices'])} frequencies", flush=True)
+    for n in dnpsim_sizes:
+        if n >= 14:
+            import psutil
+
+            estimate = estimate_engine_memory(n, True)
+            print(f"dnpsim N={n}: estimate_engine_memory({n}, True) = {estimate / GIB:.2f} GiB "
+                  f"(available now: {psutil.virtual_memory().available / GIB:.1f} GiB)", flush=True)
+            if n == 14 and args.skip_14:
+                print("  skipped (--skip-14)", flush=True)
+                skipped[n] = "--skip-14"
+                continue
+        print(f"dnpsim N={n} ({2 ** (n + 1)} states) ...", flush=True)
+        dnp[n] = run_worker("dnpsim", n, args)
+        loads.append(("dnpsim", n, dnp[n]["load"][0][0], dnp[n]["load"][1][0]))
+        d = dnp[n]
+        print(f"  setup {d['setup']:.2f} s, bath {d['bath']:.2f} s, profile {d['profile']:.2f} s, "
+              f"peak RSS {d['peak_rss'] / GIB:.2f} GiB", flush=True)
+    text, md = render(args, naive, dnp, skipped, loads)
+    print()
+    print(text)
+    print()
+    print("---- markdown ----")
+    print(md)
+    if not args.no_write:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(md)
+        print(f"written to {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
