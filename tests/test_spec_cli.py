@@ -124,3 +124,16 @@ def test_python_dash_m_and_info():
     out = subprocess.run([sys.executable, "-m", "dnpsim", "info"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0
     assert "dnpsim" in out.stdout and "cores" in out.stdout and "memory" in out.stdout
+
+
+def test_errors_survive_pickling():
+    """Worker processes send exceptions back pickled; custom signatures must round-trip."""
+    import pickle
+
+    from dnpsim.models.electrons import ModelError
+    from dnpsim.solvers.markov import ConvergenceError
+
+    for error in (SpecError("model.seed", "is required"), ModelError("model.couplings", "bad"),
+                  ConvergenceError("did not converge", 1e-3)):
+        copy = pickle.loads(pickle.dumps(error))
+        assert type(copy) is type(error) and str(copy) == str(error)

@@ -72,3 +72,19 @@ def test_driven_state_is_cooled():
     beta = inverse_temperature(1.2)
     assert fit.beta_s > 10 * beta
     assert point.nuclear_polarization > 10 * np.tanh(beta * OMEGA_N / 2)
+
+
+def test_fit_converges_in_localized_regime():
+    """Regression: at U = 2 MHz (N = 10) the Newton iteration used to stall at a relative
+    mismatch of 1e-8 because the line search rejected round-off-sized decreases."""
+    from dnpsim.experiments.figures.spin_temperature_figs import base_spec
+    from dnpsim.experiments.sweep import realization_seeds
+    from dnpsim.spec import resolve_spec
+
+    setup = resolve_spec(base_spec(10, 2e6), seed=realization_seeds(2016, 100)[53])
+    engine = SpinTemperatureEngine(setup.model())
+    point = engine.stationary(setup.environment(dict(setup.environment_values, mw_frequency=93.864e9)))
+    fit = engine.spin_temperature(point)
+    assert fit.residual < 1e-12
+    ansatz = fit.populations(engine.block_energies(), engine.magnetizations())
+    assert ansatz @ engine.magnetizations() == pytest.approx(point.populations @ engine.magnetizations(), rel=1e-12)

@@ -39,6 +39,9 @@ class SpecError(ValueError):
         self.message = message
         super().__init__(f"{field}: {message}")
 
+    def __reduce__(self):  # picklable, so worker processes can report it
+        return (type(self), (self.field, self.message))
+
 
 def load_spec(path: str | Path) -> dict:
     """Read a spec file (TOML, or JSON with the same keys) into a nested dict."""

@@ -24,8 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from dnpsim.dynamics.eigenbasis import Eigenbasis
+from dnpsim.models.electrons import ModelError
 from dnpsim.solvers.markov import BlockTridiagonal, complete_generator
-from dnpsim.units import detailed_balance
+from dnpsim.units import detailed_balance, inverse_temperature
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,6 @@ class Environment:
     t2e: float
 
     def __post_init__(self):
-        from dnpsim.models.electrons import ModelError
-
         if not self.temperature > 0:
             raise ModelError("environment.temperature", f"must be positive, got {self.temperature}")
         if not self.mw_amplitude >= 0:
@@ -59,8 +58,7 @@ class Environment:
 
     @property
     def beta(self) -> float:
-        from dnpsim.units import inverse_temperature
-
+        """hbar / (k_B T) in s/rad."""
         return inverse_temperature(self.temperature)
 
 

@@ -30,7 +30,11 @@ class ModelError(ValueError):
 
     def __init__(self, field: str, message: str):
         self.field = field
+        self.message = message
         super().__init__(f"{field}: {message}")
+
+    def __reduce__(self):  # picklable, so worker processes can report it
+        return (type(self), (self.field, self.message))
 
 
 def _symmetric_matrix(name: str, value, n: int) -> np.ndarray:

@@ -126,7 +126,9 @@ def fit_spin_temperature_to_averages(block_energies, magnetizations, mean_energy
         while True:
             candidate = theta - t * step
             new_value, new_grad, new_cov = objective(candidate)
-            if new_value <= value - 1e-4 * t * (grad @ step) or t < 1e-12:
+            # Armijo test with round-off slack: near the solution the objective moves
+            # by ~eps |value| and a strict test would reject the final Newton steps
+            if new_value <= value - 1e-4 * t * (grad @ step) + 1e-13 * (1.0 + abs(value)) or t < 1e-12:
                 break
             t *= 0.5
         theta, value, grad, cov = candidate, new_value, new_grad, new_cov

@@ -59,8 +59,12 @@ class ConvergenceError(RuntimeError):
     """A solver did not reach its tolerance; ``residual`` says how far it got."""
 
     def __init__(self, message: str, residual: float):
+        self.message = message
         self.residual = residual
         super().__init__(f"{message} (residual {residual:.3e})")
+
+    def __reduce__(self):  # picklable, so worker processes can report it
+        return (type(self), (self.message, self.residual))
 
 
 @dataclass
