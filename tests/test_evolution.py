@@ -23,3 +23,16 @@ def test_dense_and_bdf_evolution_agree_and_reach_the_stationary_state(monkeypatc
     assert abs(dense["nuclear_polarization"][-1] - stationary.nuclear_polarization) < 1e-9
     # starts thermal: P_n(0) = tanh(beta omega_n / 2) up to the hyperfine admixture
     assert abs(dense["nuclear_polarization"][0] - 4.0e-4) < 1e-5
+
+
+def test_threaded_profile_equals_serial():
+    """stationary_many solves environments in threads with single-threaded BLAS; the
+    numbers must not depend on it."""
+    engine = SpinTemperatureEngine(make_model(6))
+    env = Environment(1.2, OMEGA_E, TWO_PI * 25e3, 1.0, 1e-6)
+    frequencies = OMEGA_E + TWO_PI * np.linspace(-50e6, 50e6, 9)
+    serial = engine.profile(env, frequencies, workers=1)
+    threaded = engine.profile(env, frequencies, workers=2)
+    for a, b in zip(serial, threaded):
+        assert a.environment == b.environment
+        np.testing.assert_allclose(b.populations, a.populations, rtol=0, atol=1e-15)

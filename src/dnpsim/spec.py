@@ -399,12 +399,18 @@ def validate_spec(spec: dict) -> None:
     resolve_spec(spec)
 
 
-def _point_result(setup: DipolarSetup, engine, environment_values: dict) -> dict:
+def _solve_points(setup: DipolarSetup, engine, environment_values: list[dict]) -> list[dict]:
+    """Stationary states and their result dicts for several environments of one
+    realization (solved together, see ``SpinTemperatureEngine.stationary_many``)."""
+    points = engine.stationary_many([setup.environment(values) for values in environment_values],
+                                    method=setup.method["solver"], tol=setup.method["tol"])
+    return [_point_result(setup, engine, point) for point in points]
+
+
+def _point_result(setup: DipolarSetup, engine, point) -> dict:
     from dnpsim.units import HBAR, K_B, TWO_PI
 
-    environment = setup.environment(environment_values)
     method = setup.method
-    point = engine.stationary(environment, method=method["solver"], tol=method["tol"])
     result: dict[str, Any] = {
         "electron_polarization": point.electron_polarization.tolist(),
         "residual": point.residual,
@@ -453,7 +459,7 @@ def run_spec(spec: dict, progress: bool = False) -> dict:
     setup = resolve_spec(spec)
     start = time.perf_counter()
     engine = _engine(setup, progress=progress)
-    result = _point_result(setup, engine, setup.environment_values)
+    result = _solve_points(setup, engine, [setup.environment_values])[0]
     result.pop("dims")
     result["wall_time"] = time.perf_counter() - start
     resolved = copy.deepcopy({k: v for k, v in spec.items() if k != "sweep"})
@@ -484,8 +490,7 @@ def run_group(spec: dict, variants: list[dict[str, Any]], seed=None) -> list[dic
         environments.append(resolve_spec(_apply(spec, variant), seed=seed).environment_values)
     engine = _engine(setup)
     out = []
-    for values in environments:
-        result = _point_result(setup, engine, values)
+    for result in _solve_points(setup, engine, environments):
         result["offsets"] = setup.offsets
         result["couplings"] = setup.couplings
         result["dims"].update({"offsets": ("electron",), "couplings": ("electron", "electron_j")})

@@ -88,16 +88,44 @@ class SpinTemperatureEngine:
         return StationaryPoint(environment, p, pn, electron_polarizations(p, self._spin_z), result.residual,
                                result.method, result.wall_time)
 
-    def profile(self, environment: Environment, frequencies, *, progress=None) -> list[StationaryPoint]:
-        """DNP profile: stationary states for every omega_MW in ``frequencies`` (rad/s),
-        reusing spectrum, matrix elements and bath rates.  ``progress`` is an optional
-        callable invoked after each frequency."""
-        out = []
-        for omega in np.asarray(frequencies, dtype=float):
-            out.append(self.stationary(replace(environment, mw_frequency=float(omega))))
+    def stationary_many(self, environments, *, progress=None, workers: int | None = None,
+                        method: str = "auto", tol: float = 1e-8) -> list[StationaryPoint]:
+        """Stationary states for several environments of this realization, in order.
+
+        They are solved ``workers`` at a time in threads that each run single-threaded
+        BLAS (LAPACK releases the GIL): block factorizations of a few thousand rows
+        use one core far better than two (measured at N = 12: two BLAS threads gain
+        13 %, two environments at once 1.9x).  The default is the number of BLAS
+        threads this process may use, so sweep workers already limited to one thread
+        stay at one.  ``progress`` is called after each environment.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        from dnpsim.solvers.markov import available_blas_threads, single_threaded_blas
+
+        environments = list(environments)
+        workers = max(1, min(workers or available_blas_threads(), len(environments)))
+
+        def one(environment):
+            point = self.stationary(environment, method=method, tol=tol)
             if progress is not None:
                 progress()
-        return out
+            return point
+
+        # the bath-rate cache holds one bath: threads need them all to share it
+        if workers == 1 or len({(e.temperature, e.t1e) for e in environments}) > 1:
+            return [one(environment) for environment in environments]
+        self.rates(environments[0])
+        with single_threaded_blas(), ThreadPoolExecutor(workers) as pool:
+            return list(pool.map(one, environments))
+
+    def profile(self, environment: Environment, frequencies, *, progress=None,
+                workers: int | None = None) -> list[StationaryPoint]:
+        """DNP profile: stationary states for every omega_MW in ``frequencies`` (rad/s),
+        reusing spectrum, matrix elements and bath rates (see :meth:`stationary_many`)."""
+        return self.stationary_many([replace(environment, mw_frequency=float(omega))
+                                     for omega in np.asarray(frequencies, dtype=float)],
+                                    progress=progress, workers=workers)
 
     # ------------------------------------------------------- spin temperature
     def block_energies(self) -> np.ndarray:

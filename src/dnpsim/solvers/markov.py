@@ -47,6 +47,18 @@ def blas_threads_for(dim: int):
     return _threadpool_controller().limit(limits=1, user_api="blas")
 
 
+def single_threaded_blas():
+    """Context manager running BLAS single-threaded (for callers that parallelize
+    over independent problems themselves)."""
+    return _threadpool_controller().limit(limits=1, user_api="blas")
+
+
+def available_blas_threads() -> int:
+    """Threads the loaded BLAS may use in this process (1 if none is found)."""
+    info = [lib for lib in _threadpool_controller().info() if lib.get("user_api") == "blas"]
+    return max([lib.get("num_threads", 1) for lib in info] or [1])
+
+
 @functools.lru_cache(maxsize=1)
 def _threadpool_controller():
     # inspecting the loaded BLAS libraries costs ~0.3 ms; do it once per process

@@ -98,9 +98,8 @@ def realization_task(spec: dict, variants: list[dict], seed: int, *, frequencies
         freqs = np.atleast_1d(values["mw_frequency"] if frequencies is None else frequencies)
         columns = {k: [] for k in ("nuclear_polarization", "nuclear_polarization_ansatz", "kl_divergence",
                                    "mean_block_energy", "mean_magnetization", "residual")}
-        for f in freqs:
-            env = setup.environment(dict(values, mw_frequency=float(f)))
-            point = engine.stationary(env)
+        points = engine.stationary_many([setup.environment(dict(values, mw_frequency=float(f))) for f in freqs])
+        for point in points:
             fit = engine.spin_temperature(point)
             columns["nuclear_polarization"].append(point.nuclear_polarization)
             columns["nuclear_polarization_ansatz"].append(fit.nuclear_polarization(TWO_PI * setup.nuclear_larmor))
