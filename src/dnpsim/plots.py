@@ -19,7 +19,8 @@ def _pyplot():
 def plot_dnp_profile(data, path: Path, *, title: str | None = None, label: str | None = None, ax=None):
     """DNP profile as in Fig. 2 of the 2016 paper: mean nuclear polarization (symbols,
     error bars = standard deviation over realizations) vs omega_MW / 2pi in GHz, with
-    the spin-temperature prediction of Eq. (1) (dashed) when present.
+    the spin-temperature prediction of Eq. (1) from each realization's own fit,
+    averaged (dashed), when present.
 
     ``data`` is an xarray Dataset with dims (mw_frequency, realization).
     """
@@ -33,7 +34,7 @@ def plot_dnp_profile(data, path: Path, *, title: str | None = None, label: str |
     line = ax.errorbar(f, mean, yerr=std, fmt="o", ms=4, capsize=2, label=label or "$P_n$ (rate equation)")
     if "nuclear_polarization_ansatz" in data:
         ax.plot(f, data["nuclear_polarization_ansatz"].mean("realization"), "--", color=line[0].get_color(),
-                label="Eq. (1) with $\\beta_s^{FM}$")
+                label="Eq. (1), per-realization fit (mean)")
     ax.axhline(0.0, color="0.6", lw=0.8)
     ax.set_xlabel(r"$\omega_{MW}/2\pi$ (GHz)")
     ax.set_ylabel(r"$P_n$")
