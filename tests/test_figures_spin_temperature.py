@@ -87,3 +87,12 @@ def test_quick_figures_3_and_5(tmp_path):
         assert abs(float(pe.sel(scale=15e6) - vs_u["nuclear_polarization_fm"].isel(mw_frequency=0).sel(scale=15e6))) < 0.03
     nc5, png5 = FIGURES["spin-temperature-fig5"](quick=True, output_dir=tmp_path, progress=False)
     assert png5.exists() and nc5.exists()
+
+
+def test_finished_figure_sweep_is_reused_with_its_coordinates(tmp_path):
+    first = fig2_data(4, 2, tmp_path, num=5, progress=False)
+    mtime = (tmp_path / "spin-temperature-fig2.raw.nc").stat().st_mtime_ns
+    second = fig2_data(4, 2, tmp_path, num=5, progress=False)
+    assert (tmp_path / "spin-temperature-fig2.raw.nc").stat().st_mtime_ns == mtime  # not recomputed
+    np.testing.assert_array_equal(second["mw_frequency"].values, np.linspace(93.84e9, 93.96e9, 5))
+    np.testing.assert_array_equal(second["nuclear_polarization"].values, first["nuclear_polarization"].values)

@@ -151,27 +151,25 @@ def averaged_fit(data, electron_larmor_hz: float, nuclear_larmor_hz: float):
 
 
 def _run(spec: dict, sweep: dict, output: Path, frequencies, workers: int, progress: bool):
-    from dnpsim.experiments.sweep import run_sweep
-
+    """Run one figure sweep (or reuse ``output`` if it holds the same finished sweep)."""
     import xarray as xr
 
-    spec = copy.deepcopy(spec)
-    spec["sweep"] = sweep
-    if frequencies is not None:
-        spec["figure_frequencies"] = list(map(float, frequencies))
+    from dnpsim.experiments.sweep import run_sweep
+
+    spec = dict(copy.deepcopy(spec), sweep=sweep)
+    frequencies = None if frequencies is None else [float(f) for f in frequencies]
+    key = json.dumps({"spec": spec, "frequencies": frequencies}, sort_keys=True)
     if output.exists():  # a finished sweep of the same spec is reused as it is
         with xr.open_dataset(output, engine="h5netcdf") as cached:
-            if cached.attrs.get("figure_spec") == json.dumps(spec, sort_keys=True):
+            if cached.attrs.get("figure_spec") == key:
                 return cached.load()
-    compute = functools.partial(realization_task, frequencies=spec.pop("figure_frequencies", None))
+    compute = functools.partial(realization_task, frequencies=frequencies)
     data = run_sweep(spec, output, compute=compute, executor="processes" if workers > 1 else "serial",
                      workers=workers, progress=progress, resume=True)
-    data.attrs["figure_spec"] = json.dumps(dict(spec, **({"figure_frequencies": list(map(float, frequencies))}
-                                                         if frequencies is not None else {})), sort_keys=True)
-    data.to_netcdf(output, engine="h5netcdf")
     if frequencies is not None:
-        data = data.assign_coords(mw_frequency=np.asarray(frequencies, float))
+        data = data.assign_coords(mw_frequency=np.asarray(frequencies))
         data["mw_frequency"].attrs["units"] = "Hz"
+    _save(data, output, {"figure_spec": key})
     return data
 
 
