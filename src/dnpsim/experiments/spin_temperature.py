@@ -115,7 +115,15 @@ class SpinTemperatureEngine:
         # the bath-rate cache holds one bath: threads need them all to share it
         if workers == 1 or len({(e.temperature, e.t1e) for e in environments}) > 1:
             return [one(environment) for environment in environments]
-        self.rates(environments[0])
+        bath = self.rates(environments[0]).bath
+        # each solve holds a generator and its elimination factors (~2x the bath
+        # blocks); use at most half of the memory still available for them
+        import psutil
+
+        per_solve = 2 * bath.nbytes()
+        workers = max(1, min(workers, int(0.5 * psutil.virtual_memory().available // max(per_solve, 1))))
+        if workers == 1:
+            return [one(environment) for environment in environments]
         with single_threaded_blas(), ThreadPoolExecutor(workers) as pool:
             return list(pool.map(one, environments))
 
