@@ -535,11 +535,17 @@ def test_interrupted_sweep_resumes_with_the_missing_tasks(tmp_path, executor, wo
         xr.testing.assert_identical(loaded.load(), uninterrupted)
 
 
-def test_ctrl_c_keeps_finished_parts(tmp_path):
+
+def failing_task_files(tmp_path):
+    """A call-log directory and an armed failure flag file for the resume tests."""
     log_dir = tmp_path / "log"
     log_dir.mkdir()
     flag = tmp_path / "fail.flag"
     flag.touch()
+    return log_dir, flag
+
+def test_ctrl_c_keeps_finished_parts(tmp_path):
+    log_dir, flag = failing_task_files(tmp_path)
     seeds = realization_seeds(0, 3)
     fail = {"flag": str(flag), "scale": 1e6, "seed": seeds[2], "interrupt": True}
     spec = make_spec({"model.couplings.scale": [1e6, 2e6], "realizations": 3}, log_dir=str(log_dir), fail=fail)
@@ -557,10 +563,7 @@ def test_ctrl_c_keeps_finished_parts(tmp_path):
 
 
 def test_parts_of_another_spec_are_not_mixed_in(tmp_path):
-    log_dir = tmp_path / "log"
-    log_dir.mkdir()
-    flag = tmp_path / "fail.flag"
-    flag.touch()
+    log_dir, flag = failing_task_files(tmp_path)
     seeds = realization_seeds(0, 2)
     sweep = {"model.couplings.scale": [1e6, 2e6], "realizations": 2}
     spec = make_spec(sweep, log_dir=str(log_dir), fail={"flag": str(flag), "scale": 2e6, "seed": seeds[0]})

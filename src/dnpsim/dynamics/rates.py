@@ -118,17 +118,21 @@ class PauliRates:
         self.basis = basis
         self.beta = beta
         self.t1e = t1e
-        self.bath = bath_rates(basis, beta, t1e)
+        # complete_generator puts the bath escape rates on the diagonals; they do not
+        # depend on the microwaves, so each frequency only adds its own escape rates
+        self.bath = complete_generator(bath_rates(basis, beta, t1e))
 
     def generator(self, omega_mw: float, omega_1: float, t2e: float) -> BlockTridiagonal:
         """Full generator Q (columns sum to zero) with bath and microwave rates."""
         bath = self.bath
-        if omega_1 == 0.0:
-            lower = [b.copy() for b in bath.lower]
-            upper = [b.copy() for b in bath.upper]
-        else:
-            mw = microwave_rates(self.basis, omega_mw, omega_1, t2e)
-            lower = [b + m for b, m in zip(bath.lower, mw)]
-            upper = [b + m.T for b, m in zip(bath.upper, mw)]
         diag = [b.copy() for b in bath.diag]
-        return complete_generator(BlockTridiagonal(diag, lower, upper))
+        if omega_1 == 0.0:
+            return BlockTridiagonal(diag, [b.copy() for b in bath.lower], [b.copy() for b in bath.upper])
+        mw = microwave_rates(self.basis, omega_mw, omega_1, t2e)
+        for k, block in enumerate(mw):
+            # escape by microwaves: k -> k+1 (column sums) and k+1 -> k (row sums)
+            diag[k][np.diag_indices_from(diag[k])] -= block.sum(axis=0)
+            diag[k + 1][np.diag_indices_from(diag[k + 1])] -= block.sum(axis=1)
+        lower = [b + m for b, m in zip(bath.lower, mw)]
+        upper = [b + m.T for b, m in zip(bath.upper, mw)]
+        return BlockTridiagonal(diag, lower, upper)

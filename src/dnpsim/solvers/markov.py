@@ -42,9 +42,7 @@ SMALL_BLOCK = 600
 def blas_threads_for(dim: int):
     """Context manager limiting BLAS to one thread for matrices smaller than
     :data:`SMALL_BLOCK`, a no-op otherwise."""
-    if dim >= SMALL_BLOCK:
-        return contextlib.nullcontext()
-    return _threadpool_controller().limit(limits=1, user_api="blas")
+    return single_threaded_blas() if dim < SMALL_BLOCK else contextlib.nullcontext()
 
 
 def single_threaded_blas():
