@@ -137,7 +137,9 @@ class SweepAxis:
 
     @property
     def reuses_model(self) -> bool:
-        """Whether points differing along this axis share one model (one engine call)."""
+        """Whether points differing along this axis share one model (one engine call),
+        by the rule every kind shares (``environment.*``); the grouping itself asks
+        the spec's kind (:func:`dnpsim.spec.reuses_model` with the spec)."""
         return reuses_model(self.key)
 
     def coordinate(self) -> np.ndarray:
@@ -250,7 +252,7 @@ class SweepPlan:
 
     @functools.cached_property
     def _groups(self) -> tuple[SweepGroup, ...]:
-        return _make_groups(self.axes)
+        return _make_groups(self.axes, self.base)
 
     def group_spec(self, group: SweepGroup) -> dict:
         """The spec a group's engine call gets: base spec + the group's overrides.
@@ -271,9 +273,11 @@ def _apply(base: dict, overrides: Mapping[str, Any]) -> dict:
     return out
 
 
-def _make_groups(axes: tuple[SweepAxis, ...]) -> tuple[SweepGroup, ...]:
-    outer = [i for i, axis in enumerate(axes) if not axis.reuses_model]
-    inner = [i for i, axis in enumerate(axes) if axis.reuses_model]
+def _make_groups(axes: tuple[SweepAxis, ...], base: dict | None = None) -> tuple[SweepGroup, ...]:
+    # the spec's model kind decides which keys keep its model (spectrum)
+    shared = [reuses_model(axis.key, base) for axis in axes]
+    outer = [i for i, reused in enumerate(shared) if not reused]
+    inner = [i for i, reused in enumerate(shared) if reused]
     groups = []
     for g, outer_index in enumerate(itertools.product(*(range(axes[i].size) for i in outer))):
         overrides = {axes[i].key: axes[i].values[k] for i, k in zip(outer, outer_index)}

@@ -1,0 +1,1 @@
+"""One module per ``model.kind`` of the spec contract (see :mod:`dnpsim.spec`)."""

@@ -1,0 +1,303 @@
+"""Spec kind ``dipolar_electrons``: the 2016 spin-temperature engine (rate equation).
+
+Keys (DESIGN.md, "One run, one file"): ``model.electron_larmor``, ``offsets`` (list or
+``equally_spaced`` / ``uniform`` table), ``couplings`` / ``ising`` (matrix or
+``gaussian`` table), ``n_electrons``, ``seed``, ``nucleus.larmor``,
+``nucleus.hyperfine``; ``environment.temperature``, ``mw_frequency``,
+``mw_amplitude``, ``t1e``, ``t2e``; ``method.kind = "rate_equation"`` with
+``solver``, ``tol``, ``spin_temperature``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from dnpsim.models import disorder
+from dnpsim.spec import (SpecError, check_keys, read_coupling_matrix, read_distribution, read_frequencies,
+                         read_gaussian_scale, read_integer, read_number, read_positive)
+
+METHOD_KINDS = {"rate_equation": None, "nonsecular": "issue 4", "hilbert": "issue 4"}
+DIPOLAR_KEYS = {"kind", "electron_larmor", "offsets", "couplings", "ising", "n_electrons", "seed", "nucleus"}
+NUCLEUS_KEYS = {"larmor", "hyperfine"}
+ENVIRONMENT_KEYS = {"temperature", "mw_frequency", "mw_amplitude", "t1e", "t2e", "t1", "t_star", "t_zero"}
+RATE_EQUATION_KEYS = {"kind", "solver", "tol", "spin_temperature"}
+#: Table I of the 2016 paper, used when a spec leaves the relaxation times out.
+DEFAULT_T1E = 1.0
+DEFAULT_T2E = 1e-6
+MAX_ELECTRONS = 16
+
+
+def reuses_model(dotted_key: str) -> bool:
+    """Environment keys (temperature, microwaves, relaxation times) keep the spectrum."""
+    return dotted_key.startswith("environment.")
+
+
+@dataclass(frozen=True)
+class DipolarSetup:
+    """A resolved ``dipolar_electrons`` spec: SI boundary values (Hz, s, K) and the
+    drawn arrays.  :meth:`model` and :meth:`environment` convert to internal units."""
+
+    electron_larmor: float
+    offsets: np.ndarray
+    couplings: np.ndarray
+    ising: np.ndarray | None
+    nuclear_larmor: float | None
+    hyperfine: np.ndarray | None
+    environment_values: dict
+    method: dict
+    seed: int | None
+
+    @property
+    def n_electrons(self) -> int:
+        return int(self.offsets.size)
+
+    def model(self):
+        from dnpsim.models.electrons import DipolarElectrons, ThermometerNucleus
+        from dnpsim.units import TWO_PI
+
+        nucleus = None
+        if self.nuclear_larmor is not None:
+            nucleus = ThermometerNucleus(TWO_PI * self.nuclear_larmor, TWO_PI * self.hyperfine)
+        return DipolarElectrons(TWO_PI * self.electron_larmor, TWO_PI * self.offsets, TWO_PI * self.couplings,
+                                None if self.ising is None else TWO_PI * self.ising, nucleus)
+
+    def environment(self, values: dict | None = None):
+        from dnpsim.dynamics.rates import Environment
+        from dnpsim.units import TWO_PI
+
+        v = self.environment_values if values is None else values
+        return Environment(v["temperature"], TWO_PI * v["mw_frequency"], TWO_PI * v["mw_amplitude"], v["t1e"], v["t2e"])
+
+    def resolved_model_spec(self) -> dict:
+        """The ``[model]`` table with every drawn array written out (Hz)."""
+        out: dict[str, Any] = {
+            "kind": "dipolar_electrons",
+            "electron_larmor": self.electron_larmor,
+            "n_electrons": self.n_electrons,
+            "offsets": self.offsets.tolist(),
+            "couplings": self.couplings.tolist(),
+        }
+        if self.ising is not None:
+            out["ising"] = self.ising.tolist()
+        if self.seed is not None:
+            out["seed"] = self.seed
+        if self.nuclear_larmor is not None:
+            out["nucleus"] = {"larmor": self.nuclear_larmor, "hyperfine": self.hyperfine.tolist()}
+        return out
+
+
+    # ------------------------------------------------------------ kind interface
+    def run(self, progress: bool = False) -> dict:
+        """One point (``dnpsim run``): result keys without provenance."""
+        engine = _engine(self, progress=progress)
+        return _solve_points(self, engine, [self.environment_values])[0]
+
+    def run_group(self, variants: list["DipolarSetup"]) -> list[dict]:
+        """Results for variant setups of this realization (differing in
+        ``environment.*`` only): diagonalized once, rates rebuilt per variant."""
+        engine = _engine(self)
+        out = []
+        for result in _solve_points(self, engine, [v.environment_values for v in variants]):
+            result["offsets"] = self.offsets
+            result["couplings"] = self.couplings
+            result["dims"].update({"offsets": ("electron",), "couplings": ("electron", "electron_j")})
+            if self.hyperfine is not None:
+                result["hyperfine"] = self.hyperfine
+                result["dims"]["hyperfine"] = ("electron",)
+            out.append(result)
+        return out
+
+    def resolved_spec(self) -> dict:
+        """``model``, ``environment``, ``method`` tables, drawn arrays written out."""
+        return {"model": self.resolved_model_spec(), "environment": dict(self.environment_values),
+                "method": dict(self.method)}
+
+def _resolve_environment(env: Any) -> dict:
+    check_keys(env, ENVIRONMENT_KEYS, "environment")
+    for key in ("t1", "t_star", "t_zero"):
+        if key in env:
+            raise SpecError(f"environment.{key}", "is a bath timescale of the 2021 engine (method nonsecular/hilbert, issue 4), "
+                            "not read by method 'rate_equation' (use t1e, t2e)")
+    for key in ("temperature", "mw_frequency", "mw_amplitude"):
+        if key not in env:
+            raise SpecError(f"environment.{key}", "is required")
+    values = {
+        "temperature": read_positive(env["temperature"], "environment.temperature", "temperature"),
+        "mw_frequency": read_positive(env["mw_frequency"], "environment.mw_frequency", "frequency"),
+        "mw_amplitude": read_number(env["mw_amplitude"], "environment.mw_amplitude", "frequency"),
+        "t1e": read_positive(env.get("t1e", DEFAULT_T1E), "environment.t1e", "time"),
+        "t2e": read_positive(env.get("t2e", DEFAULT_T2E), "environment.t2e", "time"),
+    }
+    if values["mw_amplitude"] < 0:
+        raise SpecError("environment.mw_amplitude", f"must be non-negative, got {env['mw_amplitude']!r}")
+    return values
+
+
+def _resolve_method(method: Any) -> dict:
+    if not isinstance(method, dict):
+        raise SpecError("method", f"must be a table, got {type(method).__name__}")
+    kind = method.get("kind", "rate_equation")
+    if kind not in METHOD_KINDS:
+        raise SpecError("method.kind", f"must be one of {sorted(METHOD_KINDS)} for model kind "
+                        f"'dipolar_electrons', got {kind!r}")
+    if METHOD_KINDS[kind] is not None:
+        raise SpecError("method.kind", f"{kind!r} is not implemented yet ({METHOD_KINDS[kind]})")
+    check_keys(method, RATE_EQUATION_KEYS, "method")
+    solver = method.get("solver", "auto")
+    if solver not in ("auto", "elimination", "dense"):
+        raise SpecError("method.solver", f"must be 'auto', 'elimination' or 'dense', got {solver!r}")
+    tol = read_number(method.get("tol", 1e-8), "method.tol")
+    if not 0 < tol < 1:
+        raise SpecError("method.tol", f"must be in (0, 1), got {tol}")
+    fit = method.get("spin_temperature", True)
+    if not isinstance(fit, bool):
+        raise SpecError("method.spin_temperature", f"must be true or false, got {fit!r}")
+    return {"kind": kind, "solver": solver, "tol": tol, "spin_temperature": fit}
+
+
+def resolve(spec: dict, seed: int | None = None) -> DipolarSetup:
+    """Validate ``spec`` and draw its disorder; ``seed`` overrides ``model.seed``.
+
+    Raises :class:`SpecError` naming the first offending field.  Nothing heavy is
+    computed: the memory a run would need is estimated and checked against this
+    machine's memory.
+    """
+    if "environment" not in spec:
+        raise SpecError("environment", "section is required")
+    model = spec["model"]
+    check_keys(model, DIPOLAR_KEYS, "model")
+    method = _resolve_method(spec.get("method", {}))
+    environment = _resolve_environment(spec["environment"])
+
+    if "electron_larmor" not in model:
+        raise SpecError("model.electron_larmor", "is required")
+    larmor = read_positive(model["electron_larmor"], "model.electron_larmor", "frequency")
+    model_seed = model.get("seed")
+    if model_seed is not None:
+        model_seed = read_integer(model_seed, "model.seed", 0)
+    if seed is not None:
+        model_seed = seed
+
+    n = model.get("n_electrons")
+    if n is not None:
+        n = read_integer(n, "model.n_electrons", 1)
+    for key in ("offsets", "couplings"):
+        if key not in model:
+            raise SpecError(f"model.{key}", "is required (a list or a distribution table)")
+    if n is None:
+        if isinstance(model["offsets"], list):
+            n = len(model["offsets"])
+        elif isinstance(model["couplings"], list):
+            n = len(model["couplings"])
+        else:
+            raise SpecError("model.n_electrons", "is required when offsets and couplings are drawn")
+    if n > MAX_ELECTRONS:
+        raise SpecError("model.n_electrons", f"{n} electrons is beyond exact diagonalization here (at most {MAX_ELECTRONS})")
+    _check_memory(n, "nucleus" in model)
+
+    rng = np.random.default_rng(model_seed)
+    draws_need_seed = False
+
+    offsets_value = model["offsets"]
+    if isinstance(offsets_value, dict):
+        name, table = read_distribution(offsets_value, "model.offsets",
+                                    {"equally_spaced": {"half_width"}, "uniform": {"width"}})
+        if name == "equally_spaced":
+            hw = read_number(table["half_width"], "model.offsets.half_width", "frequency")
+            offsets = disorder.equally_spaced_offsets(n, hw)
+        else:
+            width = read_number(table["width"], "model.offsets.width", "frequency")
+            if width < 0:
+                raise SpecError("model.offsets.width", "must be non-negative")
+            offsets = disorder.uniform_offsets(n, width, rng)
+            draws_need_seed = True
+    else:
+        offsets = read_frequencies(offsets_value, "model.offsets", n)
+
+    def couplingread_coupling_matrix(key: str) -> np.ndarray:
+        nonlocal draws_need_seed
+        value = model[key]
+        if isinstance(value, dict):
+            draws_need_seed = True
+            return disorder.gaussian_couplings(n, read_gaussian_scale(value, f"model.{key}"), rng)
+        return read_coupling_matrix(value, f"model.{key}", n)
+
+    couplings = couplingread_coupling_matrix("couplings")
+    ising = couplingread_coupling_matrix("ising") if "ising" in model else None
+
+    nuclear_larmor = hyperfine = None
+    if "nucleus" in model:
+        nucleus = check_keys(model["nucleus"], NUCLEUS_KEYS, "model.nucleus")
+        for key in NUCLEUS_KEYS:
+            if key not in nucleus:
+                raise SpecError(f"model.nucleus.{key}", "is required")
+        nuclear_larmor = read_number(nucleus["larmor"], "model.nucleus.larmor", "frequency")
+        value = nucleus["hyperfine"]
+        if isinstance(value, dict):
+            hyperfine = disorder.gaussian_hyperfine(n, read_gaussian_scale(value, "model.nucleus.hyperfine"), rng)
+            draws_need_seed = True
+        else:
+            hyperfine = read_frequencies(value, "model.nucleus.hyperfine", n)
+    if draws_need_seed and model_seed is None:
+        raise SpecError("model.seed", "is required when offsets, couplings or hyperfine couplings are drawn")
+    return DipolarSetup(larmor, offsets, couplings, ising, nuclear_larmor, hyperfine, environment, method, model_seed)
+
+
+def _check_memory(n: int, with_nucleus: bool) -> None:
+    import psutil
+
+    from dnpsim.models.electrons import estimate_engine_memory
+
+    need = estimate_engine_memory(n, with_nucleus)
+    have = psutil.virtual_memory().total
+    if need > 0.85 * have:
+        raise SpecError("model.n_electrons", f"{n} electrons{' with the nucleus' if with_nucleus else ''} need about "
+                        f"{need / 2**30:.1f} GiB, more than this machine's {have / 2**30:.1f} GiB allows")
+
+
+def _solve_points(setup: DipolarSetup, engine, environment_values: list[dict]) -> list[dict]:
+    """Stationary states and their result dicts for several environments of one
+    realization (solved together, see ``SpinTemperatureEngine.stationary_many``)."""
+    points = engine.stationary_many([setup.environment(values) for values in environment_values],
+                                    method=setup.method["solver"], tol=setup.method["tol"])
+    return [_point_result(setup, engine, point) for point in points]
+
+
+def _point_result(setup: DipolarSetup, engine, point) -> dict:
+    from dnpsim.units import HBAR, K_B, TWO_PI
+
+    method = setup.method
+    result: dict[str, Any] = {
+        "electron_polarization": point.electron_polarization.tolist(),
+        "residual": point.residual,
+        "solver": point.method,
+        "wall_time": point.wall_time,
+    }
+    if setup.nuclear_larmor is not None:
+        result["nuclear_polarization"] = point.nuclear_polarization
+    if method["spin_temperature"]:
+        fit = engine.spin_temperature(point)
+        result["spin_temperature"] = HBAR / (K_B * fit.beta_s) if fit.beta_s != 0 else float("inf")
+        result["inverse_spin_temperature"] = fit.beta_s
+        result["spin_temperature_field"] = fit.h / TWO_PI
+        result["kl_divergence"] = engine.kl_divergence(point, fit)
+        if setup.nuclear_larmor is not None:
+            result["nuclear_polarization_ansatz"] = fit.nuclear_polarization(TWO_PI * setup.nuclear_larmor)
+    result["dims"] = {"electron_polarization": ("electron",)}
+    return result
+
+
+def _engine(setup: DipolarSetup, progress: bool = False):
+    from dnpsim.experiments.spin_temperature import SpinTemperatureEngine
+
+    if not progress:
+        return SpinTemperatureEngine(setup.model())
+    from tqdm.auto import tqdm
+
+    with tqdm(total=setup.n_electrons + 1, desc="diagonalizing sectors", unit="sector", leave=False) as bar:
+        return SpinTemperatureEngine(setup.model(), progress=lambda done: bar.update(done - bar.n))
+
+
