@@ -25,7 +25,7 @@ import numpy as np
 
 from dnpsim.dynamics.eigenbasis import Eigenbasis
 from dnpsim.models.electrons import ModelError
-from dnpsim.solvers.markov import BlockTridiagonal, complete_generator
+from dnpsim.solvers.markov import BlockTridiagonal, complete_generator, diagonal_view
 from dnpsim.units import detailed_balance, inverse_temperature
 
 
@@ -90,13 +90,15 @@ def bath_rates(basis: Eigenbasis, beta: float, t1e: float) -> BlockTridiagonal:
     return BlockTridiagonal(diag, lower, upper)
 
 
-def microwave_rates(basis: Eigenbasis, omega_mw: float, omega_1: float, t2e: float) -> list[np.ndarray]:
+def microwave_rates(basis: Eigenbasis, omega_mw, omega_1: float, t2e: float) -> list[np.ndarray]:
     """Microwave rates of Eq. (16) between sectors k and k+1, one (d_{k+1}, d_k) block
     per pair; the rates are symmetric (the same value for n -> n' and n' -> n).
+    ``omega_mw`` (rad/s) may be an array of F frequencies: blocks (F, d_{k+1}, d_k).
 
     |<n|S_x|n'>|^2 = |<n|S_+|n'>|^2 / 4 between neighbouring sectors, hence
     4 omega_1^2 T_2e / 4 = omega_1^2 T_2e times the Lorentzian.
     """
+    omega_mw = np.asarray(omega_mw, dtype=float)[..., None, None]
     blocks = []
     for k, total in enumerate(basis.raising_total):
         detuning = np.abs(_pair_gap(basis, k)) - omega_mw
@@ -122,17 +124,23 @@ class PauliRates:
         # depend on the microwaves, so each frequency only adds its own escape rates
         self.bath = complete_generator(bath_rates(basis, beta, t1e))
 
-    def generator(self, omega_mw: float, omega_1: float, t2e: float) -> BlockTridiagonal:
-        """Full generator Q (columns sum to zero) with bath and microwave rates."""
+    def generator(self, omega_mw, omega_1: float, t2e: float) -> BlockTridiagonal:
+        """Full generator Q (columns sum to zero) with bath and microwave rates.
+
+        ``omega_mw`` (rad/s) may be a 1-d array of F frequencies: the result is then a
+        batch of F generators (blocks with a leading axis F) for batched solvers.
+        """
         bath = self.bath
-        diag = [b.copy() for b in bath.diag]
+        batch = np.shape(omega_mw)
+        diag = [np.array(np.broadcast_to(b, batch + b.shape)) for b in bath.diag]
         if omega_1 == 0.0:
-            return BlockTridiagonal(diag, [b.copy() for b in bath.lower], [b.copy() for b in bath.upper])
+            return BlockTridiagonal(diag, [np.array(np.broadcast_to(b, batch + b.shape)) for b in bath.lower],
+                                    [np.array(np.broadcast_to(b, batch + b.shape)) for b in bath.upper])
         mw = microwave_rates(self.basis, omega_mw, omega_1, t2e)
         for k, block in enumerate(mw):
             # escape by microwaves: k -> k+1 (column sums) and k+1 -> k (row sums)
-            diag[k][np.diag_indices_from(diag[k])] -= block.sum(axis=0)
-            diag[k + 1][np.diag_indices_from(diag[k + 1])] -= block.sum(axis=1)
+            diagonal_view(diag[k])[...] -= block.sum(axis=-2)
+            diagonal_view(diag[k + 1])[...] -= block.sum(axis=-1)
         lower = [b + m for b, m in zip(bath.lower, mw)]
-        upper = [b + m.T for b, m in zip(bath.upper, mw)]
+        upper = [b + np.swapaxes(m, -1, -2) for b, m in zip(bath.upper, mw)]
         return BlockTridiagonal(diag, lower, upper)

@@ -4,9 +4,13 @@ A generator Q acts on populations as dp/dt = Q p: ``Q[m, n]`` (m != n) is the ra
 n -> m and every column sums to zero.  Magnetization-conserving spin systems flipped
 one spin at a time give a block-tridiagonal Q over sectors, stored as dense blocks:
 
-    diag[k]  = Q[k, k]     (d_k, d_k)
-    lower[k] = Q[k+1, k]   (d_{k+1}, d_k)   rates from block k to block k+1
-    upper[k] = Q[k, k+1]   (d_k, d_{k+1})   rates from block k+1 to block k
+    diag[k]  = Q[k, k]     (..., d_k, d_k)
+    lower[k] = Q[k+1, k]   (..., d_{k+1}, d_k)   rates from block k to block k+1
+    upper[k] = Q[k, k+1]   (..., d_k, d_{k+1})   rates from block k+1 to block k
+
+The optional leading axes ``...`` hold a batch of generators with the same block
+structure (e.g. one per microwave frequency): small systems are solved a whole batch
+per LAPACK call instead of one Python-level elimination per generator.
 
 Stationary states come from exact block elimination (Schur complements, cost
 sum_k d_k^3-ish instead of (sum_k d_k)^3) or a dense solve for small systems; every
@@ -79,7 +83,8 @@ class ConvergenceError(RuntimeError):
 
 @dataclass
 class BlockTridiagonal:
-    """Block-tridiagonal square matrix (see the module docstring for the layout)."""
+    """Block-tridiagonal square matrix, or a batch of them with the same block sizes
+    (see the module docstring for the layout)."""
 
     diag: list[np.ndarray]
     lower: list[np.ndarray]
@@ -92,7 +97,12 @@ class BlockTridiagonal:
 
     @property
     def dims(self) -> list[int]:
-        return [b.shape[0] for b in self.diag]
+        return [b.shape[-1] for b in self.diag]
+
+    @property
+    def batch_shape(self) -> tuple[int, ...]:
+        """Leading batch axes (``()`` for a single matrix)."""
+        return self.diag[0].shape[:-2]
 
     @property
     def offsets(self) -> np.ndarray:
@@ -104,21 +114,31 @@ class BlockTridiagonal:
         return int(sum(self.dims))
 
     def split(self, vector: np.ndarray) -> list[np.ndarray]:
-        """Cut a concatenated vector into per-block views."""
+        """Cut concatenated vectors (last axis) into per-block views."""
         o = self.offsets
-        return [vector[o[k] : o[k + 1]] for k in range(len(self.diag))]
+        return [vector[..., o[k] : o[k + 1]] for k in range(len(self.diag))]
 
     def matvec(self, vector: np.ndarray) -> np.ndarray:
-        """Q @ vector, blockwise."""
-        x = self.split(np.asarray(vector))
+        """Q @ vector, blockwise; ``vector`` has shape (..., size) matching the batch."""
+        x = [part[..., None] for part in self.split(np.asarray(vector))]
         out = [self.diag[k] @ x[k] for k in range(len(x))]
         for k in range(len(x) - 1):
             out[k + 1] += self.lower[k] @ x[k]
             out[k] += self.upper[k] @ x[k + 1]
-        return np.concatenate(out)
+        return np.concatenate(out, axis=-2)[..., 0]
+
+    def item(self, index) -> "BlockTridiagonal":
+        """One generator of a batch (views, no copy)."""
+        return BlockTridiagonal([b[index] for b in self.diag], [b[index] for b in self.lower],
+                                [b[index] for b in self.upper])
+
+    def _single(self) -> None:
+        if self.batch_shape:
+            raise ValueError("assemble one generator of the batch at a time (use .item(i))")
 
     def to_sparse(self) -> sp.csr_matrix:
         """Assemble as a CSR matrix (for time evolution and direct sparse checks)."""
+        self._single()
         n = len(self.diag)
         grid = [[None] * n for _ in range(n)]
         for k in range(n):
@@ -135,29 +155,36 @@ class BlockTridiagonal:
         return sum(b.nbytes for b in (*self.diag, *self.lower, *self.upper))
 
 
+def diagonal_view(block: np.ndarray) -> np.ndarray:
+    """Writable view of the diagonal of a square block (or of each in a batch),
+    shape (..., d)."""
+    return np.einsum("...ii->...i", block)
+
+
 def complete_generator(matrix: BlockTridiagonal) -> BlockTridiagonal:
     """Set every diagonal entry to minus the sum of the other rates in its column, in
     place, so columns sum to zero (conservation of probability).  The diagonal entries
-    given on input are ignored."""
+    given on input are ignored.  Works on batches."""
     for k, d in enumerate(matrix.diag):
-        np.fill_diagonal(d, 0.0)
-        out = d.sum(axis=0)
+        diagonal_view(d)[...] = 0.0
+        out = d.sum(axis=-2)
         if k < len(matrix.lower):
-            out += matrix.lower[k].sum(axis=0)
+            out += matrix.lower[k].sum(axis=-2)
         if k > 0:
-            out += matrix.upper[k - 1].sum(axis=0)
-        d[np.diag_indices_from(d)] = -out
+            out += matrix.upper[k - 1].sum(axis=-2)
+        diagonal_view(d)[...] = -out
     return matrix
 
 
-def generator_residual(generator: BlockTridiagonal, p: np.ndarray) -> float:
+def generator_residual(generator: BlockTridiagonal, p: np.ndarray):
     """Relative stationarity residual ||Q p||_1 / sum_n |Q_nn| p_n: the net probability
     flux left over, as a fraction of the total flux out of all states (0 for an exact
-    stationary state)."""
-    flux = np.concatenate([np.abs(np.diagonal(d)) for d in generator.diag]) @ np.abs(p)
-    if flux == 0.0:
-        return 0.0
-    return float(np.abs(generator.matvec(p)).sum() / flux)
+    stationary state).  A float, or an array of the batch shape for a batch."""
+    escape = np.concatenate([np.abs(diagonal_view(d)) for d in generator.diag], axis=-1)
+    flux = np.sum(escape * np.abs(p), axis=-1)
+    left = np.abs(generator.matvec(p)).sum(axis=-1)
+    out = np.where(flux > 0.0, left / np.where(flux > 0.0, flux, 1.0), 0.0)
+    return float(out) if out.ndim == 0 else out
 
 
 @dataclass(frozen=True)
@@ -172,39 +199,40 @@ class StationaryResult:
 
 
 def _null_vector(generator_block: np.ndarray) -> np.ndarray:
-    """Null vector of a small generator-like block (columns sum to ~0)."""
-    d = generator_block.shape[0]
+    """Null vector of a small generator-like block (columns sum to ~0), or of each
+    block of a batch (..., d, d) -> (..., d)."""
+    d = generator_block.shape[-1]
     if d == 1:
-        return np.ones(1)
-    a = generator_block.copy()
+        return np.ones(generator_block.shape[:-1])
+    a = generator_block.reshape(-1, d, d).copy()
+    batch = np.arange(a.shape[0])
     # replace the equation with the largest diagonal by the normalization sum(p) = 1
-    row = int(np.argmax(np.abs(np.diagonal(a))))
-    a[row, :] = 1.0
-    rhs = np.zeros(d)
-    rhs[row] = 1.0
+    row = np.argmax(np.abs(diagonal_view(a)), axis=-1)
+    a[batch, row, :] = 1.0
+    rhs = np.zeros(a.shape[:-1])
+    rhs[batch, row] = 1.0
     # near-decoupled chains give tiny pivots here by design; the caller checks the
-    # residual of the final vector, so the condition warning carries no information
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", sla.LinAlgWarning)
-        return sla.solve(a, rhs)
+    # residual of the final vector
+    return np.linalg.solve(a, rhs[..., None])[..., 0].reshape(generator_block.shape[:-1])
 
 
 def _reset_diagonal(block: np.ndarray, leak: np.ndarray | None) -> None:
     """Recompute the diagonal of a censored generator from its off-diagonal entries
-    (in place): its columns must sum to minus the rates leaking to the next block.
+    (in place; batches too): its columns must sum to minus the rates leaking to the
+    next block.
 
     This is the block analogue of the Grassmann-Taksar-Heyman trick: the off-diagonal
     Schur-complement entries are sums of non-negative terms, the diagonal would be a
     difference of large numbers, so taking it from the column sums removes the
     cancellation that otherwise costs ~cond(Q) eps in the stationary vector.
     """
-    np.fill_diagonal(block, 0.0)
+    diagonal_view(block)[...] = 0.0
     # entries that should be >= 0 but came out slightly negative are round-off
     np.maximum(block, 0.0, out=block)
-    total = block.sum(axis=0)
+    total = block.sum(axis=-2)
     if leak is not None:
-        total += leak.sum(axis=0)
-    block[np.diag_indices_from(block)] = -total
+        total += leak.sum(axis=-2)
+    diagonal_view(block)[...] = -total
 
 
 def stationary_block_elimination(generator: BlockTridiagonal, *, from_last: bool = True) -> np.ndarray:
@@ -221,28 +249,28 @@ def stationary_block_elimination(generator: BlockTridiagonal, *, from_last: bool
     populated one, whose downward (energy-releasing) rates are large.  The other
     order fails at low temperature, where the upward leak ~ e^{-beta omega_e} drops
     below round-off and the censored chain becomes numerically closed.
-    Cost ~ sum_k (d_k^3 + d_k d_{k+1} (d_k + d_{k+1})) flops.
+    Cost ~ sum_k (d_k^3 + d_k d_{k+1} (d_k + d_{k+1})) flops.  A batch of
+    generators is eliminated together (one LAPACK call per block for the whole batch).
     """
     if from_last:
         flipped = BlockTridiagonal(generator.diag[::-1], generator.upper[::-1], generator.lower[::-1])
-        return np.concatenate(generator.split(np.concatenate(
-            flipped.split(stationary_block_elimination(flipped, from_last=False))[::-1])))
+        return np.concatenate(flipped.split(stationary_block_elimination(flipped, from_last=False))[::-1], axis=-1)
     n = len(generator.diag)
     schur = generator.diag[0].copy()
     _reset_diagonal(schur, generator.lower[0] if n > 1 else None)
     solved_upper: list[np.ndarray] = []
     for k in range(n - 1):
-        lu = sla.lu_factor(schur, overwrite_a=True, check_finite=False)
-        y = sla.lu_solve(lu, generator.upper[k], check_finite=False)
+        # one LU per block (per batch member); gesv through numpy broadcasts batches
+        y = np.linalg.solve(schur, generator.upper[k])
         solved_upper.append(y)
         schur = generator.diag[k + 1] - generator.lower[k] @ y
         _reset_diagonal(schur, generator.lower[k + 1] if k + 1 < n - 1 else None)
     last = _null_vector(schur)
     pieces = [last]
     for k in range(n - 2, -1, -1):
-        pieces.append(-(solved_upper[k] @ pieces[-1]))
-    p = np.concatenate(pieces[::-1])
-    return p / p.sum()
+        pieces.append(-(solved_upper[k] @ pieces[-1][..., None])[..., 0])
+    p = np.concatenate(pieces[::-1], axis=-1)
+    return p / p.sum(axis=-1, keepdims=True)
 
 
 def stationary_dense(generator: BlockTridiagonal) -> np.ndarray:
@@ -256,22 +284,36 @@ def stationary_state(generator: BlockTridiagonal, *, method: str = "auto", tol: 
 
     Parameters
     ----------
-    generator : BlockTridiagonal with columns summing to zero
+    generator : BlockTridiagonal with columns summing to zero (a single generator)
     method : "auto", "elimination" or "dense"
         "auto" is "elimination" (exact, GTH-stabilized); "dense" is one plain dense
         solve of the assembled matrix, kept as an independent reference.
     tol : float
         Largest acceptable :func:`generator_residual`; above it ConvergenceError.
     """
+    generator._single()
+    return stationary_states(generator, method=method, tol=tol)[0]
+
+
+def stationary_states(generators: BlockTridiagonal, *, method: str = "auto", tol: float = 1e-8) -> list[StationaryResult]:
+    """Stationary populations of every generator of a batch (leading axes of the
+    blocks flattened, C order), by one batched block elimination; see
+    :func:`stationary_state` for ``method`` and ``tol``.  A single generator gives a
+    list of one.  The first generator that misses ``tol`` raises ConvergenceError."""
     start = time.perf_counter()
-    iterations = 0
     if method == "auto":
         method = "elimination"
     if method not in ("dense", "elimination"):
         raise ValueError(f"unknown stationary method {method!r}")
+    batch = generators.batch_shape
+    count = int(np.prod(batch)) if batch else 1
     try:
-        with blas_threads_for(max(generator.dims)):
-            p = stationary_dense(generator) if method == "dense" else stationary_block_elimination(generator)
+        with blas_threads_for(max(generators.dims)):
+            if method == "dense":
+                items = [generators.item(np.unravel_index(i, batch)) if batch else generators for i in range(count)]
+                p = np.array([stationary_dense(g) for g in items]).reshape(*batch, generators.size)
+            else:
+                p = stationary_block_elimination(generators)
     except np.linalg.LinAlgError:
         raise ConvergenceError(f"stationary state ({method}): the generator is singular beyond its stationary "
                                "direction, so the chain is reducible and has no unique stationary state",
@@ -280,14 +322,20 @@ def stationary_state(generator: BlockTridiagonal, *, method: str = "auto", tol: 
         raise ConvergenceError(f"stationary state ({method}) is not finite (reducible or ill-conditioned chain)",
                                float("inf"))
     # negative entries down to round-off of the largest population are zero populations
-    p = np.where((p < 0.0) & (p > -1e-12 * np.abs(p).max()), 0.0, p)
-    residual = generator_residual(generator, p)
-    if residual > tol:
-        raise ConvergenceError(f"stationary state ({method}) did not reach tol={tol:g}", residual)
-    if np.any(p < 0.0):
-        raise ConvergenceError(f"stationary state ({method}) has negative populations down to {p.min():.3e} "
-                               "(ill-conditioned chain)", residual)
-    return StationaryResult(p / p.sum(), residual, method, iterations, time.perf_counter() - start)
+    largest = np.abs(p).max(axis=-1, keepdims=True)
+    p = np.where((p < 0.0) & (p > -1e-12 * largest), 0.0, p)
+    residuals = np.atleast_1d(generator_residual(generators, p)).reshape(-1)
+    p = p.reshape(count, generators.size)
+    wall = (time.perf_counter() - start) / count
+    out = []
+    for i in range(count):
+        if residuals[i] > tol:
+            raise ConvergenceError(f"stationary state ({method}) did not reach tol={tol:g}", float(residuals[i]))
+        if np.any(p[i] < 0.0):
+            raise ConvergenceError(f"stationary state ({method}) has negative populations down to "
+                                   f"{p[i].min():.3e} (ill-conditioned chain)", float(residuals[i]))
+        out.append(StationaryResult(p[i] / p[i].sum(), float(residuals[i]), method, 0, wall))
+    return out
 
 
 #: Largest generator evolved with dense matrix exponentials (O(n^3) once per step size).

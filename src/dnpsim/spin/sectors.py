@@ -17,6 +17,8 @@ is handled by the models: a block then has the layout ``index = a + s * dim`` wi
 
 from __future__ import annotations
 
+import functools
+
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -98,13 +100,7 @@ class Sector:
         spin ``site`` down, and positions in the ``n_up + 1`` sector of their images.
         All matrix elements are 1, so <target|S_+^site|source> = 1.
         """
-        if self.n_up >= self.n_spins:
-            return np.empty(0, np.int64), np.empty(0, np.int64)
-        mask = np.int64(1) << site
-        source = np.flatnonzero((self.states & mask) == 0)
-        target_states = self.states[source] | mask
-        target = np.searchsorted(sector_states_cached(self.n_spins, self.n_up + 1), target_states)
-        return source, target
+        return raising_map(self.n_spins, self.n_up, site)
 
     def flip_flop(self, couplings: np.ndarray) -> np.ndarray:
         """Dense (dim, dim) matrix of sum_{i<j} U_ij (S_+^i S_-^j + S_-^i S_+^j).
@@ -112,19 +108,9 @@ class Sector:
         ``couplings`` is the symmetric (N, N) matrix U_ij (any unit; the result has the
         same unit).  Real symmetric.
         """
-        n = self.n_spins
         h = np.zeros((self.dim, self.dim))
-        states = self.states
-        for i in range(n):
-            for j in range(i + 1, n):
-                u = couplings[i, j]
-                if u == 0.0:
-                    continue
-                bi = (states >> i) & 1
-                bj = (states >> j) & 1
-                src = np.flatnonzero(bi != bj)
-                dst = self.index(states[src] ^ ((1 << i) | (1 << j)))
-                h[dst, src] += u
+        dst, src, first, second = flip_flop_map(self.n_spins, self.n_up)
+        h[dst, src] = couplings[first, second]
         return h
 
     def ising(self, couplings: np.ndarray) -> np.ndarray:
@@ -143,6 +129,42 @@ def sector_states_cached(n_spins: int, n_up: int) -> np.ndarray:
     if key not in _STATE_CACHE:
         _STATE_CACHE[key] = sector_states(n_spins, n_up)
     return _STATE_CACHE[key]
+
+
+@functools.lru_cache(maxsize=256)
+def raising_map(n_spins: int, n_up: int, site: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(source, target)`` positions of S_+^site from sector ``n_up`` to ``n_up + 1``
+    (see :meth:`Sector.raising`); memoized, read-only arrays (they depend on the sizes
+    only, so every realization of a sweep shares them)."""
+    if n_up >= n_spins:
+        source = target = np.empty(0, np.int64)
+    else:
+        states = sector_states_cached(n_spins, n_up)
+        mask = np.int64(1) << site
+        source = np.flatnonzero((states & mask) == 0)
+        target = np.searchsorted(sector_states_cached(n_spins, n_up + 1), states[source] | mask)
+    source.flags.writeable = False
+    target.flags.writeable = False
+    return source, target
+
+
+@functools.lru_cache(maxsize=32)
+def flip_flop_map(n_spins: int, n_up: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Nonzero pattern of sum_{i<j} (S_+^i S_-^j + h.c.) in sector ``n_up``:
+    ``(dst, src, i, j)`` with <dst|S_+^i S_-^j + S_-^i S_+^j|src> = 1 (memoized,
+    read-only).  Every (state, pair) whose two spins differ is flipped by exactly one
+    term and distinct pairs give distinct images, so each (dst, src) occurs once."""
+    states = sector_states_cached(n_spins, n_up)
+    first, second = np.triu_indices(n_spins, k=1)
+    bits = (states[:, None] >> np.arange(n_spins)[None, :]) & 1
+    src, pair = np.nonzero(bits[:, first] != bits[:, second])
+    masks = (np.int64(1) << first) | (np.int64(1) << second)
+    dst = np.searchsorted(states, states[src] ^ masks[pair])
+    # compact index types: the maps of large sectors are kept for reuse
+    out = (dst.astype(np.int32), src.astype(np.int32), first[pair].astype(np.int16), second[pair].astype(np.int16))
+    for a in out:
+        a.flags.writeable = False
+    return out
 
 
 def sector(n_spins: int, n_up: int) -> Sector:
