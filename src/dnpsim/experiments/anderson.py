@@ -1,0 +1,226 @@
+"""Free-fermion (Anderson) DNP engine of the 2018 paper: one disorder realization.
+
+:class:`ExactAnderson` diagonalizes M (Eq. (7)) once (scipy.linalg.eigh, driver
+"evd") and then evaluates, for any number of environments and nuclear species,
+the Bloch biases (Eq. (11)), P_n (Eqs. (20)/(22), corrected as stated in
+:mod:`dnpsim.theory.free_fermion`), the GOE surrogate (Eq. (23)), IPR (Eq. (27)),
+DOS, K(omega) (Eq. (25)) and C(omega) (Eq. (30)).  Pair sums never hold the N x N
+overlap matrix (row blocks, see :mod:`dnpsim.observables.overlaps`).
+:func:`kpm_overlap` is the diagonalization-free path for large L.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from dnpsim.dynamics.free_fermion import Environment, NuclearBath, bloch_bias
+from dnpsim.models.anderson import AndersonLattice
+from dnpsim.observables import overlaps
+from dnpsim.theory import free_fermion as theory
+
+
+class ExactAnderson:
+    """Exact-diagonalization path for one realization of :class:`AndersonLattice`.
+
+    Attributes: ``energies`` (eigenvalues of M without omega_e, rad/s, ascending),
+    ``lab_energies`` (+ omega_e), ``weights`` |phi|^2 (N_sites, N_modes), ``diag_time`` (s).
+    """
+
+    def __init__(self, lattice: AndersonLattice):
+        import scipy.linalg
+
+        self.lattice = lattice
+        start = time.perf_counter()
+        if lattice.hopping == 0.0:
+            # t = 0: M is diagonal; eigenvectors are the sites (exactly, even for
+            # degenerate offsets, where eigh may return any rotation)
+            order = np.argsort(lattice.offsets.reshape(-1), kind="stable")
+            self.energies = lattice.offsets.reshape(-1)[order]
+            self.weights = np.zeros((lattice.n_sites,) * 2)
+            self.weights[order, np.arange(lattice.n_sites)] = 1.0
+        else:
+            vals, vecs = scipy.linalg.eigh(lattice.dense(), driver="evd", overwrite_a=True, check_finite=False)
+            self.energies = vals
+            vecs *= vecs  # in place: |phi|^2 without a second N x N array
+            self.weights = vecs
+        self.diag_time = time.perf_counter() - start
+
+    @property
+    def n(self) -> int:
+        """Number of modes N = L^3."""
+        return self.energies.size
+
+    @property
+    def lab_energies(self) -> np.ndarray:
+        """omega_e + eigenvalues (rad/s), the eps_alpha of Eqs. (11), (19)-(22)."""
+        return self.energies + self.lattice.electron_larmor
+
+    def biases(self, env: Environment) -> np.ndarray:
+        """P_B(eps_alpha) of Eq. (11), shape (N,)."""
+        return bloch_bias(self.lab_energies, env)
+
+    def nuclear_polarization(self, envs: list[Environment], nuclei: NuclearBath, *, goe: bool = False,
+                             full: bool = False) -> np.ndarray:
+        """P_n for every environment (one blocked pass): Eq. (22), or Eq. (20) with
+        leakage numerator and polarization loss if ``full``; ``goe`` uses Eq. (23)."""
+        p = np.array([self.biases(env) for env in envs])
+        w = None if goe else self.weights
+        beta = envs[0].beta if full else None
+        if full and any(env.temperature != envs[0].temperature for env in envs):
+            return np.array([theory.nuclear_polarization(w, self.lab_energies, self.biases(env), nuclei,
+                                                         beta=env.beta, loss=True) for env in envs])
+        return np.atleast_1d(theory.nuclear_polarization(w, self.lab_energies, p, nuclei, beta=beta, loss=full))
+
+    def rate_sums(self, env: Environment, nuclei: NuclearBath, *, goe: bool = False) -> dict:
+        """The terms of Eq. (22) (Fig. 5): numerator, ISS denominator and leakage, each
+        divided by N_e (= N_e^-1 sum_ab O_ab ..., i.e. int int K ...)."""
+        num, den = theory.iss_sums(None if goe else self.weights, self.lab_energies, self.biases(env)[None], nuclei)
+        return {"numerator": float(num[0]) / self.n, "iss_denominator": float(den[0]) / self.n,
+                "leakage": nuclei.leakage_weight}
+
+    def per_nucleus_polarization(self, env: Environment, omega_n: float, t2n: float) -> np.ndarray:
+        """Eq. (C7) for every site, shape (L, L, L) (index [x][y][z])."""
+        out = theory.per_nucleus_polarization(self.weights, self.lab_energies, self.biases(env), omega_n, t2n)
+        return out.reshape((self.lattice.L,) * 3)
+
+    def ipr(self) -> float:
+        """I_2 of Eq. (27)."""
+        return overlaps.inverse_participation_ratio(self.weights)
+
+    def dos(self, edges) -> np.ndarray:
+        """rho on ``edges`` (rad/s, relative to omega_e)."""
+        return overlaps.density_of_states(self.energies, edges)
+
+    def k_omega(self, edges) -> np.ndarray:
+        """K(omega) of Eq. (25) on ``edges`` (rad/s)."""
+        return overlaps.overlap_difference_histogram(self.weights, self.energies, edges)
+
+    def c_omega(self, omegas, window: float) -> np.ndarray:
+        """C(omega) of Eq. (30) averaged over windows of width ``window`` (rad/s)."""
+        return overlaps.eigenfunction_correlation(self.weights, self.energies, omegas, window)
+
+
+@dataclass(frozen=True)
+class KPMOverlap:
+    """K(omega) from the kernel polynomial method (see :func:`kpm_overlap`).
+
+    omega (rad/s, grid), k (K(omega), s/rad), k_error (one-sigma sampling error),
+    dos_conv (int rho(eps) rho(eps + omega), s/rad), resolution (rad/s: Gaussian sigma
+    of the Jackson kernel in energy; K is smeared by sqrt(2) of it), n_sites, n_moments.
+    """
+
+    omega: np.ndarray
+    k: np.ndarray
+    k_error: np.ndarray
+    dos_conv: np.ndarray
+    resolution: float
+    n_sites: int
+    n_moments: int
+
+    def c(self) -> np.ndarray:
+        """C(omega) = K / DOS convolution (Eq. (30)) at the same resolution."""
+        return self.k / self.dos_conv
+
+
+def kpm_overlap(lattice: AndersonLattice, n_moments: int, n_sites: int | None, rng: np.random.Generator | None,
+                omega_max: float, n_omega: int = 400, n_energy: int | None = None) -> KPMOverlap:
+    """K(omega) (Eq. (25)) as the site average of products of local DOS (Eq. (21)),
+    with local DOS from Chebyshev moments and the Jackson kernel.
+
+    ``n_sites`` sampled sites (all sites, in order, when None); ``rng`` draws them.
+    K(omega) = N^-1 sum_j int d eps rho_j(eps) rho_j(eps + omega) is estimated by the
+    sample mean over sites; ``k_error`` is the standard error of that mean (zero
+    when all sites are used).  The DOS convolution uses the site-averaged LDOS
+    (rho = mean_j rho_j).  Energy resolution: ``resolution`` (see
+    :func:`dnpsim.solvers.kpm.jackson_resolution`)."""
+    from dnpsim.solvers import kpm
+
+    h = lattice.hamiltonian()
+    lo, hi = lattice.spectral_bounds()
+    n = lattice.n_sites
+    sites = np.arange(n) if n_sites is None or n_sites >= n else np.sort(rng.choice(n, size=n_sites, replace=False))
+    scale = kpm.Rescaling.from_bounds(lo, hi)
+    mu = kpm.local_moments(h, sites, n_moments, scale)  # (sites, M)
+    n_energy = n_energy or max(4 * n_moments, 1024)
+    energies = np.linspace(lo, hi, n_energy)
+    rho = kpm.density_from_moments(mu, energies, scale)  # (sites, E), s/rad
+    de = energies[1] - energies[0]
+    omega = np.linspace(0.0, omega_max, n_omega)
+    shifts = np.rint(omega / de).astype(int)
+    omega = shifts * de
+    per_site = np.empty((sites.size, omega.size))
+    for i, s in enumerate(shifts):
+        per_site[:, i] = np.sum(rho[:, : n_energy - s] * rho[:, s:], axis=1) * de
+    mean_rho = rho.mean(axis=0)
+    conv = np.array([np.sum(mean_rho[: n_energy - s] * mean_rho[s:]) * de for s in shifts])
+    k = per_site.mean(axis=0)
+    err = per_site.std(axis=0, ddof=1) / np.sqrt(sites.size) if sites.size < n else np.zeros_like(k)
+    return KPMOverlap(omega, k, err, conv, kpm.jackson_resolution(n_moments, scale), int(sites.size), n_moments)
+
+
+# ----------------------------------------------------------------- figure data
+#: Table I of the 2018 paper (boundary units: Hz, s, K), with w = 108 MHz.
+TABLE_I = {
+    "electron_larmor": 93.9e9,
+    "width": 108e6,
+    "temperature": 1.2,
+    "t1e": 1.0,
+    "t2e": 1e-6,
+    "mw_frequency": 93.86e9,
+    "mw_amplitude": 25e3,
+    "t1n": 1e4,
+    "t2n": 1e-5,
+    "nuclear_larmor": 20e6,
+    "hyperfine": 4.47e3,
+    # N_n / N_e is not in Table I; Sec. II: electrons are ~1e-4 of the nuclei
+    "per_electron": 1e4,
+}
+
+
+def realization_observables(L: int, hopping_hz: float, seed, *, mw_frequencies_hz, nuclear_larmors_hz,
+                            c_omegas_hz, c_window_hz: float, dos_edges_hz, params: dict = TABLE_I,
+                            boundary: str = "periodic") -> dict:
+    """Everything the 2018 figures need from one disorder realization (one diagonalization).
+
+    Returns arrays (Hz at the boundary, polarizations dimensionless):
+    ``pn_mw`` / ``pn_goe_mw`` (mw_frequency,) at omega_n = params nuclear_larmor;
+    ``pn_wn`` / ``pn_goe_wn`` (nuclear_larmor,) at omega_MW = params mw_frequency;
+    ``numerator``, ``iss_denominator`` (and ``_goe``), ``leakage`` of Eq. (22) per electron
+    at the Table I point (Fig. 5); ``ipr`` (Eq. (27)); ``c_omega`` (c_omega,) (Eq. (30));
+    ``dos`` (energy,) in 1/Hz (Fig. 2); ``diag_time`` (s)."""
+    from dnpsim.models.anderson import box_offsets
+    from dnpsim.units import TWO_PI
+
+    rng = np.random.default_rng(seed)
+    p = params
+    lat = AndersonLattice(L, TWO_PI * hopping_hz, TWO_PI * box_offsets(L, p["width"], rng),
+                          TWO_PI * p["electron_larmor"], boundary)
+    ex = ExactAnderson(lat)
+
+    def env(f):
+        return Environment(p["temperature"], TWO_PI * f, TWO_PI * p["mw_amplitude"], p["t1e"], p["t2e"])
+
+    def nuc(wn):
+        return NuclearBath(TWO_PI * wn, TWO_PI * p["hyperfine"], p["t1n"], p["t2n"], p["per_electron"])
+
+    p_mw = np.array([ex.biases(env(f)) for f in mw_frequencies_hz])
+    p_ref = ex.biases(env(p["mw_frequency"]))[None]
+    cases = [(p_mw, nuc(p["nuclear_larmor"]))] + [(p_ref, nuc(wn)) for wn in nuclear_larmors_hz] \
+        + [(p_ref, nuc(p["nuclear_larmor"]))]
+    out = {}
+    for label, w in (("", ex.weights), ("_goe", None)):
+        sums = theory.iss_sums_many(w, ex.lab_energies, cases)
+        pn = [theory.polarization_eq22(num, den, ex.n, c[1]) for (num, den), c in zip(sums, cases)]
+        out["pn" + label + "_mw"] = pn[0]
+        out["pn" + label + "_wn"] = np.concatenate(pn[1:-1]) if len(pn) > 2 else np.zeros(0)
+        out["numerator" + label] = float(sums[-1][0][0]) / ex.n
+        out["iss_denominator" + label] = float(sums[-1][1][0]) / ex.n
+    out["leakage"] = nuc(p["nuclear_larmor"]).leakage_weight
+    out["ipr"] = ex.ipr()
+    out["c_omega"] = ex.c_omega(TWO_PI * np.asarray(c_omegas_hz), TWO_PI * c_window_hz)
+    out["dos"] = ex.dos(TWO_PI * np.asarray(dos_edges_hz)) * TWO_PI
+    out["diag_time"] = ex.diag_time
+    return out

@@ -1,0 +1,245 @@
+"""Spec kind ``anderson``: the free-fermion engine of the 2018 paper.
+
+Keys (DESIGN.md, "One run, one file"): ``model.L``, ``boundary`` ("periodic"/"open"),
+``hopping`` (t/2pi), ``electron_larmor``, ``onsite`` (``{distribution = "uniform",
+width}`` or a nested L x L x L list of offsets in Hz, index [x][y][z]), ``seed``;
+``model.nuclei.{larmor, hyperfine, t1n, t2n, per_electron}``;
+``environment.{temperature, t1e, t2e, mw_frequency, mw_amplitude}``;
+``method.kind = "free_fermion"`` with optional ``formula`` ("eq22" default, the
+paper's figures; "eq20" adds polarization loss and the leakage numerator) and
+``surrogate`` ("anderson" default, or "goe" for Eq. (23)).
+
+Result keys: ``nuclear_polarization`` (Eq. (22)), ``electron_polarization`` (per
+site 2<S_z> = -sum_alpha |phi_alpha j|^2 P_B(eps_alpha), list in site order
+i = (x L + y) L + z), ``ipr`` (Eq. (27)), ``residual`` (0: closed form), ``diag_time``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from dnpsim.spec import (
+    SpecError,
+    check_keys,
+    read_distribution,
+    read_integer,
+    read_number,
+    read_positive,
+)
+
+MODEL_KEYS = {"kind", "L", "boundary", "hopping", "electron_larmor", "onsite", "seed", "nuclei"}
+NUCLEI_KEYS = {"larmor", "hyperfine", "t1n", "t2n", "per_electron"}
+ENVIRONMENT_KEYS = {"temperature", "t1e", "t2e", "mw_frequency", "mw_amplitude"}
+METHOD_KEYS = {"kind", "formula", "surrogate"}
+#: Table I of the 2018 paper (used when a spec leaves these out).
+DEFAULTS = {"t1e": 1.0, "t2e": 1e-6, "t1n": 1e4, "t2n": 1e-5}
+#: exact diagonalization limit: dense N x N float64 eigenvectors + workspace
+MAX_L = 24
+
+
+def reuses_model(dotted_key: str) -> bool:
+    """Environment and nuclear keys keep the diagonalization (spectrum, |phi|^2)."""
+    return dotted_key.startswith(("environment.", "model.nuclei.", "method."))
+
+
+@dataclass(frozen=True)
+class AndersonSetup:
+    """A resolved ``anderson`` spec (boundary units: Hz, s, K) with the drawn offsets."""
+
+    L: int
+    boundary: str
+    hopping: float
+    electron_larmor: float
+    onsite: np.ndarray  # Hz, (L, L, L)
+    onsite_spec: Any
+    nuclei_values: dict
+    environment_values: dict
+    method: dict
+    seed: int | None
+
+    def lattice(self):
+        """The :class:`~dnpsim.models.anderson.AndersonLattice` (internal units)."""
+        from dnpsim.models.anderson import AndersonLattice
+        from dnpsim.units import TWO_PI
+
+        return AndersonLattice(self.L, TWO_PI * self.hopping, TWO_PI * self.onsite, TWO_PI * self.electron_larmor,
+                               self.boundary)
+
+    def environment(self, values: dict | None = None):
+        """Bath and microwaves (:class:`~dnpsim.dynamics.rates.Environment`, rad/s)."""
+        from dnpsim.dynamics.free_fermion import Environment
+        from dnpsim.units import TWO_PI
+
+        v = self.environment_values if values is None else values
+        return Environment(v["temperature"], TWO_PI * v["mw_frequency"], TWO_PI * v["mw_amplitude"], v["t1e"], v["t2e"])
+
+    def nuclei(self, values: dict | None = None):
+        """:class:`~dnpsim.dynamics.free_fermion.NuclearBath` (rad/s, s)."""
+        from dnpsim.dynamics.free_fermion import NuclearBath
+        from dnpsim.units import TWO_PI
+
+        v = self.nuclei_values if values is None else values
+        return NuclearBath(TWO_PI * v["larmor"], TWO_PI * v["hyperfine"], v["t1n"], v["t2n"], v["per_electron"])
+
+    def resolved_spec(self) -> dict:
+        """``model``, ``environment``, ``method`` tables with the drawn offsets written out (Hz)."""
+        model = {"kind": "anderson", "L": self.L, "boundary": self.boundary, "hopping": self.hopping,
+                 "electron_larmor": self.electron_larmor, "onsite": self.onsite.tolist(),
+                 "nuclei": dict(self.nuclei_values)}
+        if self.seed is not None:
+            model["seed"] = self.seed
+        return {"model": model, "environment": dict(self.environment_values), "method": dict(self.method)}
+
+    def run(self, progress: bool = False) -> dict:
+        """One point: Eq. (22) (or (20)) for this realization."""
+        from dnpsim.experiments.anderson import ExactAnderson
+
+        engine = ExactAnderson(self.lattice())
+        return _results(self, engine, [self])[0]
+
+    def run_group(self, variants: list[AndersonSetup]) -> list[dict]:
+        """Variants differing in environment / nuclei / method keys: one diagonalization."""
+        from dnpsim.experiments.anderson import ExactAnderson
+
+        engine = ExactAnderson(self.lattice())
+        out = _results(self, engine, variants)
+        for r in out:
+            r["onsite"] = self.onsite
+            r["electron_polarization"] = np.asarray(r["electron_polarization"])
+            r["dims"] = {"electron_polarization": ("site",), "onsite": ("x", "y", "z")}
+        return out
+
+
+def _results(setup: AndersonSetup, engine, variants: list[AndersonSetup]) -> list[dict]:
+    out = []
+    ipr = engine.ipr()
+    # group variants with the same nuclei/method so each group is one blocked pass
+    groups: dict[str, list[int]] = {}
+    for i, v in enumerate(variants):
+        groups.setdefault(repr((sorted(v.nuclei_values.items()), sorted(v.method.items()))), []).append(i)
+    pn = np.empty(len(variants))
+    for idx in groups.values():
+        first = variants[idx[0]]
+        envs = [variants[i].environment() for i in idx]
+        vals = engine.nuclear_polarization(envs, first.nuclei(), goe=first.method["surrogate"] == "goe",
+                                           full=first.method["formula"] == "eq20")
+        pn[idx] = vals
+    for i, v in enumerate(variants):
+        bias = engine.biases(v.environment())
+        out.append({"nuclear_polarization": float(pn[i]),
+                    "electron_polarization": (-(engine.weights @ bias)).tolist(),
+                    "ipr": ipr, "residual": 0.0, "diag_time": engine.diag_time,
+                    "dims": {"electron_polarization": ("site",)}})
+    return out
+
+
+def _resolve_environment(env: Any) -> dict:
+    check_keys(env, ENVIRONMENT_KEYS, "environment")
+    for key in ("temperature", "mw_frequency", "mw_amplitude"):
+        if key not in env:
+            raise SpecError(f"environment.{key}", "is required")
+    values = {
+        "temperature": read_positive(env["temperature"], "environment.temperature", "temperature"),
+        "mw_frequency": read_positive(env["mw_frequency"], "environment.mw_frequency", "frequency"),
+        "mw_amplitude": read_number(env["mw_amplitude"], "environment.mw_amplitude", "frequency"),
+        "t1e": read_positive(env.get("t1e", DEFAULTS["t1e"]), "environment.t1e", "time"),
+        "t2e": read_positive(env.get("t2e", DEFAULTS["t2e"]), "environment.t2e", "time"),
+    }
+    if values["mw_amplitude"] < 0:
+        raise SpecError("environment.mw_amplitude", f"must be non-negative, got {env['mw_amplitude']!r}")
+    return values
+
+
+def _resolve_method(method: Any) -> dict:
+    check_keys(method, METHOD_KEYS, "method")
+    kind = method.get("kind", "free_fermion")
+    if kind != "free_fermion":
+        raise SpecError("method.kind", f"must be 'free_fermion' for model kind 'anderson', got {kind!r}")
+    formula = method.get("formula", "eq22")
+    if formula not in ("eq22", "eq20"):
+        raise SpecError("method.formula", f"must be 'eq22' or 'eq20', got {formula!r}")
+    surrogate = method.get("surrogate", "anderson")
+    if surrogate not in ("anderson", "goe"):
+        raise SpecError("method.surrogate", f"must be 'anderson' or 'goe', got {surrogate!r}")
+    return {"kind": kind, "formula": formula, "surrogate": surrogate}
+
+
+def _resolve_nuclei(nuc: Any) -> dict:
+    check_keys(nuc, NUCLEI_KEYS, "model.nuclei")
+    for key in ("larmor", "hyperfine", "per_electron"):
+        if key not in nuc:
+            raise SpecError(f"model.nuclei.{key}", "is required")
+    values = {
+        "larmor": read_positive(nuc["larmor"], "model.nuclei.larmor", "frequency"),
+        "hyperfine": read_number(nuc["hyperfine"], "model.nuclei.hyperfine", "frequency"),
+        "t1n": read_positive(nuc.get("t1n", DEFAULTS["t1n"]), "model.nuclei.t1n", "time"),
+        "t2n": read_positive(nuc.get("t2n", DEFAULTS["t2n"]), "model.nuclei.t2n", "time"),
+        "per_electron": read_number(nuc["per_electron"], "model.nuclei.per_electron"),
+    }
+    if values["hyperfine"] <= 0:
+        raise SpecError("model.nuclei.hyperfine", f"must be positive, got {nuc['hyperfine']!r}")
+    if values["per_electron"] < 1:
+        raise SpecError("model.nuclei.per_electron", f"must be >= 1 (one core nucleus per electron), "
+                        f"got {nuc['per_electron']!r}")
+    return values
+
+
+def _read_onsite(value: Any, L: int, rng_seed) -> tuple[np.ndarray, bool]:
+    if isinstance(value, dict):
+        _, table = read_distribution(value, "model.onsite", {"uniform": {"width"}})
+        width = read_number(table["width"], "model.onsite.width", "frequency")
+        if width < 0:
+            raise SpecError("model.onsite.width", f"must be non-negative, got {table['width']!r}")
+        from dnpsim.models.anderson import box_offsets
+
+        return box_offsets(L, width, np.random.default_rng(rng_seed)), True
+    if not isinstance(value, list) or len(value) != L:
+        raise SpecError("model.onsite", f"must be a distribution table or an {L} x {L} x {L} nested list")
+    out = np.empty((L, L, L))
+    for x, plane in enumerate(value):
+        if not isinstance(plane, list) or len(plane) != L:
+            raise SpecError(f"model.onsite[{x}]", f"must be a list of {L} rows")
+        for y, row in enumerate(plane):
+            if not isinstance(row, list) or len(row) != L:
+                raise SpecError(f"model.onsite[{x}][{y}]", f"must be a list of {L} offsets")
+            for z, v in enumerate(row):
+                out[x, y, z] = read_number(v, f"model.onsite[{x}][{y}][{z}]", "frequency")
+    return out, False
+
+
+def resolve(spec: dict, seed: int | None = None) -> AndersonSetup:
+    """Validate ``spec`` (SpecError naming the field) and draw the on-site disorder
+    (``seed`` overrides ``model.seed``).  Cheap: nothing is diagonalized."""
+    if "environment" not in spec:
+        raise SpecError("environment", "section is required")
+    model = check_keys(spec["model"], MODEL_KEYS, "model")
+    method = _resolve_method(spec.get("method", {}))
+    environment = _resolve_environment(spec["environment"])
+    for key in ("L", "hopping", "electron_larmor", "onsite", "nuclei"):
+        if key not in model:
+            raise SpecError(f"model.{key}", "is required")
+    L = read_integer(model["L"], "model.L", 1)
+    if L > MAX_L:
+        raise SpecError("model.L", f"L = {L} ({L ** 3} sites) is beyond exact diagonalization here "
+                        f"(at most {MAX_L}); use the KPM path (dnpsim.experiments.anderson.kpm_overlap)")
+    boundary = model.get("boundary", "periodic")
+    if boundary not in ("periodic", "open"):
+        raise SpecError("model.boundary", f"must be 'periodic' or 'open', got {boundary!r}")
+    hopping = read_number(model["hopping"], "model.hopping", "frequency")
+    if hopping < 0:
+        raise SpecError("model.hopping", f"must be non-negative, got {model['hopping']!r}")
+    larmor = read_positive(model["electron_larmor"], "model.electron_larmor", "frequency")
+    model_seed = model.get("seed")
+    if model_seed is not None:
+        model_seed = read_integer(model_seed, "model.seed", 0)
+    if seed is not None:
+        model_seed = seed
+    if isinstance(model["onsite"], dict) and model_seed is None:
+        raise SpecError("model.seed", "is required when model.onsite is drawn")
+    onsite, _ = _read_onsite(model["onsite"], L, model_seed)
+    nuclei = _resolve_nuclei(model["nuclei"])
+    return AndersonSetup(L, boundary, hopping, larmor, onsite, model["onsite"], nuclei, environment, method,
+                         model_seed)
