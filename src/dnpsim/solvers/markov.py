@@ -29,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import time
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np

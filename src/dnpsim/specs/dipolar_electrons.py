@@ -6,6 +6,13 @@ Keys (DESIGN.md, "One run, one file"): ``model.electron_larmor``, ``offsets`` (l
 ``nucleus.hyperfine``; ``environment.temperature``, ``mw_frequency``,
 ``mw_amplitude``, ``t1e``, ``t2e``; ``method.kind = "rate_equation"`` with
 ``solver``, ``tol``, ``spin_temperature``.
+
+The 2021 open-system engine (Maimbourg et al. 2021) shares the model keys (no
+nucleus) and reads ``environment.t1``, ``t_star``, ``t_zero`` (s) and optionally
+``irradiated`` (index of the one irradiated spin, note after Eq. (S46)), with
+``model.ising = "dipolar"`` sets J_ij = -4 U_ij (the truncated dipolar
+Hamiltonian of Eq. (2) of the 2021 paper).  ``method.kind = "nonsecular"`` (GKSL, Eqs. (7)-(8); ``solver`` gmres/bicgstab/dense,
+``tol``, ``maxiter``, ``restart``) or ``"hilbert"`` (rate equation S52; ``tol``).
 """
 
 from __future__ import annotations
@@ -19,10 +26,16 @@ from dnpsim.models import disorder
 from dnpsim.spec import (SpecError, check_keys, read_coupling_matrix, read_distribution, read_frequencies,
                          read_gaussian_scale, read_integer, read_number, read_positive)
 
-METHOD_KINDS = {"rate_equation": None, "nonsecular": "issue 4", "hilbert": "issue 4"}
+METHOD_KINDS = {"rate_equation": None, "nonsecular": None, "hilbert": None}
+OPEN_METHODS = ("nonsecular", "hilbert")
 DIPOLAR_KEYS = {"kind", "electron_larmor", "offsets", "couplings", "ising", "n_electrons", "seed", "nucleus"}
 NUCLEUS_KEYS = {"larmor", "hyperfine"}
-ENVIRONMENT_KEYS = {"temperature", "mw_frequency", "mw_amplitude", "t1e", "t2e", "t1", "t_star", "t_zero"}
+ENVIRONMENT_KEYS = {"temperature", "mw_frequency", "mw_amplitude", "t1e", "t2e", "t1", "t_star", "t_zero", "irradiated"}
+OPEN_ENVIRONMENT_KEYS = {"temperature", "mw_frequency", "mw_amplitude", "t1", "t_star", "t_zero", "irradiated"}
+NONSECULAR_KEYS = {"kind", "solver", "tol", "maxiter", "restart"}
+HILBERT_KEYS = {"kind", "tol"}
+#: Largest N of the 4^N nonsecular problem accepted by a spec (memory, see _check_open_memory).
+MAX_NONSECULAR_ELECTRONS = 12
 RATE_EQUATION_KEYS = {"kind", "solver", "tol", "spin_temperature"}
 #: Table I of the 2016 paper, used when a spec leaves the relaxation times out.
 DEFAULT_T1E = 1.0
@@ -69,6 +82,12 @@ class DipolarSetup:
         from dnpsim.units import TWO_PI
 
         v = self.environment_values if values is None else values
+        if self.method["kind"] in OPEN_METHODS:
+            from dnpsim.dynamics.jumps import BathTimescales
+            from dnpsim.dynamics.lindblad import OpenEnvironment
+
+            return OpenEnvironment(v["temperature"], TWO_PI * v["mw_frequency"], TWO_PI * v["mw_amplitude"],
+                                   BathTimescales(v["t1"], v["t_star"], v["t_zero"]), v.get("irradiated"))
         return Environment(v["temperature"], TWO_PI * v["mw_frequency"], TWO_PI * v["mw_amplitude"], v["t1e"], v["t2e"])
 
     def resolved_model_spec(self) -> dict:
@@ -92,15 +111,24 @@ class DipolarSetup:
     # ------------------------------------------------------------ kind interface
     def run(self, progress: bool = False) -> dict:
         """One point (``dnpsim run``): result keys without provenance."""
+        if self.method["kind"] in OPEN_METHODS:
+            from dnpsim.experiments.open_system import solve_open_points
+
+            return solve_open_points(self, [self.environment_values])[0]
         engine = _engine(self, progress=progress)
         return _solve_points(self, engine, [self.environment_values])[0]
 
     def run_group(self, variants: list["DipolarSetup"]) -> list[dict]:
         """Results for variant setups of this realization (differing in
         ``environment.*`` only): diagonalized once, rates rebuilt per variant."""
-        engine = _engine(self)
+        if self.method["kind"] in OPEN_METHODS:
+            from dnpsim.experiments.open_system import solve_open_points
+
+            results = solve_open_points(self, [v.environment_values for v in variants])
+        else:
+            results = _solve_points(self, _engine(self), [v.environment_values for v in variants])
         out = []
-        for result in _solve_points(self, engine, [v.environment_values for v in variants]):
+        for result in results:
             result["offsets"] = self.offsets
             result["couplings"] = self.couplings
             result["dims"].update({"offsets": ("electron",), "couplings": ("electron", "electron_j")})
@@ -115,7 +143,39 @@ class DipolarSetup:
         return {"model": self.resolved_model_spec(), "environment": dict(self.environment_values),
                 "method": dict(self.method)}
 
+def _resolve_open_environment(env: Any, kind: str) -> dict:
+    """Environment of the 2021 engine: temperature, microwaves, T_1, T*, T(0)."""
+    if isinstance(env, dict):
+        if any(k in env for k in ("t1e", "t2e")) and not any(k in env for k in ("t1", "t_star", "t_zero")):
+            # a 2016 rate-equation environment: the method kind is what does not fit
+            raise SpecError("method.kind", f"{kind!r} is the 2021 open-system engine and reads environment.t1, "
+                            "t_star, t_zero; this spec gives the 2016 times t1e/t2e (use kind = 'rate_equation')")
+        for key in ("t1e", "t2e"):
+            if key in env:
+                raise SpecError(f"environment.{key}", f"is a 2016 rate-equation time, not read by method {kind!r} "
+                                "(use t1, t_star, t_zero)")
+    check_keys(env, OPEN_ENVIRONMENT_KEYS, "environment")
+    for key in ("temperature", "mw_frequency", "mw_amplitude", "t1", "t_star", "t_zero"):
+        if key not in env:
+            raise SpecError(f"environment.{key}", f"is required by method {kind!r}")
+    values = {
+        "temperature": read_positive(env["temperature"], "environment.temperature", "temperature"),
+        "mw_frequency": read_positive(env["mw_frequency"], "environment.mw_frequency", "frequency"),
+        "mw_amplitude": read_number(env["mw_amplitude"], "environment.mw_amplitude", "frequency"),
+        "t1": read_positive(env["t1"], "environment.t1", "time"),
+        "t_star": read_positive(env["t_star"], "environment.t_star", "time"),
+        "t_zero": read_positive(env["t_zero"], "environment.t_zero", "time"),
+    }
+    if values["mw_amplitude"] < 0:
+        raise SpecError("environment.mw_amplitude", f"must be non-negative, got {env['mw_amplitude']!r}")
+    if "irradiated" in env:
+        values["irradiated"] = read_integer(env["irradiated"], "environment.irradiated", 0)
+    return values
+
+
 def _resolve_environment(env: Any) -> dict:
+    if isinstance(env, dict) and "irradiated" in env:
+        raise SpecError("environment.irradiated", "is read by methods 'nonsecular' and 'hilbert' only")
     check_keys(env, ENVIRONMENT_KEYS, "environment")
     for key in ("t1", "t_star", "t_zero"):
         if key in env:
@@ -145,6 +205,8 @@ def _resolve_method(method: Any) -> dict:
                         f"'dipolar_electrons', got {kind!r}")
     if METHOD_KINDS[kind] is not None:
         raise SpecError("method.kind", f"{kind!r} is not implemented yet ({METHOD_KINDS[kind]})")
+    if kind in OPEN_METHODS:
+        return _resolve_open_method(method, kind)
     check_keys(method, RATE_EQUATION_KEYS, "method")
     solver = method.get("solver", "auto")
     if solver not in ("auto", "elimination", "dense"):
@@ -156,6 +218,21 @@ def _resolve_method(method: Any) -> dict:
     if not isinstance(fit, bool):
         raise SpecError("method.spin_temperature", f"must be true or false, got {fit!r}")
     return {"kind": kind, "solver": solver, "tol": tol, "spin_temperature": fit}
+
+
+def _resolve_open_method(method: dict, kind: str) -> dict:
+    check_keys(method, NONSECULAR_KEYS if kind == "nonsecular" else HILBERT_KEYS, "method")
+    tol = read_number(method.get("tol", 1e-8), "method.tol")
+    if not 0 < tol < 1:
+        raise SpecError("method.tol", f"must be in (0, 1), got {tol}")
+    if kind == "hilbert":
+        return {"kind": kind, "tol": tol}
+    solver = method.get("solver", "gmres")
+    if solver not in ("gmres", "bicgstab", "dense"):
+        raise SpecError("method.solver", f"must be 'gmres', 'bicgstab' or 'dense', got {solver!r}")
+    maxiter = read_integer(method.get("maxiter", 500), "method.maxiter", 1)
+    restart = read_integer(method.get("restart", 30), "method.restart", 2)
+    return {"kind": kind, "solver": solver, "tol": tol, "maxiter": maxiter, "restart": restart}
 
 
 def resolve(spec: dict, seed: int | None = None) -> DipolarSetup:
@@ -170,7 +247,13 @@ def resolve(spec: dict, seed: int | None = None) -> DipolarSetup:
     model = spec["model"]
     check_keys(model, DIPOLAR_KEYS, "model")
     method = _resolve_method(spec.get("method", {}))
-    environment = _resolve_environment(spec["environment"])
+    if method["kind"] in OPEN_METHODS:
+        environment = _resolve_open_environment(spec["environment"], method["kind"])
+        if "nucleus" in model:
+            raise SpecError("model.nucleus", f"method {method['kind']!r} (2021 engine) has no thermometer nucleus; "
+                            "remove [model.nucleus]")
+    else:
+        environment = _resolve_environment(spec["environment"])
 
     if "electron_larmor" not in model:
         raise SpecError("model.electron_larmor", "is required")
@@ -196,7 +279,12 @@ def resolve(spec: dict, seed: int | None = None) -> DipolarSetup:
             raise SpecError("model.n_electrons", "is required when offsets and couplings are drawn")
     if n > MAX_ELECTRONS:
         raise SpecError("model.n_electrons", f"{n} electrons is beyond exact diagonalization here (at most {MAX_ELECTRONS})")
-    _check_memory(n, "nucleus" in model)
+    if method["kind"] == "nonsecular":
+        _check_open_memory(n, method)
+    else:
+        _check_memory(n, "nucleus" in model)
+    if "irradiated" in environment and environment["irradiated"] >= n:
+        raise SpecError("environment.irradiated", f"must be a spin index in 0..{n - 1}, got {environment['irradiated']}")
 
     rng = np.random.default_rng(model_seed)
     draws_need_seed = False
@@ -226,7 +314,11 @@ def resolve(spec: dict, seed: int | None = None) -> DipolarSetup:
         return read_coupling_matrix(value, f"model.{key}", n)
 
     couplings = couplingread_coupling_matrix("couplings")
-    ising = couplingread_coupling_matrix("ising") if "ising" in model else None
+    if model.get("ising") == "dipolar":
+        # Eq. (2) of the 2021 paper: U_ij (S+S- + S-S+ - 4 S^z S^z), so J_ij = -4 U_ij
+        ising = -4.0 * couplings
+    else:
+        ising = couplingread_coupling_matrix("ising") if "ising" in model else None
 
     nuclear_larmor = hyperfine = None
     if "nucleus" in model:
@@ -244,6 +336,27 @@ def resolve(spec: dict, seed: int | None = None) -> DipolarSetup:
     if draws_need_seed and model_seed is None:
         raise SpecError("model.seed", "is required when offsets, couplings or hyperfine couplings are drawn")
     return DipolarSetup(larmor, offsets, couplings, ising, nuclear_larmor, hyperfine, environment, method, model_seed)
+
+
+def _check_open_memory(n: int, method: dict) -> None:
+    """Nonsecular steady state: Krylov vectors of length 4^N (complex) plus ~8 work
+    vectors; the dense solver needs the 16^N superoperator."""
+    import psutil
+
+    if method["solver"] == "dense":
+        if n > 5:
+            raise SpecError("method.solver", f"'dense' forms the 4^N x 4^N superoperator; use it for N <= 5 (got N = {n})")
+        need = 16 * 16**n * 2
+    else:
+        if n > MAX_NONSECULAR_ELECTRONS:
+            raise SpecError("model.n_electrons", f"the nonsecular engine handles at most {MAX_NONSECULAR_ELECTRONS} "
+                            f"electrons (4^N density matrix), got {n}")
+        vectors = (method["restart"] + 10) if method["solver"] == "gmres" else 12
+        need = 16 * 4**n * vectors
+    have = psutil.virtual_memory().total
+    if need > 0.85 * have:
+        raise SpecError("model.n_electrons", f"{n} electrons need about {need / 2**30:.1f} GiB for method 'nonsecular' "
+                        f"({method['solver']}), more than this machine's {have / 2**30:.1f} GiB allows")
 
 
 def _check_memory(n: int, with_nucleus: bool) -> None:
