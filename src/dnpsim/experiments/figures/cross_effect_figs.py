@@ -1,0 +1,246 @@
+"""Figures 1(c) and 2(a-e) of Karabanov et al., "Many-body kinetics of dynamic nuclear
+polarization by the cross effect" (2018), as commands with --quick and full modes.
+
+* ``cross-effect-fig1c``: fast and slow stages of the n-e1-e2 model, full master
+  equation (Eq. 1): coherent saturation (p = 0.034, omega_1 = D = 0.5 MHz, T_1e = 3 ms,
+  eta_1 ~ 1: Rabi oscillations of S_1) and incoherent saturation (p = 0.98,
+  omega_1 = 10 kHz, D = 100 kHz, T_1e = 1 s, eta_1 ~ 100).  Polarizations / p.
+* ``cross-effect-fig2ab``: steady-state enhancement p_I/p and build-up time tau (mono-
+  exponential fit) of the e1-e2-n model vs D for several omega_1 (full equation).
+* ``cross-effect-fig2c``: max_{t,k} |p_FE - p_ZP| / p on the 5-spin pentagon vs D.
+* ``cross-effect-fig2de``: 118 protons at random positions around two electrons, kMC of
+  the Zeeman projection (Eq. 4) with and without nuclear dipolar couplings; maps of
+  p_I,k/p at 10 s and 220 s (d) and the total build-up (e).  The paper's geometry is
+  not given; ours: electrons 6.4 nm apart along x, field along z (D = 99 kHz), 118
+  protons uniform in a sphere of radius 5 nm around their midpoint, >= 0.5 nm apart
+  (max |B| = 73 kHz, nearest-neighbour d ~ 50 Hz), pairs with |d| < 5 Hz dropped.
+
+Each ``make_*(quick, output_dir, progress=True, realizations=None, workers=1)`` writes
+``<name>.nc`` (xarray) and ``<name>.png`` and returns their paths.  ``realizations``
+means trajectories for fig2de and is ignored elsewhere; ``workers`` sets numba threads.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from dnpsim.experiments.cross_effect import geometry_model, paper_model
+
+FIG2_OMEGA1 = (1e3, 3e3, 10e3, 30e3)
+
+
+def _save(ds, output_dir: Path, name: str, fig) -> tuple[Path, Path]:
+    import dnpsim
+    from dnpsim.provenance import git_revision
+
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    ds.attrs.update(dnpsim_version=dnpsim.__version__, git_revision=git_revision(),
+                    paper="Karabanov et al. 2018, cross effect")
+    nc, png = output_dir / f"{name}.nc", output_dir / f"{name}.png"
+    ds.to_netcdf(nc)
+    fig.savefig(png, dpi=120, bbox_inches="tight")
+    return nc, png
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def make_fig1c(quick: bool, output_dir: Path, progress: bool = True, realizations=None, workers: int = 1):
+    """Fig. 1(c): <S_1z>, <S_2z>, <I_z> / p vs time (log axis) in both regimes."""
+    import xarray as xr
+
+    from dnpsim.dynamics.liouville import evolve
+
+    times = np.concatenate([[0.0], np.logspace(-8, 3, 120 if quick else 400)])
+    cases = {
+        "coherent": paper_model("n-e1-e2", omega1=0.5e6, D=0.5e6),
+        "incoherent": paper_model("n-e1-e2", omega1=10e3, D=100e3, p=0.98, t1e=1.0),
+    }
+    data = {}
+    for name, model in cases.items():
+        tr = evolve(model, times)
+        data[name] = (tr.electron_polarization / -model.p, tr.nuclear_polarization[:, 0] / model.p)
+    ds = xr.Dataset({f"{c}_{v}": ("time", arr) for c, (pe, pn) in data.items()
+                     for v, arr in (("S1", pe[:, 0]), ("S2", pe[:, 1]), ("I1", pn))}, coords={"time": times})
+    ds["time"].attrs["units"] = "s"
+    ds.attrs["description"] = "relative polarizations p_S1/p, p_S2/p, p_I/p (paper sign), n-e1-e2 model"
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for c, style in (("coherent", "-"), ("incoherent", "--")):
+        ax.semilogx(times[1:], ds[f"{c}_S1"][1:], style, color="tab:blue", label=f"S1 {c}")
+        ax.semilogx(times[1:], ds[f"{c}_S2"][1:], style, color="tab:green", label=f"S2 {c}")
+        ax.semilogx(times[1:], ds[f"{c}_I1"][1:], style, color="tab:orange", label=f"I1 {c}")
+    ax.set_xlabel("t (s)")
+    ax.set_ylabel("polarization / p")
+    ax.legend(fontsize=7)
+    ax.set_title("Fig. 1(c): fast and slow stages (full master equation)")
+    return _save(ds, output_dir, "cross_effect_fig1c", fig)
+
+
+def fig2ab_point(omega1: float, D: float) -> tuple[float, float]:
+    """(enhancement p_I/p, build-up time tau in s) of the e1-e2-n model from the full
+    equation: steady state, and a mono-exponential fit of the build-up on a grid of
+    five times the slowest projected relaxation time."""
+    from dnpsim.dynamics import liouville, zeeman
+    from dnpsim.solvers.kmc import fit_build_up
+
+    model = paper_model("e1-e2-n", omega1=omega1, D=D)
+    ss = liouville.steady_state(model)
+    q = zeeman.projected_rates(model).generator
+    slow = np.sort(-np.linalg.eigvals(q).real)
+    slow = slow[slow > 1e-12 * slow.max()]
+    times = np.linspace(0, 5.0 / slow[0], 40)
+    tr = liouville.evolve(model, times)
+    fit = fit_build_up(times, tr.nuclear_polarization[:, 0])
+    return ss.nuclear_polarization[0] / model.p, fit.tau
+
+
+def make_fig2ab(quick: bool, output_dir: Path, progress: bool = True, realizations=None, workers: int = 1):
+    """Fig. 2(a, b): enhancement and build-up time vs D for several omega_1."""
+    import xarray as xr
+    from tqdm.auto import tqdm
+
+    Ds = np.concatenate([[0.0], np.logspace(3, 7, 9 if quick else 25)])
+    omegas = FIG2_OMEGA1[1:3] if quick else FIG2_OMEGA1
+    eps = np.zeros((len(omegas), Ds.size))
+    tau = np.zeros_like(eps)
+    with tqdm(total=eps.size, disable=not progress, desc="fig2ab") as bar:
+        for i, w1 in enumerate(omegas):
+            for j, D in enumerate(Ds):
+                eps[i, j], tau[i, j] = fig2ab_point(w1, D)
+                bar.update()
+    ds = xr.Dataset({"enhancement": (("omega1", "D"), eps), "build_up_time": (("omega1", "D"), tau)},
+                    coords={"omega1": np.array(omegas), "D": Ds})
+    ds["D"].attrs["units"] = ds["omega1"].attrs["units"] = "Hz"
+    ds["build_up_time"].attrs["units"] = "s"
+    plt = _pyplot()
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.6))
+    x = np.where(Ds > 0, Ds, Ds[1] / 3)  # D = 0 drawn at the left edge
+    for i, w1 in enumerate(omegas):
+        a.semilogx(x / 1e3, eps[i], "o-", ms=3, label=f"omega_1 = {w1 / 1e3:g} kHz")
+        b.loglog(x / 1e3, tau[i], "o-", ms=3)
+    a.set_xlabel("D (kHz)  [leftmost point: D = 0]")
+    a.set_ylabel("p_I / p")
+    b.set_xlabel("D (kHz)")
+    b.set_ylabel("tau (s)")
+    a.legend(fontsize=7)
+    a.set_title("Fig. 2(a) e1-e2-n")
+    b.set_title("Fig. 2(b)")
+    return _save(ds, output_dir, "cross_effect_fig2ab", fig)
+
+
+def fig2c_error(omega1: float, D: float) -> float:
+    """max_{t,k} |p_FE - p_ZP| / p on the pentagon over the build-up (0 .. 5 tau)."""
+    from dnpsim.dynamics import liouville, zeeman
+
+    model = paper_model("pentagon", omega1=omega1, D=D)
+    rates = zeeman.projected_rates(model)
+    slow = np.sort(-np.linalg.eigvals(rates.generator).real)
+    slow = slow[slow > 1e-12 * slow.max()]
+    times = np.linspace(0, 5.0 / slow[0], 30)
+    full = liouville.evolve(model, times).nuclear_polarization
+    proj = zeeman.rate_evolve(rates, times).nuclear_polarization
+    return float(np.abs(full - proj).max() / model.p)
+
+
+def make_fig2c(quick: bool, output_dir: Path, progress: bool = True, realizations=None, workers: int = 1):
+    """Fig. 2(c): projection error on the 5-spin pentagon vs D for several omega_1."""
+    import xarray as xr
+    from tqdm.auto import tqdm
+
+    Ds = np.logspace(3, 6.5, 6 if quick else 15)
+    omegas = (3e3, 10e3, 30e3) if quick else (1e3, 3e3, 10e3, 20e3, 30e3)
+    err = np.zeros((len(omegas), Ds.size))
+    with tqdm(total=err.size, disable=not progress, desc="fig2c") as bar:
+        for i, w1 in enumerate(omegas):
+            for j, D in enumerate(Ds):
+                err[i, j] = fig2c_error(w1, D)
+                bar.update()
+    ds = xr.Dataset({"error": (("omega1", "D"), err)}, coords={"omega1": np.array(omegas), "D": Ds})
+    ds["D"].attrs["units"] = ds["omega1"].attrs["units"] = "Hz"
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+    for i, w1 in enumerate(omegas):
+        ax.semilogx(Ds / 1e3, err[i], "o-", ms=3, label=f"omega_1 = {w1 / 1e3:g} kHz")
+    ax.axhline(0.1, color="k", lw=0.5, ls=":")
+    ax.set_xlabel("D (kHz)")
+    ax.set_ylabel("max |p_FE - p_ZP| / p")
+    ax.legend(fontsize=7)
+    ax.set_title("Fig. 2(c) pentagon")
+    return _save(ds, output_dir, "cross_effect_fig2c", fig)
+
+
+#: Our Fig. 2(d, e) geometry (module docstring), metres.
+FIG2DE_ELECTRONS = np.array([[-3.2e-9, 0.0, 0.0], [3.2e-9, 0.0, 0.0]])
+FIG2DE_RADIUS, FIG2DE_MIN_DISTANCE, FIG2DE_SEED = 5e-9, 0.5e-9, 5
+FIG2DE_MIN_PAIR_HZ = 5.0
+
+
+def fig2de_model(nuclear_dipolar: bool, n: int = 118, seed: int = FIG2DE_SEED):
+    """The Fig. 2(d, e) model (module docstring), omega_1 = 10 kHz, Fig. 2 relaxation."""
+    from dnpsim.models.cross_effect import random_nuclear_positions
+
+    rn = random_nuclear_positions(n, FIG2DE_RADIUS, FIG2DE_MIN_DISTANCE, FIG2DE_ELECTRONS,
+                                  np.random.default_rng(seed))
+    return geometry_model(FIG2DE_ELECTRONS, rn, [0.0, 0.0, 1.0], omega1=10e3, omega_I=145e6,
+                          nuclear_dipolar=nuclear_dipolar, R1=1.0, R2=1e5, t1n=100.0, t2n=1e-3, p=0.984)
+
+
+def make_fig2de(quick: bool, output_dir: Path, progress: bool = True, realizations=None, workers: int = 1):
+    """Fig. 2(d, e): per-proton kMC build-up with and without nuclear dipolar coupling."""
+    import xarray as xr
+
+    from dnpsim.dynamics.zeeman import kmc
+    from dnpsim.solvers.kmc import fit_build_up
+
+    trajectories = realizations or (20 if quick else 2000)
+    t_end = 60.0 if quick else 220.0
+    times = np.linspace(0, t_end, 23)
+    out, fits = {}, {}
+    for label, on in (("dipolar", True), ("no_dipolar", False)):
+        model = fig2de_model(on)
+        res = kmc(model, times, trajectories, np.random.default_rng(11), threads=workers,
+                  min_pair_coupling=2 * np.pi * FIG2DE_MIN_PAIR_HZ)
+        out[label] = res
+        fit = fit_build_up(times, res.nuclear_polarization.mean(axis=1))
+        fits[label] = (fit.eps / model.p, fit.tau)
+    model = fig2de_model(True)
+    pos = model.positions
+    ds = xr.Dataset({f"{k}_polarization": (("time", "nucleus"), r.nuclear_polarization / model.p)
+                     for k, r in out.items()} | {f"{k}_stderr": (("time", "nucleus"), r.nuclear_stderr / model.p)
+                                                 for k, r in out.items()},
+                    coords={"time": times, "x": ("nucleus", pos[:, 0]), "y": ("nucleus", pos[:, 1]),
+                            "z": ("nucleus", pos[:, 2])})
+    ds.attrs["fits"] = json.dumps({k: {"eps_over_p": e, "tau_s": t} for k, (e, t) in fits.items()})
+    ds.attrs["trajectories"] = trajectories
+    plt = _pyplot()
+    fig = plt.figure(figsize=(11, 3.6))
+    snaps = [np.argmin(np.abs(times - 10.0)), times.size - 1]
+    for i, g in enumerate(snaps):
+        ax = fig.add_subplot(1, 3, i + 1)
+        val = out["dipolar"].nuclear_polarization[g] / model.p
+        sc = ax.scatter(pos[:, 0] * 1e9, pos[:, 1] * 1e9, c=val, s=10 + 60 * np.clip(val, 0, 1), cmap="Blues",
+                        vmin=0, vmax=max(val.max(), 1e-3), edgecolors="grey", linewidths=0.3)
+        ax.scatter(FIG2DE_ELECTRONS[:, 0] * 1e9, FIG2DE_ELECTRONS[:, 1] * 1e9, c="red", s=80)
+        ax.set_title(f"(d) t = {times[g]:.0f} s")
+        ax.set_xlabel("x (nm)")
+        ax.set_aspect("equal")
+        fig.colorbar(sc, ax=ax, shrink=0.7)
+    ax = fig.add_subplot(1, 3, 3)
+    for k, style in (("dipolar", "-"), ("no_dipolar", "--")):
+        ax.plot(times, out[k].nuclear_polarization.mean(axis=1) / model.p, style, label=f"{k} (tau {fits[k][1]:.0f} s)")
+    ax.set_xlabel("t (s)")
+    ax.set_ylabel("mean p_I / p")
+    ax.legend(fontsize=7)
+    ax.set_title(f"(e) kMC, {trajectories} trajectories")
+    return _save(ds, output_dir, "cross_effect_fig2de", fig)

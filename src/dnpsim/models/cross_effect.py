@@ -1,0 +1,322 @@
+"""Cross-effect model of Karabanov et al. (2018): two driven electrons and N nuclei.
+
+Hamiltonian (rotating frame of the microwaves, Eq. (1) of the paper; hbar = 1, rad/s)::
+
+    H = H_Z + H_MW + H_SS + H_II + H_SI
+    H_Z  = sum_j Delta_j S_jz + omega_I sum_k I_kz
+    H_MW = omega_1 sum_j S_jx
+    H_SS = D (3 S_1z S_2z - S_1 . S_2)       = 2 D S_1z S_2z - (D/2)(S_1+ S_2- + S_1- S_2+)
+    H_II = sum_{k<k'} d_kk' (3 I_kz I_k'z - I_k . I_k')
+         = sum_{k<k'} [2 d_kk' I_kz I_k'z - (d_kk'/2)(I_k+ I_k'- + I_k- I_k'+)]
+    H_SI = sum_{j,k} (A_jk I_kz + B_jk I_k+ / 2 + B_jk^* I_k- / 2) S_jz
+
+Relaxation (Eq. (1)): Gamma_1+- = (1 -+ p) R_1 / 2 on L(S_j+-), Gamma_2 = 2 R_2 on
+L(S_jz), gamma_1 = r_1 / 2 on L(I_k+) and L(I_k-), gamma_2 = 2 r_2 on L(I_kz).
+
+Sign convention.  The paper writes the nuclear Zeeman term as ``+omega_I I_z`` with
+electrons polarized *down* (thermal 2<S_jz> = -p).  The package convention (DESIGN.md,
+"Signs") has ``-omega_n I_z`` for nuclei; the two are related by relabelling the nuclear
+states (a pi rotation about x: I_z -> -I_z, I_+ <-> I_-, i.e. A -> -A, B -> B^*).  We
+implement the paper's operators literally and report the nuclear polarization in the
+package convention, ``P_I = -2 <I_z>_paper``; this is also the paper's p_I (positive
+when the cross effect transfers the electrons' thermal polarization).  Electron
+polarizations are reported as 2<S_jz> (thermal value -p), as everywhere in dnpsim.
+
+Spin ordering: index 0, 1 are the electrons S_1, S_2; index 2 + k is nucleus I_k.  A
+Zeeman product state is an integer whose bit i is set when spin i is up (the same
+convention as :mod:`dnpsim.spin.operators`).
+
+Geometry: :func:`point_dipole_couplings` gives D, A_jk, B_jk, d_kk' from positions and
+the field direction with the point-dipole formulas (secular parts; see its docstring).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dnpsim.units import TWO_PI
+
+#: |gamma_e| of a free electron (g = 2.0023), rad s^-1 T^-1.
+GAMMA_ELECTRON = 1.76085963e11
+#: gamma of 1H, rad s^-1 T^-1.
+GAMMA_PROTON = 2.6752218744e8
+#: mu_0 / 4 pi, T^2 m^3 / J.
+MU0_OVER_4PI = 1e-7
+_HBAR = 1.054571817e-34
+
+
+class ModelError(ValueError):
+    """Invalid model parameter; ``field`` names it."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        super().__init__(f"{field}: {message}")
+
+
+@dataclass(frozen=True)
+class CrossEffectModel:
+    """Parameters of Eq. (1) in internal units (rad/s, s^-1); validated on construction.
+
+    Attributes
+    ----------
+    offsets : (2,) Delta_1, Delta_2 (rad/s), electron offsets from the microwave frequency.
+    omega1 : microwave amplitude omega_1 (rad/s), >= 0.
+    D : electron-electron dipolar coupling (rad/s).
+    omega_I : nuclear Larmor frequency (rad/s), > 0.
+    A : (2, N) secular hyperfine couplings A_jk (rad/s).
+    B : (2, N) complex pseudo-secular hyperfine couplings B_jk (rad/s).
+    d : (N, N) symmetric nuclear dipolar couplings d_kk' (rad/s), zero diagonal.
+    R1, R2, r1, r2 : electron / nuclear longitudinal and transverse rates (s^-1).
+    p : thermal electron polarization p = tanh(hbar omega_S / 2 k_B T), in [0, 1).
+    """
+
+    offsets: np.ndarray
+    omega1: float
+    D: float
+    omega_I: float
+    A: np.ndarray
+    B: np.ndarray
+    d: np.ndarray
+    R1: float
+    R2: float
+    r1: float
+    r2: float
+    p: float
+    positions: np.ndarray | None = field(default=None, compare=False)
+
+    def __post_init__(self):
+        offsets = np.asarray(self.offsets, dtype=float)
+        if offsets.shape != (2,) or not np.all(np.isfinite(offsets)):
+            raise ModelError("offsets", f"must be two finite frequencies, got {self.offsets!r}")
+        A = np.atleast_2d(np.asarray(self.A, dtype=float))
+        if A.size == 0:
+            A = np.zeros((2, 0))
+        if A.ndim != 2 or A.shape[0] != 2:
+            raise ModelError("A", f"must have shape (2, N), got {A.shape}")
+        n = A.shape[1]
+        B = np.asarray(self.B, dtype=complex)
+        if B.size == 0:
+            B = np.zeros((2, 0), complex)
+        if B.shape != (2, n):
+            raise ModelError("B", f"must have shape (2, {n}) like A, got {B.shape}")
+        d = np.asarray(self.d, dtype=float)
+        if d.size == 0:
+            d = np.zeros((n, n))
+        if d.shape != (n, n):
+            raise ModelError("d", f"must have shape ({n}, {n}), got {d.shape}")
+        if not np.allclose(d, d.T, rtol=0, atol=1e-12 * (1 + np.abs(d).max(initial=0))):
+            raise ModelError("d", "must be symmetric")
+        if np.any(np.diag(d) != 0):
+            raise ModelError("d", "diagonal must be zero")
+        for name in ("A", "B", "d"):
+            if not np.all(np.isfinite(locals()[name])):
+                raise ModelError(name, "must be finite")
+        for name in ("omega1", "D", "omega_I", "R1", "R2", "r1", "r2", "p"):
+            value = float(getattr(self, name))
+            if not math.isfinite(value):
+                raise ModelError(name, f"must be finite, got {value}")
+            object.__setattr__(self, name, value)
+        if self.omega1 < 0:
+            raise ModelError("omega1", f"must be non-negative, got {self.omega1}")
+        if self.omega_I <= 0:
+            raise ModelError("omega_I", f"must be positive, got {self.omega_I}")
+        for name in ("R1", "R2", "r1", "r2"):
+            if getattr(self, name) < 0:
+                raise ModelError(name, f"must be non-negative, got {getattr(self, name)}")
+        if self.R2 + self.R1 <= 0:
+            raise ModelError("R2", "electron relaxation R1 + R2 must be positive")
+        if self.r2 + self.r1 <= 0:
+            raise ModelError("r2", "nuclear relaxation r1 + r2 must be positive")
+        if not 0.0 <= self.p < 1.0:
+            raise ModelError("p", f"thermal polarization must be in [0, 1), got {self.p}")
+        object.__setattr__(self, "offsets", offsets)
+        object.__setattr__(self, "A", A)
+        object.__setattr__(self, "B", B)
+        object.__setattr__(self, "d", d)
+
+    # ---------------------------------------------------------------- helpers
+    @property
+    def n_nuclei(self) -> int:
+        return int(self.A.shape[1])
+
+    @property
+    def n_spins(self) -> int:
+        return 2 + self.n_nuclei
+
+    def replace(self, **changes) -> "CrossEffectModel":
+        """A copy with some fields changed (validated again)."""
+        values = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        values.update(changes)
+        return CrossEffectModel(**values)
+
+    @classmethod
+    def from_hz(cls, *, offsets, omega1, D, omega_I, A=None, B=None, d=None, n_nuclei=None,
+                t1e=None, t2e=None, t1n=None, t2n=None, R1=None, R2=None, r1=None, r2=None,
+                p=None, temperature=None, electron_larmor=None, positions=None) -> "CrossEffectModel":
+        """Public constructor in boundary units: frequencies in cyclic Hz (multiplied by
+        2 pi here), relaxation given as times (s) ``t1e = 1/R_1``, ``t2e = 1/R_2``,
+        ``t1n = 1/r_1``, ``t2n = 1/r_2`` or as rates (s^-1); ``p`` directly or from
+        ``temperature`` (K) and ``electron_larmor`` (Hz), p = tanh(hbar omega_S / 2 k_B T).
+        """
+        from dnpsim.units import inverse_temperature
+
+        def rate(time, value, name):
+            if value is not None and time is not None:
+                raise ModelError(name, "give either the rate or the time, not both")
+            if time is not None:
+                if time <= 0:
+                    raise ModelError(name, f"relaxation time must be positive, got {time}")
+                return 1.0 / time
+            if value is None:
+                raise ModelError(name, "is required")
+            return value
+
+        if p is None:
+            if temperature is None or electron_larmor is None:
+                raise ModelError("p", "give p or both temperature and electron_larmor")
+            if temperature <= 0:
+                raise ModelError("temperature", f"must be positive, got {temperature}")
+            p = math.tanh(0.5 * inverse_temperature(temperature) * TWO_PI * electron_larmor)
+        n = n_nuclei if n_nuclei is not None else (np.shape(A)[1] if A is not None else
+                                                   np.shape(B)[1] if B is not None else
+                                                   np.shape(d)[0] if d is not None else 0)
+        A = np.zeros((2, n)) if A is None else np.asarray(A, float)
+        B = np.zeros((2, n), complex) if B is None else np.asarray(B, complex)
+        d = np.zeros((n, n)) if d is None else np.asarray(d, float)
+        return cls(offsets=TWO_PI * np.asarray(offsets, float), omega1=TWO_PI * omega1, D=TWO_PI * D,
+                   omega_I=TWO_PI * omega_I, A=TWO_PI * A, B=TWO_PI * B, d=TWO_PI * d,
+                   R1=rate(t1e, R1, "R1"), R2=rate(t2e, R2, "R2"), r1=rate(t1n, r1, "r1"),
+                   r2=rate(t2n, r2, "r2"), p=p, positions=positions)
+
+    # ---------------------------------------------------------- Zeeman basis
+    def zeeman_energies(self, states: np.ndarray | None = None) -> np.ndarray:
+        """Diagonal (secular) energies E(a) = <a|H|a> of Zeeman product states (rad/s):
+        sum_j Delta_j s_j + omega_I sum_k s_k + 2 D s_1 s_2 + sum_jk A_jk s_j s_k
+        + sum_{k<k'} 2 d_kk' s_k s_k' with s = +-1/2 (Eq. (1) without the flip terms).
+        ``states``: integer array (default all 2^(N+2))."""
+        if states is None:
+            states = np.arange(2 ** self.n_spins)
+        s = spin_values(states, self.n_spins)
+        se, sn = s[:, :2], s[:, 2:]
+        energy = se @ self.offsets + self.omega_I * sn.sum(axis=1) + 2 * self.D * se[:, 0] * se[:, 1]
+        energy += np.einsum("aj,jk,ak->a", se, self.A, sn)
+        energy += np.einsum("ak,kl,al->a", sn, self.d, sn)  # symmetric d: sum_{k<l} 2 d s s
+        return energy
+
+
+def spin_values(states, n_spins: int) -> np.ndarray:
+    """(len(states), n_spins) array of s_i = +-1/2 (bit i of the state set: +1/2)."""
+    states = np.asarray(states, dtype=np.int64)
+    bits = (states[:, None] >> np.arange(n_spins)[None, :]) & 1
+    return bits - 0.5
+
+
+def point_dipole_couplings(electron_positions, nuclear_positions, field_direction=(0.0, 0.0, 1.0),
+                           gamma_e: float = GAMMA_ELECTRON, gamma_n: float = GAMMA_PROTON):
+    """Secular point-dipole couplings (cyclic Hz) for two electrons and N nuclei.
+
+    With b_ij = (mu_0/4pi) gamma_i gamma_j hbar / r_ij^3 (rad/s) and theta the angle
+    between r_ij and the field (phi the azimuth of r_ij in a frame whose z axis is
+    the field direction):
+
+    * D = b_ee (1 - 3 cos^2 theta) / 2, so that H_SS = D (3 S_1z S_2z - S_1.S_2);
+    * d_kk' = b_nn (1 - 3 cos^2 theta) / 2 likewise for H_II;
+    * A_jk = b_en (1 - 3 cos^2 theta),  B_jk = -3 b_en sin theta cos theta e^{-i phi},
+      the S_z I_z and S_z I_+- terms of the electron-nuclear dipolar interaction
+      (H_SI of Eq. (1)).  The overall sign follows |gamma_e| > 0; only relative signs
+      enter the dynamics (|B_1k - B_2k|, A mismatches).
+
+    Positions in metres, arrays (2, 3) and (N, 3).  Returns (D, A (2, N), B (2, N)
+    complex, d (N, N)) in Hz.
+    """
+    re = np.asarray(electron_positions, float)
+    rn = np.asarray(nuclear_positions, float).reshape(-1, 3)
+    if re.shape != (2, 3):
+        raise ModelError("electron_positions", f"must have shape (2, 3), got {re.shape}")
+    z = np.asarray(field_direction, float)
+    if z.shape != (3,) or not np.linalg.norm(z) > 0:
+        raise ModelError("field_direction", "must be a non-zero 3-vector")
+    z = z / np.linalg.norm(z)
+    # a right-handed frame (x, y, z) with z along the field
+    helper = np.array([1.0, 0, 0]) if abs(z[0]) < 0.9 else np.array([0, 1.0, 0])
+    x = np.cross(helper, z)
+    x /= np.linalg.norm(x)
+    y = np.cross(z, x)
+
+    def geometry(r):
+        dist = np.linalg.norm(r, axis=-1)
+        if np.any(dist == 0):
+            raise ModelError("positions", "two spins sit at the same position")
+        cos = (r @ z) / dist
+        phi = np.arctan2(r @ y, r @ x)
+        return dist, cos, phi
+
+    pref = MU0_OVER_4PI * _HBAR
+    dist, cos, _ = geometry(re[1] - re[0])
+    D = pref * gamma_e**2 / dist**3 * (1 - 3 * cos**2) / 2
+    n = rn.shape[0]
+    A = np.zeros((2, n))
+    B = np.zeros((2, n), complex)
+    for j in range(2):
+        dist, cos, phi = geometry(rn - re[j])
+        b = pref * gamma_e * gamma_n / dist**3
+        sin = np.sqrt(np.clip(1 - cos**2, 0, None))
+        A[j] = b * (1 - 3 * cos**2)
+        B[j] = -3 * b * sin * cos * np.exp(-1j * phi)
+    d = np.zeros((n, n))
+    if n > 1:
+        iu = np.triu_indices(n, 1)
+        dist, cos, _ = geometry(rn[iu[1]] - rn[iu[0]])
+        d[iu] = pref * gamma_n**2 / dist**3 * (1 - 3 * cos**2) / 2
+        d = d + d.T
+    return D / TWO_PI, A / TWO_PI, B / TWO_PI, d / TWO_PI
+
+
+def random_nuclear_positions(n: int, radius: float, min_distance: float, electron_positions,
+                             rng: np.random.Generator, max_tries: int = 200000) -> np.ndarray:
+    """``n`` nuclei uniformly in a sphere of ``radius`` (m) centred between the two
+    electrons, at least ``min_distance`` (m) from each other and from the electrons
+    (random sequential addition).  Used for Fig. 2(d, e)."""
+    re = np.asarray(electron_positions, float).reshape(2, 3)
+    centre = re.mean(axis=0)
+    out = np.empty((n, 3))
+    placed = 0
+    tries = 0
+    while placed < n:
+        tries += 1
+        if tries > max_tries:
+            raise ModelError("nuclear_positions", f"could not place {n} nuclei with min_distance {min_distance} "
+                             f"in a sphere of radius {radius}")
+        x = rng.uniform(-radius, radius, 3)
+        if x @ x > radius**2:
+            continue
+        x = centre + x
+        if np.min(np.linalg.norm(re - x, axis=1)) < min_distance:
+            continue
+        if placed and np.min(np.linalg.norm(out[:placed] - x, axis=1)) < min_distance:
+            continue
+        out[placed] = x
+        placed += 1
+    return out
+
+
+def zcw_orientations(m: int) -> tuple[np.ndarray, np.ndarray]:
+    """Zaremba-Conroy-Wolfsberg powder grid over the full sphere: unit vectors (M, 3)
+    and equal weights (M,), M = g_{m+2} with the Fibonacci numbers g_0 = g_1 = 1
+    (M = 34, 55, 89, 144, 233 for m = 6, 7, 8, 9, 10).  beta_j = arccos(2 ((j/M) mod 1)
+    - 1), alpha_j = 2 pi ((j g_m / M) mod 1); the standard orientation set of
+    solid-state NMR powder averages."""
+    if m < 1:
+        raise ModelError("m", f"must be >= 1, got {m}")
+    fib = [1, 1]
+    while len(fib) < m + 3:
+        fib.append(fib[-1] + fib[-2])
+    M, g = fib[m + 2], fib[m]
+    j = np.arange(M)
+    beta = np.arccos(2 * np.mod(j / M, 1.0) - 1)
+    alpha = 2 * np.pi * np.mod(j * g / M, 1.0)
+    vectors = np.stack([np.sin(beta) * np.cos(alpha), np.sin(beta) * np.sin(alpha), np.cos(beta)], axis=1)
+    return vectors, np.full(M, 1.0 / M)
