@@ -66,12 +66,27 @@ def cmd_run(args) -> int:
     result = run_spec(spec, progress=not args.quiet)
     write_json_atomic(result, output)
     if not args.quiet:
-        pn = result.get("nuclear_polarization")
-        line = f"residual {result['residual']:.2e}"
-        if pn is not None:
-            line = f"nuclear polarization {pn:+.6f}, " + line
-        print(f"{line}; wrote {output}")
+        print(f"{_run_summary(result)}; wrote {output}")
     return 0
+
+
+def _run_summary(result: dict) -> str:
+    """One line for the terminal: nuclear polarization (a number, or the mean and
+    range over nuclei when the engine returns one per nucleus) and the residual."""
+    parts = []
+    pn = result.get("nuclear_polarization")
+    if isinstance(pn, (int, float)):
+        parts.append(f"nuclear polarization {pn:+.6f}")
+    elif pn is not None and len(pn):
+        import numpy as np
+
+        values = np.asarray(pn, float).ravel()
+        parts.append(f"nuclear polarization mean {values.mean():+.6f} "
+                     f"(range {values.min():+.6f} .. {values.max():+.6f} over {values.size})")
+    residual = result.get("residual")
+    if isinstance(residual, (int, float)):
+        parts.append(f"residual {residual:.2e}")
+    return ", ".join(parts) or "done"
 
 
 def cmd_sweep(args) -> int:
@@ -106,9 +121,21 @@ def cmd_figure(args) -> int:
         from dnpsim.spec import SpecError
 
         raise SpecError("--output-dir", f"directory {str(out)!r} does not exist")
-    options = {"n_electrons": args.electrons} if args.electrons is not None else {}
-    FIGURES[args.name](quick=args.quick, output_dir=out, progress=not args.quiet,
-                       realizations=args.realizations, workers=args.workers, **options)
+    import inspect
+
+    make = FIGURES[args.name]
+    accepted = inspect.signature(make).parameters
+    options = {}
+    for flag, keyword, value in (("--electrons", "n_electrons", args.electrons), ("--size", "L", args.size)):
+        if value is None:
+            continue
+        if keyword not in accepted:
+            from dnpsim.spec import SpecError
+
+            raise SpecError(flag, f"is not an option of figure {args.name!r}")
+        options[keyword] = value
+    make(quick=args.quick, output_dir=out, progress=not args.quiet, realizations=args.realizations,
+         workers=args.workers, **options)
     return 0
 
 
@@ -165,11 +192,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     figure = sub.add_parser("figure", help="reproduce a paper figure (data .nc + plot .png)")
-    figure.add_argument("name", help="e.g. spin-temperature-fig2")
+    from dnpsim.experiments.figures import FIGURES
+
+    figure.add_argument("name", metavar="name", help="one of: " + ", ".join(FIGURES))
     figure.add_argument("--quick", action="store_true", help="small N, few realizations (under a minute)")
     figure.add_argument("--realizations", type=int, default=None, help="override the number of realizations")
     figure.add_argument("--electrons", type=int, default=None,
                         help="number of electron spins N (default: 8 quick, 12 full)")
+    figure.add_argument("--size", type=int, default=None,
+                        help="linear lattice size L of the anderson-* figures (default: 8 quick, 18 full)")
     figure.add_argument("--workers", type=int, default=1, help="local worker processes")
     figure.add_argument("--output-dir", default=".")
     figure.add_argument("--quiet", "-q", action="store_true")

@@ -120,8 +120,8 @@ SECTIONS = {"model", "environment", "method", "sweep", "title", "description"}
 #: docstring) or the issue that will.
 MODEL_KINDS: dict[str, str] = {
     "dipolar_electrons": "dnpsim.specs.dipolar_electrons",
-    "anderson": "issue 3",
-    "cross_effect": "issue 5",
+    "anderson": "dnpsim.specs.anderson",
+    "cross_effect": "dnpsim.specs.cross_effect",
 }
 
 
