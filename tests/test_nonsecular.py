@@ -25,12 +25,16 @@ def _apply_dense(liou, rho):
 @pytest.mark.parametrize("n", [1, 2, 3, 4])
 @pytest.mark.parametrize("bath,temperature,irradiated", [(BATH_12K, 12.0, None), (BATH_1K2, 1.2, None),
                                                          (BATH_MIXED, 4.0, 0)])
-def test_matrix_free_equals_dense(n, bath, temperature, irradiated):
-    """The blockwise eigenbasis Liouvillian (amplitude damping, mixed-basis S^z D terms)
+@pytest.mark.parametrize("path", ["full", "blocks"])
+def test_matrix_free_equals_dense(n, bath, temperature, irradiated, path):
+    """The eigenbasis Liouvillian (amplitude damping, mixed-basis S^z D terms), both its
+    whole-matrix path (small N, the default here) and its blockwise path (large N),
     equals the dense superoperator built literally from Eqs. (7)-(8) to 1e-12."""
     model = random_model(n, seed=10 + n)
     env = environment(temperature, bath, irradiated=irradiated)
     liou = EigenbasisLiouvillian(model, env)
+    if path == "blocks":
+        liou._full = None
     dense = dense_liouvillian(model, env, "nonsecular")
     rng = np.random.default_rng(n)
     x = rng.normal(size=liou.size) + 1j * rng.normal(size=liou.size)
@@ -126,3 +130,14 @@ def test_steady_state_is_a_density_matrix(n, seed, temperature, detuning, amplit
     assert np.abs(rho - rho.conj().T).max() < 1e-10
     assert np.linalg.eigvalsh(0.5 * (rho + rho.conj().T)).min() > -1e-10
     assert np.all(np.abs(electron_polarization(liou, state.rho)) <= 1 + 1e-10)
+
+
+@pytest.mark.parametrize("n,temperature,bath,irradiated", [(6, 12.0, BATH_12K, None), (5, 1.2, BATH_1K2, 2)])
+def test_full_matrix_path_equals_blockwise_path(n, temperature, bath, irradiated):
+    """Above the dense-reference sizes the two matvec paths agree to 1e-13 (relative)."""
+    liou = EigenbasisLiouvillian(random_model(n, seed=3), environment(temperature, bath, irradiated=irradiated))
+    assert liou._full is not None
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=liou.size) + 1j * rng.normal(size=liou.size)
+    ref = liou._matvec_blocks(x)
+    assert np.abs(liou.matvec(x) - ref).max() <= 1e-13 * np.abs(ref).max()

@@ -58,6 +58,10 @@ from dnpsim.units import detailed_balance, inverse_temperature
 MAX_DENSE_SPINS = 5
 #: Largest N for which "auto" picks the dense 2^N dressed-state preconditioner.
 DRESSED_MAX_SPINS = 11
+#: Largest N for which EigenbasisLiouvillian.matvec works on whole 2^N x 2^N matrices
+#: (faster below it, where the blockwise path is dominated by per-block overhead;
+#: the sandwich superoperators hold n 4^N / 2 nonzeros: 4 MiB at N = 8).
+FULL_PATH_MAX_SPINS = 8
 
 
 @dataclass(frozen=True)
@@ -348,7 +352,12 @@ class EigenbasisLiouvillian:
             rows = np.concatenate(rows)
             cols = np.concatenate(cols)
             self.splus.append(sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(self.dims[k + 1], self.dims[k])))
+        self.sminus = [s.T.tocsr() for s in self.splus]  # (d_k, d_{k+1}), transposed once
         self._diag = None
+        # Small systems: the blockwise matvec is dominated by Python overhead over the
+        # (N + 1)^2 blocks, so it runs on whole 2^N x 2^N matrices instead (same terms;
+        # block-diagonal V, full sparse site operators), see _build_full_path.
+        self._full = self._build_full_path() if n <= FULL_PATH_MAX_SPINS else None
 
     # ---------------------------------------------------------------- layout
     def block(self, vec: np.ndarray, k: int, l: int) -> np.ndarray:
@@ -388,10 +397,86 @@ class EigenbasisLiouvillian:
         # sum_i S^+_i S^-_i = n_up, sum_i S^-_i S^+_i = N - n_up (functions of M)
         return -0.5 * (self.gamma_down * (k + l) + self.gamma_up * (2 * self.n - k - l))
 
+    def _build_full_path(self) -> dict:
+        """Whole-matrix form of every term of :meth:`_matvec_blocks` (small N): the
+        block-diagonal eigenvector matrix V, the elementwise coefficient matrices, the
+        mixed-basis factors, K = blockdiag(K_k), the Hamming factor, the drive operators
+        and the amplitude-damping sandwiches as sparse superoperators on row-major
+        vec(rho_comp) (vec(A X B^T) = kron(A, B) vec(X)), plus the index map between the
+        block-flattened vector and the full matrix."""
+        n, a, b = self.n, self.a, self.b
+        dim = 2**n
+        starts = np.concatenate([[0], np.cumsum(self.dims)])
+        v = np.zeros((dim, dim))
+        cross = np.zeros((dim, dim))
+        for k in range(n + 1):
+            v[starts[k] : starts[k + 1], starts[k] : starts[k + 1]] = self.vectors[k]
+            cross[starts[k] : starts[k + 1], starts[k] : starts[k + 1]] = self.cross[k]
+        sector = np.repeat(np.arange(n + 1), self.dims)
+        energies, z = np.concatenate(self.energies), np.concatenate(self.z)
+        y, q = np.concatenate(self.basis_spins), np.concatenate(self.q)
+        states = np.concatenate(self.states).astype(np.uint64)
+        coeff = (-1j * (energies[:, None] - energies[None, :])
+                 + self._flip_anticommutator(sector[:, None], sector[None, :]) - 0.25 * a * a * n)
+        if b != 0.0:
+            coeff = coeff + b * b * (z @ z.T) - 0.5 * b * b * (q[:, None] + q[None, :])
+        hamming = np.bitwise_count(states[:, None] ^ states[None, :]).astype(float)
+        # site operators in the computational basis of the sector-ordered states
+        index = {int(s_): i for i, s_ in enumerate(states)}
+        lowering, raising_irr = [], sp.csr_matrix((dim, dim))
+        irradiated = range(n) if self.env.irradiated is None else [self.env.irradiated]
+        for j in range(n):
+            up = np.nonzero(((states >> np.uint64(j)) & np.uint64(1)).astype(bool))[0]
+            down = np.array([index[int(states[i] ^ np.uint64(1 << j))] for i in up], dtype=np.int64)
+            op = sp.csr_matrix((np.ones(up.size), (down, up)), shape=(dim, dim))  # S^-_j
+            lowering.append(op)
+            if j in irradiated:
+                raising_irr = raising_irr + op.T.tocsr()
+        sandwich_down = sum(sp.kron(op, op, format="csr") for op in lowering)          # sum_j S^- rho S^+
+        sandwich_up = sum(sp.kron(op.T, op.T, format="csr") for op in lowering)        # sum_j S^+ rho S^-
+        rows = np.concatenate([np.repeat(np.arange(starts[k], starts[k + 1]), self.dims[l])
+                               for k in range(n + 1) for l in range(n + 1)])
+        cols = np.concatenate([np.tile(np.arange(starts[l], starts[l + 1]), self.dims[k])
+                               for k in range(n + 1) for l in range(n + 1)])
+        return {"v": v, "cross": cross, "coeff": coeff, "local": 0.25 * a * a * (n - 2.0 * hamming),
+                "mixed_right": a * b * (y @ z.T), "mixed_left": a * b * (z @ y.T),
+                "sx": 0.5 * (raising_irr + raising_irr.T).tocsr(),
+                "down": self.gamma_down * sandwich_down, "up": self.gamma_up * sandwich_up,
+                "flat": rows * dim + cols, "dim": dim}
+
+    def _matvec_full(self, vec: np.ndarray) -> np.ndarray:
+        """:meth:`matvec` on whole 2^N x 2^N matrices (the same terms as the blockwise
+        path; see :meth:`_build_full_path`)."""
+        f = self._full
+        dim, v = f["dim"], f["v"]
+        x = np.zeros((dim, dim), dtype=complex)
+        x.flat[f["flat"]] = vec
+        o = f["coeff"] * x
+        ce = v @ x                      # rows computational, columns eigen
+        cc = ce @ v.T                   # computational basis
+        if self.b != 0.0:
+            o += (f["mixed_left"] * (x @ v.T)) @ v
+            o -= 0.5 * self.a * self.b * (f["cross"] @ x + x @ f["cross"])
+        r = f["local"] * cc + (f["down"] @ cc.ravel() + f["up"] @ cc.ravel()).reshape(dim, dim)
+        if self.omega1:
+            sx_cc = f["sx"] @ cc
+            r += -1j * self.omega1 * (sx_cc - (f["sx"] @ cc.T).T)
+        t = r @ v
+        if self.b != 0.0:
+            t += f["mixed_right"] * ce
+        o += v.T @ t
+        return o.flat[f["flat"]]
+
     def matvec(self, vec: np.ndarray) -> np.ndarray:
         """L rho for rho given as a flattened eigenbasis vector (complex, length 4^N)."""
-        n, a, b = self.n, self.a, self.b
         vec = np.asarray(vec, dtype=complex)
+        if self._full is not None:
+            return self._matvec_full(vec)
+        return self._matvec_blocks(vec)
+
+    def _matvec_blocks(self, vec: np.ndarray) -> np.ndarray:
+        """Blockwise :meth:`matvec` over the (N + 1)^2 sector blocks (the path for large N)."""
+        n, a, b = self.n, self.a, self.b
         out = np.empty_like(vec)
         cc = {}
         ce_terms = {}
@@ -444,17 +529,23 @@ class EigenbasisLiouvillian:
                 sk, tk = self.maps[k - 1][j]
                 sl, tl = self.maps[l - 1][j]
                 r[np.ix_(tk, tl)] += self.gamma_up * src_dn[np.ix_(sk, sl)]
+        return self._drive_terms(r, cc, k, l)
+
+    def _drive_terms(self, r: np.ndarray, cc: dict, k: int, l: int) -> np.ndarray:
+        """Add the drive commutator -i omega_1 [S^x, rho] on block (k, l) to ``r``
+        (computational basis) and return it."""
+        n = self.n
         if self.omega1:
             w = -0.5j * self.omega1
             # -i omega_1 (S^x rho - rho S^x), S^x = (S^+ + S^-)/2
             if k > 0:
                 r += w * (self.splus[k - 1] @ cc[k - 1, l])
             if k < n:
-                r += w * (self.splus[k].T @ cc[k + 1, l])
+                r += w * (self.sminus[k] @ cc[k + 1, l])
             if l > 0:
                 r -= w * (self.splus[l - 1] @ cc[k, l - 1].T).T
             if l < n:
-                r -= w * (self.splus[l].T @ cc[k, l + 1].T).T
+                r -= w * (self.sminus[l] @ cc[k, l + 1].T).T
         return r
 
     # ---------------------------------------------------------------- structure
