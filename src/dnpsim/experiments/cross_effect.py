@@ -87,7 +87,7 @@ def run_point(model: CrossEffectModel, method: dict, progress: bool = False) -> 
     elif kind == "kmc":
         res = zeeman.kmc(model, times, method["trajectories"], np.random.default_rng(method["seed"]),
                          min_pair_coupling=2 * np.pi * method.get("min_pair_coupling", 0.0),
-                         threads=method.get("threads"))
+                         threads=method.get("threads"), algorithm=method.get("algorithm", "tree"))
         pe_t, pn_t = res.electron_polarization, res.nuclear_polarization
         result["nuclear_polarization_stderr"] = res.nuclear_stderr[-1].tolist()
         result["events"] = res.events
