@@ -174,6 +174,27 @@ def read_positive(value: Any, field: str, dimension: str) -> float:
     return out
 
 
+def read_microwave_environment(env: dict, times: dict[str, float | None], required_by: str = "") -> dict:
+    """The ``[environment]`` values every engine driven by microwaves shares:
+    ``temperature`` (K), ``mw_frequency`` and ``mw_amplitude`` (Hz, amplitude >= 0),
+    all required, plus the relaxation ``times`` (s): key -> default, ``None`` meaning
+    required.  Unknown keys are the caller's check (:func:`check_keys`)."""
+    suffix = f" by {required_by}" if required_by else ""
+    for key in ("temperature", "mw_frequency", "mw_amplitude", *(k for k, d in times.items() if d is None)):
+        if key not in env:
+            raise SpecError(f"environment.{key}", f"is required{suffix}")
+    values = {
+        "temperature": read_positive(env["temperature"], "environment.temperature", "temperature"),
+        "mw_frequency": read_positive(env["mw_frequency"], "environment.mw_frequency", "frequency"),
+        "mw_amplitude": read_number(env["mw_amplitude"], "environment.mw_amplitude", "frequency"),
+    }
+    if values["mw_amplitude"] < 0:
+        raise SpecError("environment.mw_amplitude", f"must be non-negative, got {env['mw_amplitude']!r}")
+    for key, default in times.items():
+        values[key] = read_positive(env.get(key, default), f"environment.{key}", "time")
+    return values
+
+
 def read_integer(value: Any, field: str, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise SpecError(field, f"must be an integer, got {value!r}")

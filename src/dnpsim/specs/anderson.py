@@ -25,6 +25,7 @@ from dnpsim.spec import (
     SpecError,
     check_keys,
     read_distribution,
+    read_microwave_environment,
     read_integer,
     read_number,
     read_positive,
@@ -138,19 +139,7 @@ def _results(setup: AndersonSetup, engine, variants: list[AndersonSetup]) -> lis
 
 def _resolve_environment(env: Any) -> dict:
     check_keys(env, ENVIRONMENT_KEYS, "environment")
-    for key in ("temperature", "mw_frequency", "mw_amplitude"):
-        if key not in env:
-            raise SpecError(f"environment.{key}", "is required")
-    values = {
-        "temperature": read_positive(env["temperature"], "environment.temperature", "temperature"),
-        "mw_frequency": read_positive(env["mw_frequency"], "environment.mw_frequency", "frequency"),
-        "mw_amplitude": read_number(env["mw_amplitude"], "environment.mw_amplitude", "frequency"),
-        "t1e": read_positive(env.get("t1e", DEFAULTS["t1e"]), "environment.t1e", "time"),
-        "t2e": read_positive(env.get("t2e", DEFAULTS["t2e"]), "environment.t2e", "time"),
-    }
-    if values["mw_amplitude"] < 0:
-        raise SpecError("environment.mw_amplitude", f"must be non-negative, got {env['mw_amplitude']!r}")
-    return values
+    return read_microwave_environment(env, {"t1e": DEFAULTS["t1e"], "t2e": DEFAULTS["t2e"]})
 
 
 def _resolve_method(method: Any) -> dict:

@@ -24,7 +24,8 @@ import numpy as np
 
 from dnpsim.models import disorder
 from dnpsim.spec import (SpecError, check_keys, read_coupling_matrix, read_distribution, read_frequencies,
-                         read_gaussian_scale, read_integer, read_number, read_positive)
+                         read_gaussian_scale, read_integer, read_microwave_environment, read_number,
+                         read_positive)
 
 METHOD_KINDS = {"rate_equation": None, "nonsecular": None, "hilbert": None}
 OPEN_METHODS = ("nonsecular", "hilbert")
@@ -155,19 +156,7 @@ def _resolve_open_environment(env: Any, kind: str) -> dict:
                 raise SpecError(f"environment.{key}", f"is a 2016 rate-equation time, not read by method {kind!r} "
                                 "(use t1, t_star, t_zero)")
     check_keys(env, OPEN_ENVIRONMENT_KEYS, "environment")
-    for key in ("temperature", "mw_frequency", "mw_amplitude", "t1", "t_star", "t_zero"):
-        if key not in env:
-            raise SpecError(f"environment.{key}", f"is required by method {kind!r}")
-    values = {
-        "temperature": read_positive(env["temperature"], "environment.temperature", "temperature"),
-        "mw_frequency": read_positive(env["mw_frequency"], "environment.mw_frequency", "frequency"),
-        "mw_amplitude": read_number(env["mw_amplitude"], "environment.mw_amplitude", "frequency"),
-        "t1": read_positive(env["t1"], "environment.t1", "time"),
-        "t_star": read_positive(env["t_star"], "environment.t_star", "time"),
-        "t_zero": read_positive(env["t_zero"], "environment.t_zero", "time"),
-    }
-    if values["mw_amplitude"] < 0:
-        raise SpecError("environment.mw_amplitude", f"must be non-negative, got {env['mw_amplitude']!r}")
+    values = read_microwave_environment(env, {"t1": None, "t_star": None, "t_zero": None}, f"method {kind!r}")
     if "irradiated" in env:
         values["irradiated"] = read_integer(env["irradiated"], "environment.irradiated", 0)
     return values
@@ -181,19 +170,7 @@ def _resolve_environment(env: Any) -> dict:
         if key in env:
             raise SpecError(f"environment.{key}", "is a bath timescale of the 2021 engine (method nonsecular/hilbert, issue 4), "
                             "not read by method 'rate_equation' (use t1e, t2e)")
-    for key in ("temperature", "mw_frequency", "mw_amplitude"):
-        if key not in env:
-            raise SpecError(f"environment.{key}", "is required")
-    values = {
-        "temperature": read_positive(env["temperature"], "environment.temperature", "temperature"),
-        "mw_frequency": read_positive(env["mw_frequency"], "environment.mw_frequency", "frequency"),
-        "mw_amplitude": read_number(env["mw_amplitude"], "environment.mw_amplitude", "frequency"),
-        "t1e": read_positive(env.get("t1e", DEFAULT_T1E), "environment.t1e", "time"),
-        "t2e": read_positive(env.get("t2e", DEFAULT_T2E), "environment.t2e", "time"),
-    }
-    if values["mw_amplitude"] < 0:
-        raise SpecError("environment.mw_amplitude", f"must be non-negative, got {env['mw_amplitude']!r}")
-    return values
+    return read_microwave_environment(env, {"t1e": DEFAULT_T1E, "t2e": DEFAULT_T2E})
 
 
 def _resolve_method(method: Any) -> dict:
