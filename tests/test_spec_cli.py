@@ -137,3 +137,23 @@ def test_errors_survive_pickling():
                   ConvergenceError("did not converge", 1e-3)):
         copy = pickle.loads(pickle.dumps(error))
         assert type(copy) is type(error) and str(copy) == str(error)
+
+
+def test_figure_options_a_figure_does_not_take_are_refused(tmp_path, capsys):
+    """`--electrons` means nothing to the cross-effect figures, `--size` nothing to the
+    2016 ones: exit 2 naming the flag, nothing written."""
+    assert main(["figure", "cross-effect-fig1c", "--quick", "--electrons", "3", "--output-dir", str(tmp_path)]) == 2
+    assert "--electrons" in capsys.readouterr().err
+    assert main(["figure", "spin-temperature-fig2", "--quick", "--size", "6", "--output-dir", str(tmp_path)]) == 2
+    assert "--size" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_run_summary_handles_numbers_lists_and_missing_residual():
+    from dnpsim.cli import _run_summary
+
+    assert _run_summary({"nuclear_polarization": 0.5, "residual": 1e-12}) == \
+        "nuclear polarization +0.500000, residual 1.00e-12"
+    line = _run_summary({"nuclear_polarization": [0.1, 0.3], "residual": float("nan")})
+    assert "mean +0.200000" in line and "+0.100000 .. +0.300000 over 2" in line
+    assert _run_summary({"electron_polarization": [-0.9]}) == "done"
