@@ -486,6 +486,30 @@ def _flip_nucleus(k, bits, hd, hA, A, ptr, pid, nbr, pd, pk, pl, par, Rp, Tp):
                 _pair_update(pid[q2], bits, hd, pk, pl, pd, A, par, Rp, Tp)
 
 
+@numba.njit(cache=True, inline="always")
+def _record_until(t_new, times, g, bits, acc, chunk):
+    """Add the current spin state (bits - 1/2) to ``acc[chunk]`` at every observation
+    time before the next event time ``t_new`` (s); return the next observation index."""
+    while g < times.size and times[g] < t_new:
+        for i in range(bits.size):
+            acc[chunk, g, i] += bits[i] - 0.5
+        g += 1
+    return g
+
+
+@numba.njit(cache=True, inline="always")
+def _flip_electrons(x, out3, bits):
+    """Execute the electron event selected by ``x`` in [0, sum(out3)): flip of
+    electron 1, of electron 2, or their flip-flop (rates of :func:`_electron_rates`)."""
+    if x < out3[0]:
+        bits[0] = 1 - bits[0]
+    elif x < out3[0] + out3[1]:
+        bits[1] = 1 - bits[1]
+    else:
+        bits[0] = 1 - bits[0]
+        bits[1] = 1 - bits[1]
+
+
 @numba.njit(cache=True)
 def _initial_state(bits, hd, hA, A, pk, pl, pd, p_thermal, rng, tr):
     """Draw trajectory ``tr``'s initial state in place (the paper's rho_th: thermal
@@ -550,10 +574,7 @@ def _kmc_kernel(times, seeds, n_chunks, p_thermal, A, Bre, Bim, dmat_ptr, pid, n
                 te = out3[0] + out3[1] + out3[2]
                 total = te + Tn[c] + max(Tp[c], 0.0)
                 t_new = t + exponential_wait(rng, tr, total) if total > 0 else np.inf
-                while g < G and times[g] < t_new:
-                    for i in range(2 + N):
-                        acc[chunk, g, i] += bits[i] - 0.5
-                    g += 1
+                g = _record_until(t_new, times, g, bits, acc, chunk)
                 if g >= G:
                     break
                 if n_ev >= max_events:
@@ -563,13 +584,7 @@ def _kmc_kernel(times, seeds, n_chunks, p_thermal, A, Bre, Bim, dmat_ptr, pid, n
                 n_ev += 1
                 x = uniform(rng, tr) * total
                 if x < te:
-                    if x < out3[0]:
-                        bits[0] = 1 - bits[0]
-                    elif x < out3[0] + out3[1]:
-                        bits[1] = 1 - bits[1]
-                    else:
-                        bits[0] = 1 - bits[0]
-                        bits[1] = 1 - bits[1]
+                    _flip_electrons(x, out3, bits)
                     continue   # nuclear rates per electron configuration are cached
                 x -= te
                 if x < Tn[c]:
@@ -1072,10 +1087,7 @@ def _kmc_tree_kernel(times, seeds, n_chunks, p_thermal, A, Bre, Bim, ptr, pid, n
                 tp = sumtree_total(ptree)
                 total = te + tn + tp
                 t_new = t + exponential_wait(rng, tr, total) if total > 0 else np.inf
-                while g < G and times[g] < t_new:
-                    for i in range(2 + N):
-                        acc[chunk, g, i] += bits[i] - 0.5
-                    g += 1
+                g = _record_until(t_new, times, g, bits, acc, chunk)
                 if g >= G:
                     break
                 if n_prop >= max_events:
@@ -1086,13 +1098,7 @@ def _kmc_tree_kernel(times, seeds, n_chunks, p_thermal, A, Bre, Bim, ptr, pid, n
                 x = uniform(rng, tr) * total
                 if x < te:
                     st[_ST_ELECTRON] += 1
-                    if x < out3[0]:
-                        bits[0] = 1 - bits[0]
-                    elif x < out3[0] + out3[1]:
-                        bits[1] = 1 - bits[1]
-                    else:
-                        bits[0] = 1 - bits[0]
-                        bits[1] = 1 - bits[1]
+                    _flip_electrons(x, out3, bits)
                     continue   # nuclear bounds hold for every electron configuration
                 x -= te
                 if x < tn:
