@@ -157,3 +157,29 @@ def test_run_summary_handles_numbers_lists_and_missing_residual():
     line = _run_summary({"nuclear_polarization": [0.1, 0.3], "residual": float("nan")})
     assert "mean +0.200000" in line and "+0.100000 .. +0.300000 over 2" in line
     assert _run_summary({"electron_polarization": [-0.9]}) == "done"
+
+
+def test_figure_size_and_electrons_reach_the_figures_that_take_them():
+    """The refusal above must not refuse the options a figure does take."""
+    import inspect
+
+    from dnpsim.experiments.figures import FIGURES
+
+    for name, make in FIGURES.items():
+        params = inspect.signature(make.target()).parameters
+        assert {"quick", "output_dir", "realizations", "workers"} <= set(params), name
+        if name.startswith("anderson-"):
+            assert "L" in params, name
+        if name.startswith(("spin-temperature-", "zeno-fig2", "zeno-figS")):
+            assert "n_electrons" in params, name
+
+
+def test_figure_size_flag_end_to_end(tmp_path):
+    """`dnpsim figure anderson-fig3 --size 4` runs the L = 4 lattice (a few seconds)."""
+    import xarray as xr
+
+    assert main(["figure", "anderson-fig3", "--quick", "--size", "4", "--realizations", "2", "-q",
+                 "--output-dir", str(tmp_path)]) == 0
+    with xr.open_dataset(tmp_path / "anderson-fig3.nc", engine="h5netcdf") as data:
+        assert data.sizes["realization"] == 2
+        assert int(data.attrs["L"]) == 4

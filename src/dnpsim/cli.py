@@ -124,7 +124,7 @@ def cmd_figure(args) -> int:
     import inspect
 
     make = FIGURES[args.name]
-    accepted = inspect.signature(make).parameters
+    accepted = inspect.signature(make.target()).parameters
     options = {}
     for flag, keyword, value in (("--electrons", "n_electrons", args.electrons), ("--size", "L", args.size)):
         if value is None:

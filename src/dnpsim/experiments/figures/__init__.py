@@ -10,10 +10,14 @@ import importlib
 
 
 def _lazy(module: str, function: str):
+    def target():
+        return getattr(importlib.import_module(f"dnpsim.experiments.figures.{module}"), function)
+
     def run(*args, **kwargs):
-        return getattr(importlib.import_module(f"dnpsim.experiments.figures.{module}"), function)(*args, **kwargs)
+        return target()(*args, **kwargs)
 
     run.__doc__ = f"{module}.{function}"
+    run.target = target  # the real function (its signature tells which options it takes)
     return run
 
 

@@ -119,6 +119,21 @@ def _sizes(quick: bool, realizations, L, full_L):
     return (L or (8 if quick else full_L)), (realizations or (4 if quick else 60))
 
 
+def _hopping_scan(quick, realizations, L, n_electrons, output_dir, workers, progress):
+    """(L, realizations, dataset) of the t scan behind Figs. 3-5: quick L = 8 x 4,
+    full L = 18 x 60 (``L`` or ``n_electrons`` = L^3 override the size)."""
+    L, r = _sizes(quick, realizations, L or _cube_root(n_electrons), 18)
+    return L, r, dataset(L, r, output_dir, workers=workers, progress=progress)
+
+
+def _hopping_axis(ax, ylabel: str):
+    """Log t axis with t_c marked (Figs. 3-5, 7)."""
+    _mark_tc(ax)
+    ax.set_xscale("log")
+    ax.set_xlabel(r"$t/2\pi$ (MHz)")
+    ax.set_ylabel(ylabel)
+
+
 def _pyplot():
     import matplotlib
 
@@ -160,19 +175,14 @@ def make_fig2(quick: bool, output_dir: Path, progress: bool = True, realizations
 def make_fig3(quick: bool, output_dir: Path, progress: bool = True, realizations: int | None = None,
               workers: int = 1, L: int | None = None, n_electrons: int | None = None):
     """``dnpsim figure anderson-fig3``: P_n vs t, Anderson vs GOE surrogate."""
-    L = L or _cube_root(n_electrons)
-    L, r = _sizes(quick, realizations, L, 18)
-    data = dataset(L, r, output_dir, workers=workers, progress=progress)
+    L, r, data = _hopping_scan(quick, realizations, L, n_electrons, output_dir, workers, progress)
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 4), dpi=120)
     t = data["hopping"] / 1e6
     sel = {"mw_frequency": TABLE_I["mw_frequency"]}
     _errorbar(ax, t, data["pn_mw"].sel(sel), fmt="s", color="tab:cyan", label="Anderson (Eq. 21)")
     _errorbar(ax, t, data["pn_goe_mw"].sel(sel), fmt="^", color="tab:blue", label="GOE (Eq. 23)")
-    _mark_tc(ax)
-    ax.set_xscale("log")
-    ax.set_xlabel(r"$t/2\pi$ (MHz)")
-    ax.set_ylabel(r"$P_n$")
+    _hopping_axis(ax, r"$P_n$")
     ax.set_title(f"Fig. 3: L = {L}, {r} realizations", fontsize=9)
     ax.legend(fontsize=8)
     return _save(fig, plt, data, output_dir, "anderson-fig3")
@@ -181,9 +191,7 @@ def make_fig3(quick: bool, output_dir: Path, progress: bool = True, realizations
 def make_fig4(quick: bool, output_dir: Path, progress: bool = True, realizations: int | None = None,
               workers: int = 1, L: int | None = None, n_electrons: int | None = None):
     """``dnpsim figure anderson-fig4``: P_n vs t for several omega_MW and omega_n."""
-    L = L or _cube_root(n_electrons)
-    L, r = _sizes(quick, realizations, L, 18)
-    data = dataset(L, r, output_dir, workers=workers, progress=progress)
+    L, r, data = _hopping_scan(quick, realizations, L, n_electrons, output_dir, workers, progress)
     plt = _pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), dpi=120)
     t = data["hopping"] / 1e6
@@ -194,10 +202,7 @@ def make_fig4(quick: bool, output_dir: Path, progress: bool = True, realizations
         _errorbar(axes[1], t, data["pn_wn"].sel(nuclear_larmor=wn), fmt="o-", lw=0.8,
                   label=rf"$\omega_n$ = {wn / 1e6:g} MHz")
     for ax in axes:
-        _mark_tc(ax)
-        ax.set_xscale("log")
-        ax.set_xlabel(r"$t/2\pi$ (MHz)")
-        ax.set_ylabel(r"$P_n$")
+        _hopping_axis(ax, r"$P_n$")
         ax.legend(fontsize=7)
     axes[0].set_title(rf"$\omega_n$ = 20 MHz, L = {L}, {r} realizations", fontsize=9)
     axes[1].set_title(rf"$\omega_{{MW}}$ = 93.86 GHz, L = {L}, {r} realizations", fontsize=9)
@@ -207,9 +212,7 @@ def make_fig4(quick: bool, output_dir: Path, progress: bool = True, realizations
 def make_fig5(quick: bool, output_dir: Path, progress: bool = True, realizations: int | None = None,
               workers: int = 1, L: int | None = None, n_electrons: int | None = None):
     """``dnpsim figure anderson-fig5``: the rate sums of Eq. (22) vs t."""
-    L = L or _cube_root(n_electrons)
-    L, r = _sizes(quick, realizations, L, 18)
-    data = dataset(L, r, output_dir, workers=workers, progress=progress)
+    L, r, data = _hopping_scan(quick, realizations, L, n_electrons, output_dir, workers, progress)
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 4), dpi=120)
     t = data["hopping"] / 1e6
@@ -217,11 +220,8 @@ def make_fig5(quick: bool, output_dir: Path, progress: bool = True, realizations
     _errorbar(ax, t, data["numerator"] / lk, fmt="v", color="tab:blue", label="numerator (emit - abs)")
     _errorbar(ax, t, data["iss_denominator"] / lk, fmt="s", color="tab:cyan", label="ISS (emit + abs)")
     ax.axhline(1.0, color="k", lw=0.8, label="leakage")
-    _mark_tc(ax)
-    ax.set_xscale("log")
+    _hopping_axis(ax, "rate / leakage term")
     ax.set_yscale("log")
-    ax.set_xlabel(r"$t/2\pi$ (MHz)")
-    ax.set_ylabel("rate / leakage term")
     ax.set_title(f"Fig. 5: terms of Eq. (22), L = {L}, {r} realizations", fontsize=9)
     ax.legend(fontsize=8)
     return _save(fig, plt, data, output_dir, "anderson-fig5")
@@ -239,10 +239,7 @@ def make_fig7(quick: bool, output_dir: Path, progress: bool = True, realizations
     t = data["hopping"] / 1e6
     for w in C_OMEGAS:
         _errorbar(ax, t, data["c_omega"].sel(omega=w), fmt="o-", lw=0.8, label=rf"$\omega_n$ = {w / 1e6:g} MHz")
-    _mark_tc(ax)
-    ax.set_xscale("log")
-    ax.set_xlabel(r"$t/2\pi$ (MHz)")
-    ax.set_ylabel(r"$C(\omega_n)$")
+    _hopping_axis(ax, r"$C(\omega_n)$")
     ax.set_title(f"Fig. 7: L = {L}, {r} realizations, 0.5 MHz windows", fontsize=9)
     ax.legend(fontsize=8)
     return _save(fig, plt, data, output_dir, "anderson-fig7")
