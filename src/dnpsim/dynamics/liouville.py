@@ -207,21 +207,10 @@ def evolve(model: CrossEffectModel, times, rho0: np.ndarray | None = None, metho
     n = model.n_spins
     ops_x = [vec(full_operator(n, j, "x")).conj() for j in range(2)]
     ops_y = [vec(full_operator(n, j, "y")).conj() for j in range(2)]
-    states = []
     if method == "expm":
-        Ld = L.toarray()
-        v = vec(rho0)
-        cache: dict[float, np.ndarray] = {}
-        t_prev = 0.0
-        for t in times:
-            dt = float(t - t_prev)
-            if dt > 0:
-                key = round(dt, 15)
-                if key not in cache:
-                    cache[key] = sla.expm(Ld * dt)
-                v = cache[key] @ v
-            states.append(v)
-            t_prev = t
+        from dnpsim.solvers.markov import propagate_dense
+
+        states = list(propagate_dense(L.toarray(), vec(rho0), np.asarray(times, float)))
     elif method == "eig":
         # L = V diag(w) V^-1 once; every time point then costs one product.  Accuracy
         # is set by eps ||L|| cond(V) (~1e-8 for omega_I ~ 1e9 rad/s): float64 cannot

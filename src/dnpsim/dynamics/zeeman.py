@@ -233,19 +233,10 @@ def rate_evolve(rates: ProjectedRates, times, p0: np.ndarray | None = None) -> R
     times = np.asarray(times, float)
     if times.ndim != 1 or times.size == 0 or np.any(times < 0) or np.any(np.diff(times) < 0):
         raise ValueError("times: must be a non-empty increasing array of non-negative times")
-    Q = rates.generator
+    from dnpsim.solvers.markov import propagate_dense
+
     p = thermal_populations(rates.model) if p0 is None else np.asarray(p0, float)
-    out, cache, t_prev = [], {}, 0.0
-    for t in times:
-        dt = float(t - t_prev)
-        if dt > 0:
-            key = round(dt, 15)
-            if key not in cache:
-                cache[key] = sla.expm(Q * dt)
-            p = cache[key] @ p
-        out.append(p)
-        t_prev = t
-    P = np.array(out)
+    P = propagate_dense(rates.generator, p, times)
     pe, pn = population_polarizations(rates.model, P)
     return RateSolution(P, pe, pn, float("nan"), time.perf_counter() - start, times)
 

@@ -341,6 +341,28 @@ def stationary_states(generators: BlockTridiagonal, *, method: str = "auto", tol
 DENSE_EVOLUTION_LIMIT = 4096
 
 
+def propagate_dense(matrix: np.ndarray, x0: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """x(t) = exp(M t) x0 at increasing non-negative ``times`` (s) for a dense (n, n)
+    ``matrix`` M (real or complex), shape (len(times), n): exp(M dt) is formed once per
+    distinct step (scipy ``expm``, scaling and squaring; steps equal to 12 significant
+    digits share it) and applied step after step.  For stiff generators, where
+    explicit schemes and Krylov ``expm_multiply`` fail, up to a few thousand states."""
+    times = np.asarray(times, dtype=float)
+    if np.any(np.diff(times) < 0) or np.any(times < 0):
+        raise ValueError("times must be non-negative and increasing")
+    x = np.asarray(x0)
+    out = np.empty((times.size, x.size), dtype=np.result_type(matrix, x))
+    propagators: dict[float, np.ndarray] = {}
+    for i, dt in enumerate(np.diff(np.concatenate([[0.0], times]))):
+        if dt > 0.0:
+            key = float(np.round(dt, 12 - int(np.floor(np.log10(dt)))))
+            if key not in propagators:
+                propagators[key] = sla.expm(matrix * dt)
+            x = propagators[key] @ x
+        out[i] = x
+    return out
+
+
 def evolve_populations(generator: BlockTridiagonal, p0: np.ndarray, times: np.ndarray, *,
                        rtol: float = 1e-10) -> np.ndarray:
     """Populations p(t) = exp(Q t) p0 at the given times (s), shape (len(times), n).
@@ -358,20 +380,8 @@ def evolve_populations(generator: BlockTridiagonal, p0: np.ndarray, times: np.nd
         return np.empty((0, p0.size))
     if np.any(np.diff(times) < 0) or np.any(times < 0):
         raise ValueError("times must be non-negative and increasing")
-    steps = np.diff(np.concatenate([[0.0], times]))
     if generator.size <= DENSE_EVOLUTION_LIMIT:
-        q = generator.to_dense()
-        propagators: dict[float, np.ndarray] = {}
-        out = np.empty((times.size, p0.size))
-        p = p0
-        for i, dt in enumerate(steps):
-            if dt > 0.0:
-                key = float(np.round(dt, 12 - int(np.floor(np.log10(dt)))))
-                if key not in propagators:
-                    propagators[key] = sla.expm(q * dt)
-                p = propagators[key] @ p
-            out[i] = p
-        return out
+        return propagate_dense(generator.to_dense(), p0, times)
     from scipy.integrate import solve_ivp
 
     q = generator.to_sparse()
