@@ -195,6 +195,16 @@ def read_microwave_environment(env: dict, times: dict[str, float | None], requir
     return values
 
 
+def read_model_seed(model: dict, seed: int | None) -> int | None:
+    """The seed for a model's draws: ``seed`` (a sweep realization's, which overrides)
+    or ``model.seed`` (a non-negative integer), or None when neither is given."""
+    if seed is not None:
+        if "seed" in model:
+            read_integer(model["seed"], "model.seed", 0)  # still validated
+        return seed
+    return read_integer(model["seed"], "model.seed", 0) if "seed" in model else None
+
+
 def read_integer(value: Any, field: str, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise SpecError(field, f"must be an integer, got {value!r}")

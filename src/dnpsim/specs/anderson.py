@@ -26,6 +26,7 @@ from dnpsim.spec import (
     check_keys,
     read_distribution,
     read_microwave_environment,
+    read_model_seed,
     read_integer,
     read_number,
     read_positive,
@@ -221,11 +222,7 @@ def resolve(spec: dict, seed: int | None = None) -> AndersonSetup:
     if hopping < 0:
         raise SpecError("model.hopping", f"must be non-negative, got {model['hopping']!r}")
     larmor = read_positive(model["electron_larmor"], "model.electron_larmor", "frequency")
-    model_seed = model.get("seed")
-    if model_seed is not None:
-        model_seed = read_integer(model_seed, "model.seed", 0)
-    if seed is not None:
-        model_seed = seed
+    model_seed = read_model_seed(model, seed)
     if isinstance(model["onsite"], dict) and model_seed is None:
         raise SpecError("model.seed", "is required when model.onsite is drawn")
     onsite, _ = _read_onsite(model["onsite"], L, model_seed)

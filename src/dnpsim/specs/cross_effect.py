@@ -67,7 +67,7 @@ from typing import Any
 
 import numpy as np
 
-from dnpsim.spec import SpecError, check_keys, read_integer, read_number, read_positive
+from dnpsim.spec import SpecError, check_keys, read_integer, read_model_seed, read_number, read_positive
 
 MODEL_KEYS = {"kind", "offsets", "electron_coupling", "seed", "nuclei", "geometry"}
 NUCLEI_KEYS = {"larmor", "n", "hyperfine_secular", "hyperfine_pseudo_secular", "hyperfine_pseudo_secular_imag",
@@ -254,11 +254,7 @@ def resolve(spec: dict, seed: int | None = None) -> CrossEffectSetup:
     if "larmor" not in nuclei:
         raise SpecError("model.nuclei.larmor", "is required")
     larmor = read_positive(nuclei["larmor"], "model.nuclei.larmor", "frequency")
-    model_seed = model.get("seed")
-    if model_seed is not None:
-        model_seed = read_integer(model_seed, "model.seed", 0)
-    if seed is not None:
-        model_seed = seed
+    model_seed = read_model_seed(model, seed)
     resolved: dict[str, Any] = {"kind": "cross_effect", "offsets": offsets}
 
     if "geometry" in model:

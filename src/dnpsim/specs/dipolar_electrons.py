@@ -24,8 +24,8 @@ import numpy as np
 
 from dnpsim.models import disorder
 from dnpsim.spec import (SpecError, check_keys, read_coupling_matrix, read_distribution, read_frequencies,
-                         read_gaussian_scale, read_integer, read_microwave_environment, read_number,
-                         read_positive)
+                         read_gaussian_scale, read_integer, read_microwave_environment, read_model_seed,
+                         read_number, read_positive)
 
 METHOD_KINDS = {"rate_equation": None, "nonsecular": None, "hilbert": None}
 OPEN_METHODS = ("nonsecular", "hilbert")
@@ -235,11 +235,7 @@ def resolve(spec: dict, seed: int | None = None) -> DipolarSetup:
     if "electron_larmor" not in model:
         raise SpecError("model.electron_larmor", "is required")
     larmor = read_positive(model["electron_larmor"], "model.electron_larmor", "frequency")
-    model_seed = model.get("seed")
-    if model_seed is not None:
-        model_seed = read_integer(model_seed, "model.seed", 0)
-    if seed is not None:
-        model_seed = seed
+    model_seed = read_model_seed(model, seed)
 
     n = model.get("n_electrons")
     if n is not None:
