@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib.pyplot on the non-interactive Agg backend (files only, no display)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -24,7 +25,7 @@ def plot_dnp_profile(data, path: Path, *, title: str | None = None, label: str |
 
     ``data`` is an xarray Dataset with dims (mw_frequency, realization).
     """
-    plt = _pyplot()
+    plt = pyplot()
     own = ax is None
     if own:
         fig, ax = plt.subplots(figsize=(6, 4), dpi=120)

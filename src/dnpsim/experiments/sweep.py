@@ -66,8 +66,9 @@ from typing import Any
 import numpy as np
 
 import dnpsim
-from dnpsim.provenance import git_revision
 from dnpsim.experiments.executors import Executor, make_executor
+from dnpsim.netcdf import write_netcdf
+from dnpsim.provenance import git_revision
 from dnpsim.spec import SpecError, load_spec, reuses_model, set_dotted
 
 __all__ = [
@@ -924,12 +925,6 @@ def run_sweep(
 
     records = {(g, r): store.read(g, r) for g, r in tasks}
     dataset = assemble_dataset(plan, records, spec)
-    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
-    try:
-        dataset.to_netcdf(tmp, engine="h5netcdf")
-        os.replace(tmp, output)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    write_netcdf(dataset, output)
     shutil.rmtree(store.directory)
     return dataset

@@ -29,6 +29,8 @@ import numpy as np
 
 from dnpsim.experiments.anderson import TABLE_I
 from dnpsim.models.anderson import critical_hopping
+from dnpsim.netcdf import write_netcdf
+from dnpsim.plots import pyplot
 
 HOPPINGS = (1e6, 2e6, 3e6, 4e6, 5e6, 6e6, 6.6e6, 7.5e6, 9e6, 11e6, 14e6, 18e6, 24e6, 32e6)
 MW_FREQUENCIES = (93.86e9, 93.87e9, 93.88e9, 93.89e9)
@@ -91,9 +93,7 @@ def dataset(L: int, realizations: int, output_dir: Path, *, hoppings=HOPPINGS, w
     from dnpsim import __version__
     from dnpsim.provenance import git_revision
 
-    data.attrs["dnpsim_version"] = __version__
-    data.attrs["git_revision"] = git_revision()
-    data.to_netcdf(path, engine="h5netcdf")
+    write_netcdf(data, path, {"dnpsim_version": __version__, "git_revision": git_revision()})
     return data
 
 
@@ -134,15 +134,6 @@ def _hopping_axis(ax, ylabel: str):
     ax.set_ylabel(ylabel)
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _mark_tc(ax):
     ax.axvline(critical_hopping(TABLE_I["width"]) / 1e6, color="0.5", ls="--", lw=1, label=r"$t_c = w/16.5$")
 
@@ -160,7 +151,7 @@ def make_fig2(quick: bool, output_dir: Path, progress: bool = True, realizations
     L = L or 8
     r = realizations or (2 if quick else 20)
     data = dataset(L, r, output_dir, hoppings=FIG2_HOPPINGS, workers=workers, progress=progress)
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 4), dpi=120)
     for t, marker in zip(FIG2_HOPPINGS, ("v", "^", "s", "o")):
         rho = data["dos"].sel(hopping=t).mean("realization")
@@ -176,7 +167,7 @@ def make_fig3(quick: bool, output_dir: Path, progress: bool = True, realizations
               workers: int = 1, L: int | None = None, n_electrons: int | None = None):
     """``dnpsim figure anderson-fig3``: P_n vs t, Anderson vs GOE surrogate."""
     L, r, data = _hopping_scan(quick, realizations, L, n_electrons, output_dir, workers, progress)
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 4), dpi=120)
     t = data["hopping"] / 1e6
     sel = {"mw_frequency": TABLE_I["mw_frequency"]}
@@ -192,7 +183,7 @@ def make_fig4(quick: bool, output_dir: Path, progress: bool = True, realizations
               workers: int = 1, L: int | None = None, n_electrons: int | None = None):
     """``dnpsim figure anderson-fig4``: P_n vs t for several omega_MW and omega_n."""
     L, r, data = _hopping_scan(quick, realizations, L, n_electrons, output_dir, workers, progress)
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), dpi=120)
     t = data["hopping"] / 1e6
     for f in MW_FREQUENCIES:
@@ -213,7 +204,7 @@ def make_fig5(quick: bool, output_dir: Path, progress: bool = True, realizations
               workers: int = 1, L: int | None = None, n_electrons: int | None = None):
     """``dnpsim figure anderson-fig5``: the rate sums of Eq. (22) vs t."""
     L, r, data = _hopping_scan(quick, realizations, L, n_electrons, output_dir, workers, progress)
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 4), dpi=120)
     t = data["hopping"] / 1e6
     lk = float(data["leakage"].values.flat[0])
@@ -234,7 +225,7 @@ def make_fig7(quick: bool, output_dir: Path, progress: bool = True, realizations
     L = L or (8 if quick else 20)
     r = realizations or (4 if quick else 10)
     data = dataset(L, r, output_dir, workers=workers, progress=progress)
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 4), dpi=120)
     t = data["hopping"] / 1e6
     for w in C_OMEGAS:
@@ -251,5 +242,5 @@ def _save(fig, plt, data, output_dir: Path, name: str):
     fig.tight_layout()
     fig.savefig(png)
     plt.close(fig)
-    data.to_netcdf(nc, engine="h5netcdf")
+    write_netcdf(data, nc)
     return nc, png

@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from dnpsim.experiments.cross_effect import geometry_model, paper_model
+from dnpsim.netcdf import write_netcdf
+from dnpsim.plots import pyplot
 
 FIG2_OMEGA1 = (1e3, 3e3, 10e3, 30e3)
 
@@ -41,18 +43,9 @@ def _save(ds, output_dir: Path, name: str, fig) -> tuple[Path, Path]:
     ds.attrs.update(dnpsim_version=dnpsim.__version__, git_revision=git_revision(),
                     paper="Karabanov et al. 2018, cross effect")
     nc, png = output_dir / f"{name}.nc", output_dir / f"{name}.png"
-    ds.to_netcdf(nc)
+    write_netcdf(ds, nc)
     fig.savefig(png, dpi=120, bbox_inches="tight")
     return nc, png
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def make_fig1c(quick: bool, output_dir: Path, progress: bool = True, realizations=None, workers: int = 1):
@@ -74,7 +67,7 @@ def make_fig1c(quick: bool, output_dir: Path, progress: bool = True, realization
                      for v, arr in (("S1", pe[:, 0]), ("S2", pe[:, 1]), ("I1", pn))}, coords={"time": times})
     ds["time"].attrs["units"] = "s"
     ds.attrs["description"] = "relative polarizations p_S1/p, p_S2/p, p_I/p (paper sign), n-e1-e2 model"
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     for c, style in (("coherent", "-"), ("incoherent", "--")):
         ax.semilogx(times[1:], ds[f"{c}_S1"][1:], style, color="tab:blue", label=f"S1 {c}")
@@ -123,7 +116,7 @@ def make_fig2ab(quick: bool, output_dir: Path, progress: bool = True, realizatio
                     coords={"omega1": np.array(omegas), "D": Ds})
     ds["D"].attrs["units"] = ds["omega1"].attrs["units"] = "Hz"
     ds["build_up_time"].attrs["units"] = "s"
-    plt = _pyplot()
+    plt = pyplot()
     fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.6))
     x = np.where(Ds > 0, Ds, Ds[1] / 3)  # D = 0 drawn at the left edge
     for i, w1 in enumerate(omegas):
@@ -168,7 +161,7 @@ def make_fig2c(quick: bool, output_dir: Path, progress: bool = True, realization
                 bar.update()
     ds = xr.Dataset({"error": (("omega1", "D"), err)}, coords={"omega1": np.array(omegas), "D": Ds})
     ds["D"].attrs["units"] = ds["omega1"].attrs["units"] = "Hz"
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.6))
     for i, w1 in enumerate(omegas):
         ax.semilogx(Ds / 1e3, err[i], "o-", ms=3, label=f"omega_1 = {w1 / 1e3:g} kHz")
@@ -223,7 +216,7 @@ def make_fig2de(quick: bool, output_dir: Path, progress: bool = True, realizatio
                             "z": ("nucleus", pos[:, 2])})
     ds.attrs["fits"] = json.dumps({k: {"eps_over_p": e, "tau_s": t} for k, (e, t) in fits.items()})
     ds.attrs["trajectories"] = trajectories
-    plt = _pyplot()
+    plt = pyplot()
     fig = plt.figure(figsize=(11, 3.6))
     snaps = [np.argmin(np.abs(times - 10.0)), times.size - 1]
     for i, g in enumerate(snaps):

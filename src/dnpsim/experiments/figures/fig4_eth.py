@@ -45,6 +45,7 @@ from dnpsim.observables.localization import (
     eth_scaling,
     sector_spin_z,
 )
+from dnpsim.netcdf import write_netcdf
 from dnpsim.units import TWO_PI
 
 NETCDF_NAME = "spin-temperature-fig4.nc"
@@ -111,11 +112,9 @@ def panel_a_data(n_electrons: int, couplings_hz=COUPLINGS_HZ, seed: int = 0, sit
 
 def plot(ds, path: Path) -> Path:
     """Draw the two panels of Fig. 4 from the Dataset written by :func:`make_figure`."""
-    import matplotlib
+    from dnpsim.plots import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, (ax_a, ax_b) = plt.subplots(1, 2, figsize=(10, 4.3), dpi=120)
     couplings = np.asarray(ds["coupling"])
     n_a = int(ds.attrs["panel_a_n_electrons"])
@@ -229,7 +228,7 @@ def make_figure(quick: bool, output_dir: Path, progress: bool = True, realizatio
     })
     nc_path = output_dir / NETCDF_NAME
     png_path = output_dir / PNG_NAME
-    ds.to_netcdf(nc_path, engine="h5netcdf")
+    write_netcdf(ds, nc_path)
     plot(ds, png_path)
     return nc_path, png_path
 

@@ -33,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dnpsim.netcdf import write_netcdf
+from dnpsim.plots import pyplot
 from dnpsim.units import TWO_PI
 
 #: Table I of the 2016 paper (boundary units: Hz, s, K).
@@ -169,20 +171,8 @@ def _run(spec: dict, sweep: dict, output: Path, frequencies, workers: int, progr
     if frequencies is not None:
         data = data.assign_coords(mw_frequency=np.asarray(frequencies))
         data["mw_frequency"].attrs["units"] = "Hz"
-    _save(data, output, {"figure_spec": key})
+    write_netcdf(data, output, {"figure_spec": key})
     return data
-
-
-def _save(data, path: Path, attrs: dict):
-    import os
-    import tempfile
-
-    for key, value in attrs.items():
-        data.attrs[key] = value if isinstance(value, (str, int, float)) else json.dumps(value)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".nc.tmp")
-    os.close(fd)
-    data.to_netcdf(tmp, engine="h5netcdf")
-    os.replace(tmp, path)
 
 
 # ----------------------------------------------------------------------- Fig. 2
@@ -203,9 +193,9 @@ def make_fig2(quick: bool, output_dir: Path, progress: bool = True, realizations
     n, r = n_electrons or n, realizations or r
     data = fig2_data(n, r, output_dir, workers=workers, progress=progress)
     nc, png = output_dir / "spin-temperature-fig2.nc", output_dir / "spin-temperature-fig2.png"
-    _save(data, nc, {"figure": "De Luca et al. 2016, Fig. 2", "n_electrons": n, "mode": "quick" if quick else "full",
+    write_netcdf(data, nc, {"figure": "De Luca et al. 2016, Fig. 2", "n_electrons": n, "mode": "quick" if quick else "full",
                      "hyperfine_scale_hz": HYPERFINE_SCALE})
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
     f = data["mw_frequency"].values / 1e9
     for i, u in enumerate(data["scale"].values):
@@ -287,14 +277,16 @@ def _fig3_and_5_data(quick, output_dir, realizations, workers, progress, n_elect
                         "mode": "quick" if quick else "full", "mw_detuning_hz_at_3.35T": FIG3_DETUNING,
                         "hyperfine_scale_hz": HYPERFINE_SCALE})
         d.attrs.pop("spec", None)
+    # two groups in one file: both go to a hidden file, renamed over nc when complete
     import os
-    import tempfile
 
-    fd, tmp = tempfile.mkstemp(dir=output_dir, suffix=".nc.tmp")
-    os.close(fd)
-    vs_u.to_netcdf(tmp, engine="h5netcdf", group="vs_coupling", mode="w")
-    vs_b.to_netcdf(tmp, engine="h5netcdf", group="vs_field", mode="a")
-    os.replace(tmp, nc)
+    tmp = write_netcdf(vs_u, nc.with_name(f".{nc.name}.groups"), group="vs_coupling", mode="w")
+    try:
+        vs_b.to_netcdf(tmp, engine="h5netcdf", group="vs_field", mode="a")
+        os.replace(tmp, nc)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
     return n, vs_u, vs_b, nc
 
 
@@ -310,7 +302,7 @@ def make_fig3(quick: bool, output_dir: Path, progress: bool = True, realizations
     """``dnpsim figure spin-temperature-fig3``: quick N = 8 x 8, full N = 12 x 100."""
     n, vs_u, vs_b, nc = _fig3_and_5_data(quick, output_dir, realizations, workers, progress, n_electrons)
     png = output_dir / "spin-temperature-fig3.png"
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), dpi=120, sharey=True)
     for ax, data, dim, scale, label in ((axes[0], vs_u, "scale", 1e6, "U (MHz)"), (axes[1], vs_b, "field", 1, "B (T)")):
         x = data[dim].values / scale
@@ -345,8 +337,8 @@ def make_fig5(quick: bool, output_dir: Path, progress: bool = True, realizations
     summary.attrs.update(vs_u.attrs)
     summary.attrs["figure"] = "De Luca et al. 2016, Fig. 5"
     nc, png = output_dir / "spin-temperature-fig5.nc", output_dir / "spin-temperature-fig5.png"
-    _save(summary, nc, {})
-    plt = _pyplot()
+    write_netcdf(summary, nc)
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), dpi=120)
     u = summary["scale"].values / 1e6
     axes[0].errorbar(u, summary["kl_divergence"], yerr=summary["kl_divergence_std"], fmt="o-", capsize=2)
@@ -368,10 +360,3 @@ def make_fig5(quick: bool, output_dir: Path, progress: bool = True, realizations
     return nc, png
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt

@@ -12,11 +12,12 @@ Each ``make_*`` returns (netcdf_path, png_path) and writes both to ``output_dir`
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
+from dnpsim.netcdf import write_netcdf
+from dnpsim.plots import pyplot
 from dnpsim.units import TWO_PI
 
 OMEGA_E_HZ = 93.9e9
@@ -105,27 +106,6 @@ def _edges(quick: bool) -> np.ndarray:
     return TWO_PI * np.arange(OMEGA_E_HZ - 6e6, OMEGA_E_HZ + 6e6 + step / 2, step)
 
 
-def _save(ds, path: Path, attrs: dict) -> None:
-    import os
-    import tempfile
-
-    for key, value in attrs.items():
-        ds.attrs[key] = value if isinstance(value, (str, int, float)) else json.dumps(value)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".nc.tmp")
-    os.close(fd)
-    ds.to_netcdf(tmp, engine="h5netcdf")
-    os.replace(tmp, path)
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def profile_dataset(n: int, realizations: int, temperatures, baths, *, coupling_hz=U_ETH_HZ, width_hz=WIDTH_HZ,
                     quick=True, progress=True, seed0: int = 2021, irradiated=None, mw_hz=MW_HZ, omega1_hz=OMEGA1_HZ):
     """Polarization profiles and EPR spectra for each temperature (list) x realization."""
@@ -166,7 +146,7 @@ def profile_dataset(n: int, realizations: int, temperatures, baths, *, coupling_
 
 def _profile_figure(ds, title: str, png: Path, what: str = "both"):
     """Panels per temperature: EPR spectra (top) and polarization profiles (bottom)."""
-    plt = _pyplot()
+    plt = pyplot()
     temps = ds["temperature"].values
     rows = 2 if what == "both" else 1  # "epr", "profile" or "profile_by_spin": one row
     fig, axes = plt.subplots(rows, len(temps), figsize=(5 * len(temps), 3.6 * rows), dpi=110, squeeze=False)
@@ -217,7 +197,7 @@ def _make_profiles(tag: str, title: str, quick: bool, output_dir: Path, progress
     n, r = _sizes(quick, realizations, n_electrons)
     ds = profile_dataset(n, r, temperatures, baths, quick=quick, progress=progress, **kwargs)
     nc, png = output_dir / f"{tag}.nc", output_dir / f"{tag}.png"
-    _save(ds, nc, {"figure": title, "n_electrons": n, "mode": "quick" if quick else "full"})
+    write_netcdf(ds, nc, {"figure": title, "n_electrons": n, "mode": "quick" if quick else "full"})
     _profile_figure(ds, f"{title} (N = {n}, {r} realizations)", png, what)
     return nc, png
 
@@ -280,7 +260,7 @@ def make_fig3(quick: bool, output_dir: Path, progress: bool = True, realizations
     model = draw_model(n, 2021)
     out = realization(model, 12.0, TABLE_I[12.0], spectrum=True)
     ds = xr.Dataset()
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.8), dpi=110)
     for name, color in (("hilbert", "tab:red"), ("nonsecular", "k")):
         spec = out[f"spectrum_{name}"]
@@ -305,7 +285,7 @@ def make_fig3(quick: bool, output_dir: Path, progress: bool = True, realizations
     nc, png = output_dir / "zeno-fig3.nc", output_dir / "zeno-fig3.png"
     fig.savefig(png)
     plt.close(fig)
-    _save(ds, nc, {"figure": "Maimbourg et al. 2021, Fig. 3", "n_electrons": n, "mode": "quick" if quick else "full"})
+    write_netcdf(ds, nc, {"figure": "Maimbourg et al. 2021, Fig. 3", "n_electrons": n, "mode": "quick" if quick else "full"})
     return nc, png
 
 
@@ -331,7 +311,7 @@ def make_figS11(quick: bool, output_dir: Path, progress: bool = True, realizatio
         r11[i], r22[i] = a, b
     ds["rho11"] = (("regime", "detuning"), r11)
     ds["rho22"] = (("regime", "detuning"), r22)
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 4, figsize=(14, 3.2), dpi=110)
     for ax, name, a, b in zip(axes, regimes, r11, r22):
         ax.plot(x, a, label=r"$\rho_{11}$")
@@ -345,5 +325,5 @@ def make_figS11(quick: bool, output_dir: Path, progress: bool = True, realizatio
     nc, png = output_dir / "zeno-figS11.nc", output_dir / "zeno-figS11.png"
     fig.savefig(png)
     plt.close(fig)
-    _save(ds, nc, {"figure": "Maimbourg et al. 2021, Fig. S11", "mode": "quick" if quick else "full"})
+    write_netcdf(ds, nc, {"figure": "Maimbourg et al. 2021, Fig. S11", "mode": "quick" if quick else "full"})
     return nc, png
