@@ -135,17 +135,7 @@ def zeeman_free_hamiltonian(model: DipolarElectrons) -> np.ndarray:
     couplings and Ising matrix without ever adding omega_e (so no round-off of
     omega_e ~ 6e11 rad/s leaks into the MHz-scale terms)."""
     _check_dense(model, MAX_OPERATOR_SPINS)
-    n = model.n_electrons
-    sz = [full_operator(n, i, "z") for i in range(n)]
-    sp_ = [full_operator(n, i, "+") for i in range(n)]
-    h = sum(model.offsets[i] * sz[i] for i in range(n))
-    for i in range(n):
-        for j in range(i + 1, n):
-            flip = sp_[i] @ sp_[j].T
-            h = h + model.couplings[i, j] * (flip + flip.T)
-            if model.ising is not None:
-                h = h + model.ising[i, j] * sz[i] @ sz[j]
-    return np.asarray(h, dtype=float)
+    return np.asarray(model.full_hamiltonian(with_electron_larmor=False), dtype=float)
 
 
 def rotating_hamiltonian(model: DipolarElectrons, env: OpenEnvironment) -> np.ndarray:

@@ -172,10 +172,12 @@ class DipolarElectrons:
         return h
 
     # ---------------------------------------------------------------- brute force
-    def full_hamiltonian(self) -> np.ndarray:
+    def full_hamiltonian(self, with_electron_larmor: bool = True) -> np.ndarray:
         """Dense lab-frame H_S on the full space (for brute-force checks, N <= 10).
 
         Electron ``i`` is bit ``i`` of the index; the nucleus (if any) is bit N.
+        ``with_electron_larmor=False`` leaves out omega_e S^z (H_S - omega_e S^z), built
+        without ever adding omega_e ~ 6e11 rad/s to the MHz-scale terms (no round-off).
         """
         n = self.n_electrons
         total = n + (1 if self.has_nucleus else 0)
@@ -183,7 +185,8 @@ class DipolarElectrons:
             raise ValueError("full_hamiltonian is a brute-force reference for at most 12 spins")
         sz = [full_operator(total, i, "z") for i in range(n)]
         sp = [full_operator(total, i, "+") for i in range(n)]
-        h = sum((self.electron_larmor + self.offsets[i]) * sz[i] for i in range(n))
+        larmor = self.electron_larmor if with_electron_larmor else 0.0
+        h = sum((larmor + self.offsets[i]) * sz[i] for i in range(n))
         for i in range(n):
             for j in range(i + 1, n):
                 flip = sp[i] @ sp[j].T
