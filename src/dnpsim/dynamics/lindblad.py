@@ -435,8 +435,9 @@ class EigenbasisLiouvillian:
                 "flat": rows * dim + cols, "dim": dim}
 
     def _matvec_full(self, vec: np.ndarray) -> np.ndarray:
-        """:meth:`matvec` on whole 2^N x 2^N matrices (the same terms as the blockwise
-        path; see :meth:`_build_full_path`)."""
+        """:meth:`matvec` (the GKSL generator of Eqs. (S46), (7), (8)) on whole
+        2^N x 2^N matrices: the same terms as the blockwise path, see
+        :meth:`_build_full_path`."""
         f = self._full
         dim, v = f["dim"], f["v"]
         x = np.zeros((dim, dim), dtype=complex)
