@@ -13,15 +13,13 @@ structure (e.g. one per microwave frequency): small systems are solved a whole b
 per LAPACK call instead of one Python-level elimination per generator.
 
 Stationary states come from exact block elimination (Schur complements, cost
-sum_k d_k^3-ish instead of (sum_k d_k)^3) or a dense solve for small systems; every
-result reports its residual and a solver that does not meet its tolerance raises
+sum_k d_k^3-ish instead of (sum_k d_k)^3), from the same elimination done in float32
+and refined in float64 (``"mixed"``, twice the flop rate for the large blocks where
+the elimination is all the work), or a dense solve for small systems; every result
+reports its residual and a solver that does not meet its tolerance raises
 :class:`ConvergenceError`.  (GMRES with a block-Jacobi preconditioner was tried and
 needs ~10^4 iterations at N = 10: the large inter-sector microwave rates are exactly
-what block Jacobi leaves out.  A float32 elimination refined in float64 was tried
-too: its refinement stalls at corrections ~1e-11, the round-off of the float64 flux
-residual relative to the slow nuclear rates, so P_n came out 1e-8 off where the
-GTH-stabilized float64 elimination is within 1e-13 of a 40-digit reference; the
-1.2-1.6x speed-up did not pay for that.)
+what block Jacobi leaves out.)
 """
 
 from __future__ import annotations
@@ -31,7 +29,10 @@ import functools
 import time
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
+from numba import types
+from numba.core.extending import intrinsic
 import scipy.linalg as sla
 import scipy.sparse as sp
 
@@ -218,7 +219,8 @@ def _null_vector(generator_block: np.ndarray) -> np.ndarray:
 def _reset_diagonal(block: np.ndarray, leak: np.ndarray | None) -> None:
     """Recompute the diagonal of a censored generator from its off-diagonal entries
     (in place; batches too): its columns must sum to minus the rates leaking to the
-    next block.
+    next block (``leak`` is that block of rates, or already its column sums: a vector
+    of the block's size).
 
     This is the block analogue of the Grassmann-Taksar-Heyman trick: the off-diagonal
     Schur-complement entries are sums of non-negative terms, the diagonal would be a
@@ -230,7 +232,7 @@ def _reset_diagonal(block: np.ndarray, leak: np.ndarray | None) -> None:
     np.maximum(block, 0.0, out=block)
     total = block.sum(axis=-2)
     if leak is not None:
-        total += leak.sum(axis=-2)
+        total += leak if leak.ndim == block.ndim - 1 else leak.sum(axis=-2)
     diagonal_view(block)[...] = -total
 
 
@@ -272,6 +274,318 @@ def stationary_block_elimination(generator: BlockTridiagonal, *, from_last: bool
     return p / p.sum(axis=-1, keepdims=True)
 
 
+#: "auto" uses the mixed-precision elimination when the largest block has at least
+#: this many rows (below, LAPACK overheads and not flops dominate and float64 costs
+#: the same).
+MIXED_MIN_BLOCK = 384
+
+
+def _factor_transposed(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """LU factors (LAPACK getrf, partial pivoting) of block^T, computed in place on a
+    C-ordered ``block`` (its memory is the Fortran layout of block^T, so nothing is
+    copied).  Returns (lu, piv) in scipy's ``lu_factor`` convention."""
+    getrf = sla.get_lapack_funcs("getrf", (block,))
+    lu, piv, info = getrf(block.T, overwrite_a=True)
+    if info > 0:
+        raise np.linalg.LinAlgError("singular censored generator")
+    return lu, piv
+
+
+def _solve_right(lu: np.ndarray, piv: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """S^{-1} rhs for S = (P L U)^T given the getrf factors of S^T; ``rhs`` is C-ordered
+    (d, m) and is overwritten.  Done as X (P L U) = rhs^T with two right-side
+    triangular solves (BLAS trsm) on the Fortran view rhs^T and one column
+    permutation: no layout copies, ~30 % faster than lu_solve on C-ordered data."""
+    trsm = sla.get_blas_funcs("trsm", (lu,))
+    x = trsm(1.0, lu, rhs.T, side=1, lower=0, trans_a=0, diag=0, overwrite_b=True)
+    x = trsm(1.0, lu, x, side=1, lower=1, trans_a=0, diag=1, overwrite_b=True)
+    out = np.empty_like(x)
+    _permute_columns(x, piv, out)
+    return out.T
+
+
+@numba.njit(cache=True, nogil=True)
+def _permute_columns(x, piv, out):  # pragma: no cover - compiled
+    """out = x P^T for the row interchanges ``piv`` of getrf (applied in order they
+    give the permutation: column j of x goes to column order[j]).  Compiled so the
+    loop over interchanges and the copy run without the GIL (threads solve several
+    generators at once)."""
+    n = piv.size
+    order = np.arange(n)
+    for i in range(n):
+        j = piv[i]
+        if i != j:
+            order[i], order[j] = order[j], order[i]
+    for j in range(n):
+        out[:, order[j]] = x[:, j]
+
+
+@dataclass
+class _Float32Elimination:
+    """Block elimination of one generator in float32, in elimination order (block 0
+    eliminated first): LU factors of every censored generator S_k, Y_k = S_k^{-1} U_k,
+    the coupling blocks L_k (block k -> k+1) in float32, and the last censored
+    generator (float64 copy; it is singular, with the stationary direction)."""
+
+    factors: list
+    solved_upper: list[np.ndarray]
+    coupling: list[np.ndarray]
+    last: np.ndarray
+
+    @classmethod
+    def build(cls, generator: BlockTridiagonal) -> "_Float32Elimination":
+        n = len(generator.diag)
+        f32 = np.float32
+        # leaks from the float64 blocks: exact column sums for the GTH diagonals
+        leaks = [generator.lower[k].sum(axis=0).astype(f32) for k in range(n - 1)]
+        schur = generator.diag[0].astype(f32)
+        _reset_diagonal(schur, leaks[0] if n > 1 else None)
+        factors, solved, coupling = [], [], []
+        for k in range(n - 1):
+            lu, piv = _factor_transposed(schur)
+            factors.append((lu, piv))
+            solved.append(_solve_right(lu, piv, generator.upper[k].astype(f32)))
+            lower = generator.lower[k].astype(f32)
+            coupling.append(lower)
+            schur = generator.diag[k + 1].astype(f32)
+            schur -= lower @ solved[-1]
+            _reset_diagonal(schur, leaks[k + 1] if k + 1 < n - 1 else None)
+        if not all(np.all(np.isfinite(lu)) for lu, _ in factors) or not np.all(np.isfinite(schur)):
+            raise np.linalg.LinAlgError("float32 elimination overflowed")
+        return cls(factors, solved, coupling, schur.astype(np.float64))
+
+    def null_vector(self) -> np.ndarray:
+        """Approximate stationary vector (back substitution of the last block's null
+        vector), float64, normalized."""
+        pieces = [_null_vector(self.last)]
+        for y in self.solved_upper[::-1]:
+            pieces.append(-(y @ pieces[-1].astype(np.float32)).astype(np.float64))
+        p = np.concatenate(pieces[::-1])
+        return p / p.sum()
+
+    def solve(self, residual: np.ndarray) -> np.ndarray:
+        """An approximate solution delta of Q delta = residual (sum(residual) = 0),
+        through the float32 factors: forward elimination of the right-hand side,
+        the singular last block solved with sum(delta_last) = 0, back substitution.
+        The right-hand side is scaled to unit maximum before the cast so small
+        components do not underflow."""
+        scale = float(np.abs(residual).max())
+        if scale == 0.0:
+            return np.zeros_like(residual)
+        dims = [lu[0].shape[0] for lu in self.factors] + [self.last.shape[0]]
+        rhs = np.split((residual / scale).astype(np.float32), np.cumsum(dims)[:-1])
+        w, z = [], rhs[0]
+        for k, lu in enumerate(self.factors):
+            # the factors are those of S^T (see _factor_transposed): trans=1 solves S w = z
+            w.append(sla.lu_solve(lu, z, trans=1, check_finite=False))
+            z = rhs[k + 1] - self.coupling[k] @ w[-1]
+        last = self.last.copy()
+        row = int(np.argmax(np.abs(np.diag(last))))
+        last[row, :] = 1.0
+        z = z.astype(np.float64)
+        z[row] = 0.0
+        delta = [np.linalg.solve(last, z).astype(np.float32)]
+        for k in range(len(self.factors) - 1, -1, -1):
+            delta.append(w[k] - self.solved_upper[k] @ delta[-1])
+        return scale * np.concatenate(delta[::-1]).astype(np.float64)
+
+
+@intrinsic
+def _fma(typingctx, a, b, c):  # pragma: no cover - compiled
+    """a * b + c with one rounding (LLVM's fma intrinsic)."""
+    signature = types.float64(types.float64, types.float64, types.float64)
+
+    def codegen(context, builder, sig, args):
+        return builder.fma(*args)
+
+    return signature, codegen
+
+
+@numba.njit(cache=True, nogil=True)
+def _dot2_rows(a, x, hi, lo, skip_diagonal):  # pragma: no cover - compiled
+    """hi + lo += a @ x in double-double arithmetic (compensated dot products of Ogita,
+    Rump and Oishi: exact products by fma, error-free sums), as accurate as if
+    computed in quadruple precision and rounded.  Four independent accumulators per
+    row hide the add latency.  ``skip_diagonal`` leaves out a[i, i]."""
+    m, n = a.shape
+    for i in range(m):
+        s0 = s1 = s2 = s3 = 0.0
+        c0 = c1 = c2 = c3 = 0.0
+        n4 = n - n % 4
+        for j in range(0, n4, 4):
+            p = a[i, j] * x[j]
+            e = _fma(a[i, j], x[j], -p)
+            t = s0 + p
+            z = t - s0
+            c0 += ((s0 - (t - z)) + (p - z)) + e
+            s0 = t
+            p = a[i, j + 1] * x[j + 1]
+            e = _fma(a[i, j + 1], x[j + 1], -p)
+            t = s1 + p
+            z = t - s1
+            c1 += ((s1 - (t - z)) + (p - z)) + e
+            s1 = t
+            p = a[i, j + 2] * x[j + 2]
+            e = _fma(a[i, j + 2], x[j + 2], -p)
+            t = s2 + p
+            z = t - s2
+            c2 += ((s2 - (t - z)) + (p - z)) + e
+            s2 = t
+            p = a[i, j + 3] * x[j + 3]
+            e = _fma(a[i, j + 3], x[j + 3], -p)
+            t = s3 + p
+            z = t - s3
+            c3 += ((s3 - (t - z)) + (p - z)) + e
+            s3 = t
+        total = hi[i]
+        compensation = lo[i] + ((c0 + c1) + (c2 + c3))
+        for v in (s0, s1, s2, s3):
+            t = total + v
+            z = t - total
+            compensation += (total - (t - z)) + (v - z)
+            total = t
+        for j in range(n4, n):
+            p = a[i, j] * x[j]
+            e = _fma(a[i, j], x[j], -p)
+            t = total + p
+            z = t - total
+            compensation += ((total - (t - z)) + (p - z)) + e
+            total = t
+        if skip_diagonal and i < n:
+            # take the diagonal term back out exactly
+            p = -(a[i, i] * x[i])
+            e = -_fma(a[i, i], x[i], p)
+            t = total + p
+            z = t - total
+            compensation += ((total - (t - z)) + (p - z)) + e
+            total = t
+        hi[i] = total
+        lo[i] = compensation
+
+
+@numba.njit(cache=True, nogil=True)
+def _column_sums2(a, hi, lo, skip_diagonal):  # pragma: no cover - compiled
+    """hi + lo += column sums of a (a[i, i] left out if ``skip_diagonal``), with
+    error-free additions; every column is its own accumulator, so the loop over
+    columns vectorizes."""
+    m, n = a.shape
+    for i in range(m):
+        for j in range(n):
+            v = a[i, j]
+            if skip_diagonal and i == j:
+                v = 0.0
+            s = hi[j]
+            t = s + v
+            z = t - s
+            lo[j] += (s - (t - z)) + (v - z)
+            hi[j] = t
+
+
+def _escape_rates2(generator: BlockTridiagonal) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Escape rate of every state, the column sum of its off-diagonal rates, as
+    double-double (hi, lo) pairs per block: the diagonal of the chain defined by the
+    off-diagonal entries alone (which is what the GTH elimination solves)."""
+    out = []
+    for k, block in enumerate(generator.diag):
+        hi, lo = np.zeros(block.shape[1]), np.zeros(block.shape[1])
+        _column_sums2(block, hi, lo, True)
+        if k < len(generator.lower):
+            _column_sums2(generator.lower[k], hi, lo, False)
+        if k > 0:
+            _column_sums2(generator.upper[k - 1], hi, lo, False)
+        out.append((hi, lo))
+    return out
+
+
+def _accurate_residual(generator: BlockTridiagonal, p: np.ndarray, escape) -> np.ndarray:
+    """Q p in double-double arithmetic, rounded to float64, with the diagonal taken
+    from ``escape`` (:func:`_escape_rates2`).  A float64 product Q p carries an
+    error ~eps times the gross probability flux through each state, which the slow
+    (nuclear, localized) directions of the chain amplify: refinement on it stalls at
+    ||delta p||_1 ~ 1e-11 .. 1e-10 in localized N = 12 systems.  This one does not."""
+    x = generator.split(p)
+    out = []
+    for k in range(len(x)):
+        hi, lo = np.zeros(x[k].size), np.zeros(x[k].size)
+        _dot2_rows(generator.diag[k], x[k], hi, lo, True)
+        if k > 0:
+            _dot2_rows(generator.lower[k - 1], x[k - 1], hi, lo, False)
+        if k < len(x) - 1:
+            _dot2_rows(generator.upper[k], x[k + 1], hi, lo, False)
+        escape_hi, escape_lo = escape[k]
+        product = escape_hi * x[k]
+        error = _product_error(escape_hi, x[k], product)
+        out.append((hi - product) + (lo - error - escape_lo * x[k]))
+    return np.concatenate(out)
+
+
+@numba.njit(cache=True)
+def _product_error_kernel(a, b, product, out):  # pragma: no cover - compiled
+    for i in range(a.size):
+        out[i] = _fma(a[i], b[i], -product[i])
+
+
+def _product_error(a: np.ndarray, b: np.ndarray, product: np.ndarray) -> np.ndarray:
+    """a * b - product exactly (product = fl(a * b)), elementwise."""
+    out = np.empty_like(product)
+    _product_error_kernel(np.ascontiguousarray(a), np.ascontiguousarray(b), np.ascontiguousarray(product), out)
+    return out
+
+
+#: Refinement switches from float64 to double-double residuals below this ||delta||_1.
+ACCURATE_RESIDUAL_BELOW = 1e-8
+
+
+def stationary_mixed_precision(generator: BlockTridiagonal, *, max_iterations: int = 12,
+                               correction_tol: float = 1e-12) -> tuple[np.ndarray, int, float]:
+    """Stationary vector of one generator by the block elimination of
+    :func:`stationary_block_elimination` done in float32 (same order, same GTH
+    diagonals), then iterative refinement: p <- p - delta with Q delta = Q p solved
+    through the float32 factors.
+
+    The residual Q p is computed in float64 while the corrections are large, then in
+    double-double arithmetic (:func:`_accurate_residual`) once ||delta||_1 is below
+    :data:`ACCURATE_RESIDUAL_BELOW`: with a float64 residual the refinement stalls
+    at the round-off of the flux balance amplified by the slow directions (1e-10 in
+    localized N = 12 systems), with the accurate one it converges to the stationary
+    vector of the chain defined by the off-diagonal rates, the one the GTH
+    elimination computes (agreement ~1e-13 at N = 12, U = 2 and 15 MHz).  Each step
+    contracts the error by ~1e-4 (ergodic) to ~1e-2 (localized); the refinement stops
+    when ||delta||_1 <= ``correction_tol`` on an accurate residual, or when the
+    corrections stop shrinking.  Returns (p, steps, last ||delta||_1); the caller
+    decides whether that is good enough (:func:`stationary_states` falls back to the
+    float64 elimination).
+    """
+    generator._single()
+    if len(generator.diag) == 1:
+        return stationary_block_elimination(generator), 0, 0.0
+    flipped = BlockTridiagonal(generator.diag[::-1], generator.upper[::-1], generator.lower[::-1])
+    elimination = _Float32Elimination.build(flipped)
+    p = elimination.null_vector()
+    correction = float("inf")
+    previous_accurate = float("inf")
+    escape = None
+    steps = 0
+    for steps in range(1, max_iterations + 1):
+        accurate = correction <= ACCURATE_RESIDUAL_BELOW
+        if accurate:
+            escape = escape if escape is not None else _escape_rates2(flipped)
+            residual = _accurate_residual(flipped, p, escape)
+        else:
+            residual = flipped.matvec(p)
+        delta = elimination.solve(residual)
+        correction = float(np.abs(delta).sum())
+        p -= delta
+        p /= p.sum()
+        if accurate:
+            # (the first accurate step may well be larger than the last float64 one:
+            # it sees the error the float64 residual could not)
+            if correction <= correction_tol or correction > 0.5 * previous_accurate:
+                break
+            previous_accurate = correction
+    return np.concatenate(flipped.split(p)[::-1]), steps, correction
+
+
 def stationary_dense(generator: BlockTridiagonal) -> np.ndarray:
     """Stationary vector by one dense solve of the assembled generator (small systems)."""
     p = _null_vector(generator.to_dense())
@@ -284,9 +598,14 @@ def stationary_state(generator: BlockTridiagonal, *, method: str = "auto", tol: 
     Parameters
     ----------
     generator : BlockTridiagonal with columns summing to zero (a single generator)
-    method : "auto", "elimination" or "dense"
-        "auto" is "elimination" (exact, GTH-stabilized); "dense" is one plain dense
-        solve of the assembled matrix, kept as an independent reference.
+    method : "auto", "elimination", "mixed" or "dense"
+        "elimination" is the exact GTH-stabilized block elimination in float64;
+        "mixed" the same elimination in float32 refined in float64 to
+        ||delta p||_1 <= 1e-12 (it falls back to "elimination" when the refinement
+        does not get there, and says so in ``method``); "auto" is "mixed" when the
+        largest block has at least :data:`MIXED_MIN_BLOCK` rows and "elimination"
+        otherwise; "dense" is one plain dense solve of the assembled matrix, kept as
+        an independent reference.
     tol : float
         Largest acceptable :func:`generator_residual`; above it ConvergenceError.
     """
@@ -294,25 +613,45 @@ def stationary_state(generator: BlockTridiagonal, *, method: str = "auto", tol: 
     return stationary_states(generator, method=method, tol=tol)[0]
 
 
+#: Largest ||delta p||_1 of the last refinement step accepted from "mixed".
+MIXED_ACCEPT = 1e-12
+
+
 def stationary_states(generators: BlockTridiagonal, *, method: str = "auto", tol: float = 1e-8) -> list[StationaryResult]:
     """Stationary populations of every generator of a batch (leading axes of the
-    blocks flattened, C order), by one batched block elimination; see
-    :func:`stationary_state` for ``method`` and ``tol``.  A single generator gives a
-    list of one.  The first generator that misses ``tol`` raises ConvergenceError."""
+    blocks flattened, C order); see :func:`stationary_state` for ``method`` and
+    ``tol``.  "elimination" eliminates the whole batch together, "mixed" one
+    generator after the other.  A single generator gives a list of one.  The first
+    generator that misses ``tol`` raises ConvergenceError."""
     start = time.perf_counter()
     if method == "auto":
-        method = "elimination"
-    if method not in ("dense", "elimination"):
+        method = "mixed" if max(generators.dims) >= MIXED_MIN_BLOCK else "elimination"
+    if method not in ("dense", "elimination", "mixed"):
         raise ValueError(f"unknown stationary method {method!r}")
     batch = generators.batch_shape
     count = int(np.prod(batch)) if batch else 1
+    items = [generators.item(np.unravel_index(i, batch)) if batch else generators for i in range(count)]
+    methods = [method] * count
+    iterations = [0] * count
     try:
         with blas_threads_for(max(generators.dims)):
             if method == "dense":
-                items = [generators.item(np.unravel_index(i, batch)) if batch else generators for i in range(count)]
                 p = np.array([stationary_dense(g) for g in items]).reshape(*batch, generators.size)
-            else:
+            elif method == "elimination":
                 p = stationary_block_elimination(generators)
+            else:
+                vectors = []
+                for i, g in enumerate(items):
+                    try:
+                        vector, iterations[i], correction = stationary_mixed_precision(g)
+                    except np.linalg.LinAlgError:
+                        correction = float("inf")
+                    if not correction <= MIXED_ACCEPT:
+                        # float32 could not resolve this chain (e.g. rates below its range)
+                        vector = stationary_block_elimination(g)
+                        methods[i] = "elimination (mixed did not converge)"
+                    vectors.append(vector)
+                p = np.array(vectors).reshape(*batch, generators.size)
     except np.linalg.LinAlgError:
         raise ConvergenceError(f"stationary state ({method}): the generator is singular beyond its stationary "
                                "direction, so the chain is reducible and has no unique stationary state",
@@ -329,11 +668,11 @@ def stationary_states(generators: BlockTridiagonal, *, method: str = "auto", tol
     out = []
     for i in range(count):
         if residuals[i] > tol:
-            raise ConvergenceError(f"stationary state ({method}) did not reach tol={tol:g}", float(residuals[i]))
+            raise ConvergenceError(f"stationary state ({methods[i]}) did not reach tol={tol:g}", float(residuals[i]))
         if np.any(p[i] < 0.0):
-            raise ConvergenceError(f"stationary state ({method}) has negative populations down to "
+            raise ConvergenceError(f"stationary state ({methods[i]}) has negative populations down to "
                                    f"{p[i].min():.3e} (ill-conditioned chain)", float(residuals[i]))
-        out.append(StationaryResult(p[i] / p[i].sum(), float(residuals[i]), method, 0, wall))
+        out.append(StationaryResult(p[i] / p[i].sum(), float(residuals[i]), methods[i], iterations[i], wall))
     return out
 
 

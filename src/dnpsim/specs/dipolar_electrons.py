@@ -5,7 +5,8 @@ Keys (DESIGN.md, "One run, one file"): ``model.electron_larmor``, ``offsets`` (l
 ``gaussian`` table), ``n_electrons``, ``seed``, ``nucleus.larmor``,
 ``nucleus.hyperfine``; ``environment.temperature``, ``mw_frequency``,
 ``mw_amplitude``, ``t1e``, ``t2e``; ``method.kind = "rate_equation"`` with
-``solver``, ``tol``, ``spin_temperature``.
+``solver`` ("auto", "elimination", "mixed", "dense": see
+:func:`dnpsim.solvers.markov.stationary_state`), ``tol``, ``spin_temperature``.
 
 The 2021 open-system engine (Maimbourg et al. 2021) shares the model keys (no
 nucleus) and reads ``environment.t1``, ``t_star``, ``t_zero`` (s) and optionally
@@ -186,8 +187,8 @@ def _resolve_method(method: Any) -> dict:
         return _resolve_open_method(method, kind)
     check_keys(method, RATE_EQUATION_KEYS, "method")
     solver = method.get("solver", "auto")
-    if solver not in ("auto", "elimination", "dense"):
-        raise SpecError("method.solver", f"must be 'auto', 'elimination' or 'dense', got {solver!r}")
+    if solver not in ("auto", "elimination", "mixed", "dense"):
+        raise SpecError("method.solver", f"must be 'auto', 'elimination', 'mixed' or 'dense', got {solver!r}")
     tol = read_number(method.get("tol", 1e-8), "method.tol")
     if not 0 < tol < 1:
         raise SpecError("method.tol", f"must be in (0, 1), got {tol}")

@@ -1,0 +1,126 @@
+"""The fast paths of the 2016 rate equation against their references.
+
+* the float32 block elimination refined in float64 (``method="mixed"``) against the
+  float64 GTH elimination, in every regime of the model (ergodic, localized, weak
+  thermometer, cold and hot bath, on and off the EPR line) and on random generators
+  whose rates span many decades;
+* the fused microwave-rate kernel against the plain-numpy Eq. (16);
+* the threaded sector diagonalization against the serial one.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dnpsim.dynamics.eigenbasis import Eigenbasis
+from dnpsim.dynamics.rates import Environment, microwave_rates
+from dnpsim.experiments.spin_temperature import SpinTemperatureEngine
+from dnpsim.solvers import markov
+from dnpsim.solvers.markov import (MIXED_MIN_BLOCK, BlockTridiagonal, complete_generator,
+                                   stationary_block_elimination, stationary_mixed_precision, stationary_state)
+from dnpsim.units import TWO_PI
+
+from .conftest import make_model
+
+
+def _environment(ghz, temperature=1.2):
+    return Environment(temperature, TWO_PI * ghz * 1e9, TWO_PI * 25e3, 1.0, 1e-6)
+
+
+@pytest.mark.parametrize("coupling_mhz, hyperfine_mhz, temperature, ghz", [
+    (15.0, 1.0, 1.2, 93.88),    # ergodic, Table I
+    (2.0, 1.0, 1.2, 93.88),     # localized
+    (15.0, 0.03, 1.2, 93.88),   # weak thermometer: nuclear rates ~1e-6 of the electron ones
+    (15.0, 1.0, 0.1, 93.90),    # cold bath: upper sectors ~e^{-45 k}
+    (15.0, 1.0, 20.0, 93.92),   # hot bath
+    (45.0, 1.0, 1.2, 94.10),    # far outside the EPR line
+])
+def test_mixed_precision_equals_float64_elimination(coupling_mhz, hyperfine_mhz, temperature, ghz):
+    engine = SpinTemperatureEngine(make_model(8, coupling_mhz=coupling_mhz, hyperfine_mhz=hyperfine_mhz, seed=5))
+    generator = engine.generator(_environment(ghz, temperature))
+    exact = stationary_block_elimination(generator)
+    mixed = stationary_state(generator, method="mixed")
+    assert mixed.method == "mixed"  # converged, no fallback
+    assert np.abs(mixed.populations - exact).sum() < 1e-12
+    assert mixed.residual < 1e-12
+    nuclear_z = engine.basis.nuclear_z()
+    assert abs(2 * mixed.populations @ nuclear_z - 2 * exact @ nuclear_z) < 1e-12
+
+
+def test_auto_uses_mixed_precision_for_large_blocks_only():
+    small = SpinTemperatureEngine(make_model(6))
+    assert max(small.basis.dims) < MIXED_MIN_BLOCK
+    assert small.stationary(_environment(93.88)).method == "elimination"
+    large = SpinTemperatureEngine(make_model(10))
+    assert max(large.basis.dims) >= MIXED_MIN_BLOCK
+    point = large.stationary(_environment(93.88))
+    assert point.method == "mixed"
+    exact = stationary_block_elimination(large.generator(_environment(93.88)))
+    assert np.abs(point.populations - exact).sum() < 1e-12
+
+
+def test_refinement_contracts_fast():
+    """Each refinement step gains several digits (the float32 factors resolve the slow
+    nuclear direction): a handful of steps, not tens."""
+    generator = SpinTemperatureEngine(make_model(8)).generator(_environment(93.88))
+    _, steps, correction = stationary_mixed_precision(generator)
+    assert steps <= 4
+    assert correction <= 1e-12
+
+
+def test_mixed_falls_back_to_float64_when_refinement_fails(monkeypatch):
+    generator = SpinTemperatureEngine(make_model(5)).generator(_environment(93.88))
+    monkeypatch.setattr(markov, "stationary_mixed_precision", lambda g: (np.full(g.size, 1.0 / g.size), 12, 1e-3))
+    result = stationary_state(generator, method="mixed")
+    assert result.method.startswith("elimination")
+    np.testing.assert_allclose(result.populations, stationary_block_elimination(generator), rtol=0, atol=1e-15)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), blocks=st.integers(2, 6), decades=st.floats(0.0, 8.0))
+def test_mixed_precision_on_random_generators(seed, blocks, decades):
+    """Random block-tridiagonal generators with rates spread over ``decades``."""
+    rng = np.random.default_rng(seed)
+    dims = rng.integers(1, 40, size=blocks)
+
+    def rates(shape):
+        return rng.random(shape) * 10.0 ** (-decades * rng.random(shape))
+
+    generator = complete_generator(BlockTridiagonal([rates((d, d)) for d in dims],
+                                                    [rates((b, a)) for a, b in zip(dims[:-1], dims[1:])],
+                                                    [rates((a, b)) for a, b in zip(dims[:-1], dims[1:])]))
+    p, _, correction = stationary_mixed_precision(generator)
+    exact = stationary_block_elimination(generator)
+    assert correction <= 1e-12
+    assert np.abs(p - exact).sum() < 1e-12
+
+
+@pytest.mark.parametrize("batch", [False, True])
+def test_fused_microwave_kernel_equals_numpy_eq16(batch):
+    engine = SpinTemperatureEngine(make_model(5, seed=9))
+    rates = engine.rates(_environment(93.9))
+    omegas = TWO_PI * (np.array([93.86e9, 93.9e9, 93.95e9]) if batch else 93.87e9)
+    generator = rates.generator(omegas, TWO_PI * 25e3, 1e-6)
+    microwaves = microwave_rates(engine.basis, omegas, TWO_PI * 25e3, 1e-6)
+    shape = np.shape(omegas)
+    reference = complete_generator(BlockTridiagonal(
+        [np.array(np.broadcast_to(b, shape + b.shape)) for b in rates.bath.diag],
+        [b + m for b, m in zip(rates.bath.lower, microwaves)],
+        [b + np.swapaxes(m, -1, -2) for b, m in zip(rates.bath.upper, microwaves)]))
+    for got, want in zip(generator.diag + generator.lower + generator.upper,
+                         reference.diag + reference.lower + reference.upper):
+        np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-13 * np.abs(want).max())
+
+
+def test_threaded_diagonalization_equals_serial():
+    model = make_model(7, seed=4)
+    serial = Eigenbasis.build(model, workers=1)
+    threaded = Eigenbasis.build(model, workers=2)
+    for a, b in zip(serial.sectors, threaded.sectors):
+        np.testing.assert_array_equal(a.energies, b.energies)
+        np.testing.assert_allclose(a.spin_z, b.spin_z, atol=1e-14)
+        np.testing.assert_allclose(a.nuclear_z, b.nuclear_z, atol=1e-14)
+    for name in ("raising", "raising_total", "dephasing"):
+        for a, b in zip(getattr(serial, name), getattr(threaded, name)):
+            np.testing.assert_allclose(a, b, rtol=0, atol=1e-14)
