@@ -4,7 +4,7 @@
   float64 GTH elimination, in every regime of the model (ergodic, localized, weak
   thermometer, cold and hot bath, on and off the EPR line) and on random generators
   whose rates span many decades;
-* the fused microwave-rate kernel against the plain-numpy Eq. (16);
+* the compiled rate kernels against the plain-numpy Eqs. (12) and (16);
 * the threaded sector diagonalization against the serial one.
 """
 
@@ -124,3 +124,14 @@ def test_threaded_diagonalization_equals_serial():
     for name in ("raising", "raising_total", "dephasing"):
         for a, b in zip(getattr(serial, name), getattr(threaded, name)):
             np.testing.assert_allclose(a, b, rtol=0, atol=1e-14)
+
+
+def test_compiled_bath_rates_equal_numpy_eq12():
+    from dnpsim.dynamics.rates import bath_rates, bath_rates_reference
+
+    basis = SpinTemperatureEngine(make_model(5, seed=9)).basis
+    for temperature in (0.05, 1.2, 50.0):
+        beta = _environment(93.9, temperature).beta
+        got, want = bath_rates(basis, beta, 0.7), bath_rates_reference(basis, beta, 0.7)
+        for a, b in zip(got.diag + got.lower + got.upper, want.diag + want.lower + want.upper):
+            np.testing.assert_allclose(a, b, rtol=1e-14, atol=0)

@@ -63,6 +63,10 @@ class Environment:
         return inverse_temperature(self.temperature)
 
 
+#: Tile edge of the transposed writes of the compiled rate kernels (cache-sized).
+_TILE = 64
+
+
 def _pair_gap(basis: Eigenbasis, k: int) -> np.ndarray:
     """Lab-frame eps_n - eps_n' for n in sector k+1, n' in sector k; (d_{k+1}, d_k)."""
     high, low = basis.sectors[k + 1], basis.sectors[k]
@@ -74,21 +78,76 @@ def bath_rates(basis: Eigenbasis, beta: float, t1e: float) -> BlockTridiagonal:
     the diagonal blocks left at zero).  Entry [n, n'] is the rate n' -> n.
 
     Between sectors the x, y components give sum_j |<n|S_+^j|n'>|^2 / 2, within a
-    sector the z component gives sum_j |<n|S_z^j|n'>|^2.
+    sector the z component gives sum_j |<n|S_z^j|n'>|^2.  Assembled by compiled
+    kernels in one pass per block; :func:`bath_rates_reference` is the plain-numpy
+    form they are tested against.
     """
     diag, lower, upper = [], [], []
     for k, system in enumerate(basis.sectors):
-        e = system.energies  # the sector shift cancels inside a sector
-        h = detailed_balance(e[None, :] - e[:, None], beta)  # h(eps_{n'} - eps_n)
-        block = (2.0 / t1e) * h * basis.dephasing[k]
+        # the sector shift cancels inside a sector
+        block = np.empty_like(basis.dephasing[k])
+        _sector_bath_rates(system.energies, basis.dephasing[k], beta, 2.0 / t1e, block)
         diag.append(block)
+    for k, strength in enumerate(basis.raising):
+        up = np.empty_like(strength)
+        down = np.empty(strength.shape[::-1])
+        _pair_bath_rates(basis.sectors[k + 1].lab_energies, basis.sectors[k].lab_energies, strength, beta,
+                         1.0 / t1e, up, down)
+        lower.append(up)
+        upper.append(down)
+    return BlockTridiagonal(diag, lower, upper)
+
+
+def bath_rates_reference(basis: Eigenbasis, beta: float, t1e: float) -> BlockTridiagonal:
+    """:func:`bath_rates` written with numpy array expressions (the reference)."""
+    diag, lower, upper = [], [], []
+    for k, system in enumerate(basis.sectors):
+        e = system.energies
+        h = detailed_balance(e[None, :] - e[:, None], beta)  # h(eps_{n'} - eps_n)
+        diag.append((2.0 / t1e) * h * basis.dephasing[k])
     for k, strength in enumerate(basis.raising):
         gap = _pair_gap(basis, k)  # eps_high - eps_low
         # up: low (n') -> high (n): h(eps_low - eps_high); (2/T1)(1/2) = 1/T1
         lower.append(detailed_balance(-gap, beta) * strength / t1e)
         # down: high (n') -> low (n): h(eps_high - eps_low), transposed layout
-        upper.append((detailed_balance(gap, beta) * strength).T / t1e)
+        upper.append(np.ascontiguousarray((detailed_balance(gap, beta) * strength).T / t1e))
     return BlockTridiagonal(diag, lower, upper)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _logistic(z):  # pragma: no cover - compiled
+    """h = e^z / (1 + e^z) without overflow (as scipy.special.expit)."""
+    if z >= 0.0:
+        return 1.0 / (1.0 + np.exp(-z))
+    e = np.exp(z)
+    return e / (1.0 + e)
+
+
+@numba.njit(cache=True, nogil=True)
+def _sector_bath_rates(energies, dephasing, beta, prefactor, out):  # pragma: no cover - compiled
+    """out[n, n'] = prefactor h_beta(E_n' - E_n) dephasing[n, n'] (Eq. (12), S_z part)."""
+    d = energies.size
+    for i in range(d):
+        for j in range(d):
+            out[i, j] = prefactor * _logistic(beta * (energies[j] - energies[i])) * dephasing[i, j]
+
+
+@numba.njit(cache=True, nogil=True)
+def _pair_bath_rates(high_energy, low_energy, strength, beta, prefactor, up, down):  # pragma: no cover
+    """Eq. (12) between neighbouring sectors: up[i, j] (low j -> high i) =
+    prefactor h_beta(E_j - E_i) strength[i, j], down[j, i] (high i -> low j) =
+    prefactor h_beta(E_i - E_j) strength[i, j]; transposed writes tile by tile."""
+    n_high, n_low = strength.shape
+    for i0 in range(0, n_high, _TILE):
+        i1 = min(i0 + _TILE, n_high)
+        for j0 in range(0, n_low, _TILE):
+            j1 = min(j0 + _TILE, n_low)
+            for i in range(i0, i1):
+                for j in range(j0, j1):
+                    up[i, j] = prefactor * _logistic(beta * (low_energy[j] - high_energy[i])) * strength[i, j]
+            for j in range(j0, j1):
+                for i in range(i0, i1):
+                    down[j, i] = prefactor * _logistic(beta * (high_energy[i] - low_energy[j])) * strength[i, j]
 
 
 def microwave_rates(basis: Eigenbasis, omega_mw, omega_1: float, t2e: float) -> list[np.ndarray]:
@@ -110,10 +169,6 @@ def microwave_rates(basis: Eigenbasis, omega_mw, omega_1: float, t2e: float) -> 
         detuning += 1.0
         blocks.append((omega_1 * omega_1 * t2e) * total / detuning)
     return blocks
-
-
-#: Tile edge of the transposed writes in :func:`_add_microwaves` (cache-sized).
-_TILE = 64
 
 
 @numba.njit(cache=True, nogil=True)
