@@ -132,13 +132,19 @@ def powder_average(build: Callable[[np.ndarray], CrossEffectModel], compute: Cal
 
 
 def geometry_model(electron_positions, nuclear_positions, field_direction, *, omega1: float, omega_I: float,
-                   offsets=(0.0, None), nuclear_dipolar: bool = True, **relaxation) -> CrossEffectModel:
+                   offsets=(0.0, None), nuclear_dipolar: bool = True, secular_hyperfine: bool = True,
+                   **relaxation) -> CrossEffectModel:
     """Model from point-dipole geometry (positions in m, frequencies in Hz): D, A, B, d
     from :func:`~dnpsim.models.cross_effect.point_dipole_couplings`; offsets default to
-    the matching condition (0, omega_I).  ``relaxation``: t1e, t2e, t1n, t2n / R1 ... and p."""
+    the matching condition (0, omega_I).  ``nuclear_dipolar=False`` sets d = 0,
+    ``secular_hyperfine=False`` sets A = 0 (the secular hyperfine fields of the nuclei
+    then no longer shift the electron frequencies off the CE matching condition).
+    ``relaxation``: t1e, t2e, t1n, t2n / R1 ... and p."""
     D, A, B, d = point_dipole_couplings(electron_positions, nuclear_positions, field_direction)
     if not nuclear_dipolar:
         d = np.zeros_like(d)
+    if not secular_hyperfine:
+        A = np.zeros_like(A)
     off = [offsets[0], omega_I if offsets[1] is None else offsets[1]]
     return CrossEffectModel.from_hz(offsets=off, omega1=omega1, D=D, omega_I=omega_I, A=A, B=B, d=d,
                                     positions=np.asarray(nuclear_positions), **relaxation)

@@ -336,7 +336,7 @@ class _Float32Elimination:
     def build(cls, generator: BlockTridiagonal) -> "_Float32Elimination":
         n = len(generator.diag)
         f32 = np.float32
-        # leaks from the float64 blocks: exact column sums for the GTH diagonals
+        # leaks summed from the float64 blocks for the GTH diagonals
         leaks = [generator.lower[k].sum(axis=0).astype(f32) for k in range(n - 1)]
         schur = generator.diag[0].astype(f32)
         _reset_diagonal(schur, leaks[0] if n > 1 else None)

@@ -24,6 +24,7 @@ frequencies, times and temperatures)::
     field_direction = [0, 0, 1]        # static field direction (default z)
     gamma_nuclear = 2.6752e8           # rad s^-1 T^-1 (default 1H)
     nuclear_dipolar = true             # false sets d_kk' = 0 (Fig. 2e, dashed)
+    secular_hyperfine = true           # false sets A_jk = 0 (keeps B_jk): no hyperfine detuning of the CE match
 
     [environment]
     mw_amplitude = 10e3                # omega_1 / 2pi (required)
@@ -72,7 +73,8 @@ from dnpsim.spec import SpecError, check_keys, read_integer, read_model_seed, re
 MODEL_KEYS = {"kind", "offsets", "electron_coupling", "seed", "nuclei", "geometry"}
 NUCLEI_KEYS = {"larmor", "n", "hyperfine_secular", "hyperfine_pseudo_secular", "hyperfine_pseudo_secular_imag",
                "dipolar"}
-GEOMETRY_KEYS = {"electron_positions", "nuclear_positions", "field_direction", "gamma_nuclear", "nuclear_dipolar"}
+GEOMETRY_KEYS = {"electron_positions", "nuclear_positions", "field_direction", "gamma_nuclear", "nuclear_dipolar",
+                 "secular_hyperfine"}
 ENVIRONMENT_KEYS = {"mw_amplitude", "electron_polarization", "temperature", "electron_larmor", "t1e", "t2e", "t1n",
                     "t2n"}
 METHOD_KEYS = {
@@ -300,15 +302,20 @@ def resolve(spec: dict, seed: int | None = None) -> CrossEffectSetup:
         dipolar_on = geometry.get("nuclear_dipolar", True)
         if not isinstance(dipolar_on, bool):
             raise SpecError("model.geometry.nuclear_dipolar", "must be true or false")
+        secular_on = geometry.get("secular_hyperfine", True)
+        if not isinstance(secular_on, bool):
+            raise SpecError("model.geometry.secular_hyperfine", "must be true or false")
         try:
             D, A, B, d = point_dipole_couplings(re, rn, direction, gamma_n=gamma_n)
         except ModelError as exc:
             raise SpecError(f"model.geometry.{exc.field}", str(exc)) from None
         if not dipolar_on:
             d = np.zeros_like(d)
+        if not secular_on:
+            A = np.zeros_like(A)
         resolved["geometry"] = {"electron_positions": re.tolist(), "nuclear_positions": rn.tolist(),
                                 "field_direction": direction, "gamma_nuclear": gamma_n,
-                                "nuclear_dipolar": dipolar_on}
+                                "nuclear_dipolar": dipolar_on, "secular_hyperfine": secular_on}
         resolved["nuclei"] = {"larmor": larmor}
     else:
         if "electron_coupling" not in model:

@@ -12,8 +12,14 @@ polarization by the cross effect" (2018), as commands with --quick and full mode
   the Zeeman projection (Eq. 4) with and without nuclear dipolar couplings; maps of
   p_I,k/p at 10 s and 220 s (d) and the total build-up (e).  The paper's geometry is
   not given; ours: electrons 6.4 nm apart along x, field along z (D = 99 kHz), 118
-  protons uniform in a sphere of radius 5 nm around their midpoint, >= 0.5 nm apart
-  (max |B| = 73 kHz, nearest-neighbour d ~ 50 Hz), pairs with |d| < 5 Hz dropped.
+  protons uniform in a sphere of radius 4 nm around their midpoint, >= 0.5 nm apart
+  (0.44 protons/nm^3; nearest-neighbour d ~ 90 Hz), pairs with |d| < 5 Hz dropped, and
+  the secular hyperfine couplings A_jk set to zero (B_jk kept).  Why A = 0: "the ideal
+  condition of the electron frequency offsets" (Delta_2 - Delta_1 = omega_I) holds
+  only without them; with them the random proton states shift the e1-e2 difference
+  frequency by sqrt(sum_k (A_1k - A_2k)^2) / 2 = 177 kHz rms here, far beyond the
+  three-spin linewidth Gamma_3 / 2pi = 32 kHz, and the CE source is detuned for most
+  configurations.  The run with A_jk is computed too and drawn dotted.
 
 Each ``make_*(quick, output_dir, progress=True, realizations=None, workers=1)`` writes
 ``<name>.nc`` (xarray) and ``<name>.png`` and returns their paths.  ``realizations``
@@ -175,22 +181,26 @@ def make_fig2c(quick: bool, output_dir: Path, progress: bool = True, realization
 
 #: Our Fig. 2(d, e) geometry (module docstring), metres.
 FIG2DE_ELECTRONS = np.array([[-3.2e-9, 0.0, 0.0], [3.2e-9, 0.0, 0.0]])
-FIG2DE_RADIUS, FIG2DE_MIN_DISTANCE, FIG2DE_SEED = 5e-9, 0.5e-9, 5
+FIG2DE_RADIUS, FIG2DE_MIN_DISTANCE, FIG2DE_SEED = 4e-9, 0.5e-9, 5
 FIG2DE_MIN_PAIR_HZ = 5.0
+#: (label, nuclear dipolar couplings, secular hyperfine A_jk) of the Fig. 2(e) curves
+FIG2DE_CASES = (("dipolar", True, False), ("no_dipolar", False, False), ("dipolar_secular_hyperfine", True, True))
 
 
-def fig2de_model(nuclear_dipolar: bool, n: int = 118, seed: int = FIG2DE_SEED):
+def fig2de_model(nuclear_dipolar: bool, secular_hyperfine: bool = False, n: int = 118, seed: int = FIG2DE_SEED):
     """The Fig. 2(d, e) model (module docstring), omega_1 = 10 kHz, Fig. 2 relaxation."""
     from dnpsim.models.cross_effect import random_nuclear_positions
 
     rn = random_nuclear_positions(n, FIG2DE_RADIUS, FIG2DE_MIN_DISTANCE, FIG2DE_ELECTRONS,
                                   np.random.default_rng(seed))
     return geometry_model(FIG2DE_ELECTRONS, rn, [0.0, 0.0, 1.0], omega1=10e3, omega_I=145e6,
-                          nuclear_dipolar=nuclear_dipolar, R1=1.0, R2=1e5, t1n=100.0, t2n=1e-3, p=0.984)
+                          nuclear_dipolar=nuclear_dipolar, secular_hyperfine=secular_hyperfine,
+                          R1=1.0, R2=1e5, t1n=100.0, t2n=1e-3, p=0.984)
 
 
 def make_fig2de(quick: bool, output_dir: Path, progress: bool = True, realizations=None, workers: int = 1):
-    """Fig. 2(d, e): per-proton kMC build-up with and without nuclear dipolar coupling."""
+    """Fig. 2(d, e): per-proton kMC build-up with and without nuclear dipolar coupling
+    (and, dotted, with the secular hyperfine couplings)."""
     import xarray as xr
 
     from dnpsim.dynamics.zeeman import kmc
@@ -200,8 +210,8 @@ def make_fig2de(quick: bool, output_dir: Path, progress: bool = True, realizatio
     t_end = 60.0 if quick else 220.0
     times = np.linspace(0, t_end, 23)
     out, fits = {}, {}
-    for label, on in (("dipolar", True), ("no_dipolar", False)):
-        model = fig2de_model(on)
+    for label, dipolar, secular in FIG2DE_CASES:
+        model = fig2de_model(dipolar, secular)
         res = kmc(model, times, trajectories, np.random.default_rng(11), threads=workers,
                   min_pair_coupling=2 * np.pi * FIG2DE_MIN_PAIR_HZ)
         out[label] = res
@@ -230,8 +240,9 @@ def make_fig2de(quick: bool, output_dir: Path, progress: bool = True, realizatio
         ax.set_aspect("equal")
         fig.colorbar(sc, ax=ax, shrink=0.7)
     ax = fig.add_subplot(1, 3, 3)
-    for k, style in (("dipolar", "-"), ("no_dipolar", "--")):
-        ax.plot(times, out[k].nuclear_polarization.mean(axis=1) / model.p, style, label=f"{k} (tau {fits[k][1]:.0f} s)")
+    for k, style in (("dipolar", "-"), ("no_dipolar", "--"), ("dipolar_secular_hyperfine", ":")):
+        ax.plot(times, out[k].nuclear_polarization.mean(axis=1) / model.p, style,
+                label=f"{k.replace('_', ' ')} (eps/p {fits[k][0]:.2f}, tau {fits[k][1]:.0f} s)")
     ax.set_xlabel("t (s)")
     ax.set_ylabel("mean p_I / p")
     ax.legend(fontsize=7)
