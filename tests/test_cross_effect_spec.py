@@ -66,6 +66,17 @@ def test_geometry_spec_draws_and_writes_out_couplings():
     assert model.D / (2 * np.pi) == pytest.approx(-26.0e6 * 1e-27 / (6.4e-9) ** 3 * -1, rel=0.01)
     again = resolve_spec({**spec, "model": setup.resolved_spec()["model"]}).model()
     assert np.allclose(again.A, model.A) and np.allclose(again.B, model.B) and again.D == pytest.approx(model.D)
+    assert np.any(model.A != 0)
+    # secular_hyperfine = false drops A_jk only (Fig. 2(d, e) choice), and is written out
+    spec["model"]["geometry"]["secular_hyperfine"] = False
+    no_secular = resolve_spec(spec)
+    assert np.all(no_secular.model().A == 0)
+    assert np.allclose(no_secular.model().B, model.B) and no_secular.model().D == pytest.approx(model.D)
+    assert not np.any(no_secular.resolved_spec()["model"]["nuclei"]["hyperfine_secular"])  # written out as zeros
+    spec["model"]["geometry"]["secular_hyperfine"] = "no"
+    with pytest.raises(SpecError) as info:
+        resolve_spec(spec)
+    assert info.value.field == "model.geometry.secular_hyperfine"
 
 
 def test_example_specs_resolve():
