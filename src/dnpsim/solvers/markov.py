@@ -401,64 +401,41 @@ def _fma(typingctx, a, b, c):  # pragma: no cover - compiled
     return signature, codegen
 
 
+@numba.njit(cache=True, inline="always")
+def _accumulate(s, c, a, x):  # pragma: no cover - compiled
+    """(s, c) -> (s + a x, c + the rounding errors of the product and of the sum):
+    one step of a compensated dot product (error-free product by fma, TwoSum)."""
+    p = a * x
+    e = _fma(a, x, -p)
+    t = s + p
+    z = t - s
+    return t, c + (((s - (t - z)) + (p - z)) + e)
+
+
 @numba.njit(cache=True, nogil=True)
 def _dot2_rows(a, x, hi, lo, skip_diagonal):  # pragma: no cover - compiled
     """hi + lo += a @ x in double-double arithmetic (compensated dot products of Ogita,
-    Rump and Oishi: exact products by fma, error-free sums), as accurate as if
-    computed in quadruple precision and rounded.  Four independent accumulators per
-    row hide the add latency.  ``skip_diagonal`` leaves out a[i, i]."""
+    Rump and Oishi), as accurate as if computed in quadruple precision and rounded.
+    Four independent accumulators per row hide the add latency.  ``skip_diagonal``
+    leaves out a[i, i]."""
     m, n = a.shape
+    n4 = n - n % 4
     for i in range(m):
         s0 = s1 = s2 = s3 = 0.0
         c0 = c1 = c2 = c3 = 0.0
-        n4 = n - n % 4
         for j in range(0, n4, 4):
-            p = a[i, j] * x[j]
-            e = _fma(a[i, j], x[j], -p)
-            t = s0 + p
-            z = t - s0
-            c0 += ((s0 - (t - z)) + (p - z)) + e
-            s0 = t
-            p = a[i, j + 1] * x[j + 1]
-            e = _fma(a[i, j + 1], x[j + 1], -p)
-            t = s1 + p
-            z = t - s1
-            c1 += ((s1 - (t - z)) + (p - z)) + e
-            s1 = t
-            p = a[i, j + 2] * x[j + 2]
-            e = _fma(a[i, j + 2], x[j + 2], -p)
-            t = s2 + p
-            z = t - s2
-            c2 += ((s2 - (t - z)) + (p - z)) + e
-            s2 = t
-            p = a[i, j + 3] * x[j + 3]
-            e = _fma(a[i, j + 3], x[j + 3], -p)
-            t = s3 + p
-            z = t - s3
-            c3 += ((s3 - (t - z)) + (p - z)) + e
-            s3 = t
-        total = hi[i]
-        compensation = lo[i] + ((c0 + c1) + (c2 + c3))
+            s0, c0 = _accumulate(s0, c0, a[i, j], x[j])
+            s1, c1 = _accumulate(s1, c1, a[i, j + 1], x[j + 1])
+            s2, c2 = _accumulate(s2, c2, a[i, j + 2], x[j + 2])
+            s3, c3 = _accumulate(s3, c3, a[i, j + 3], x[j + 3])
+        total, compensation = hi[i], lo[i] + ((c0 + c1) + (c2 + c3))
         for v in (s0, s1, s2, s3):
-            t = total + v
-            z = t - total
-            compensation += (total - (t - z)) + (v - z)
-            total = t
+            total, compensation = _accumulate(total, compensation, v, 1.0)
         for j in range(n4, n):
-            p = a[i, j] * x[j]
-            e = _fma(a[i, j], x[j], -p)
-            t = total + p
-            z = t - total
-            compensation += ((total - (t - z)) + (p - z)) + e
-            total = t
-        if skip_diagonal and i < n:
+            total, compensation = _accumulate(total, compensation, a[i, j], x[j])
+        if skip_diagonal:
             # take the diagonal term back out exactly
-            p = -(a[i, i] * x[i])
-            e = -_fma(a[i, i], x[i], p)
-            t = total + p
-            z = t - total
-            compensation += ((total - (t - z)) + (p - z)) + e
-            total = t
+            total, compensation = _accumulate(total, compensation, -a[i, i], x[i])
         hi[i] = total
         lo[i] = compensation
 
