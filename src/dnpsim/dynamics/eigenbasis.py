@@ -30,9 +30,9 @@ from dnpsim.models.electrons import DipolarElectrons
 from dnpsim.solvers.markov import available_blas_threads, blas_threads_for, single_threaded_blas
 
 
-#: Below four times this block size the sectors are diagonalized one after the other
+#: Largest blocks smaller than this are diagonalized one sector after the other
 #: (threads do not pay for small blocks).
-SMALL_SECTOR = 150
+THREADED_MIN_BLOCK = 600
 
 
 @dataclass(frozen=True)
@@ -166,13 +166,13 @@ class Eigenbasis:
         ``workers`` > 1 (default: the BLAS threads this process may use, when the
         largest block is big enough for it to pay) sectors, then sector pairs, are
         done that many at a time in threads with single-threaded BLAS, which uses two
-        cores better than two BLAS threads on one block (N = 12: 6.6 s -> ~4 s); all
+        cores better than two BLAS threads on one block (N = 12: 7.0 s -> 4.7 s); all
         eigenvectors are then held until the pairs are done.  ``progress`` is an
         optional callable taking the number of finished sectors.
         """
         largest = max(model.block_dim(k) for k in range(model.n_electrons + 1))
         if workers is None:
-            workers = available_blas_threads() if largest >= 4 * SMALL_SECTOR else 1
+            workers = available_blas_threads() if largest >= THREADED_MIN_BLOCK else 1
         if workers > 1:
             with single_threaded_blas():
                 return cls._build_threaded(model, keep_vectors, progress, workers)

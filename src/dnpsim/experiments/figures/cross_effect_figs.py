@@ -227,24 +227,30 @@ def make_fig2de(quick: bool, output_dir: Path, progress: bool = True, realizatio
     ds.attrs["fits"] = json.dumps({k: {"eps_over_p": e, "tau_s": t} for k, (e, t) in fits.items()})
     ds.attrs["trajectories"] = trajectories
     plt = pyplot()
-    fig = plt.figure(figsize=(11, 3.6))
+    fig = plt.figure(figsize=(12, 3.8), layout="constrained")
     snaps = [np.argmin(np.abs(times - 10.0)), times.size - 1]
+    # one colour and size scale for both maps (the paper's "scale at the right")
+    top = max(float(out["dipolar"].nuclear_polarization[snaps].max()) / model.p, 1e-3)
     for i, g in enumerate(snaps):
         ax = fig.add_subplot(1, 3, i + 1)
         val = out["dipolar"].nuclear_polarization[g] / model.p
-        sc = ax.scatter(pos[:, 0] * 1e9, pos[:, 1] * 1e9, c=val, s=10 + 60 * np.clip(val, 0, 1), cmap="Blues",
-                        vmin=0, vmax=max(val.max(), 1e-3), edgecolors="grey", linewidths=0.3)
+        sc = ax.scatter(pos[:, 0] * 1e9, pos[:, 1] * 1e9, c=val, s=8 + 60 * np.clip(val / top, 0, 1), cmap="Blues",
+                        vmin=0, vmax=top, edgecolors="grey", linewidths=0.3)
         ax.scatter(FIG2DE_ELECTRONS[:, 0] * 1e9, FIG2DE_ELECTRONS[:, 1] * 1e9, c="red", s=80)
-        ax.set_title(f"(d) t = {times[g]:.0f} s")
+        ax.set_title(f"(d) t = {times[g]:.0f} s, with d")
         ax.set_xlabel("x (nm)")
+        ax.set_ylabel("y (nm)")
         ax.set_aspect("equal")
-        fig.colorbar(sc, ax=ax, shrink=0.7)
+    fig.colorbar(sc, ax=fig.axes[:2], shrink=0.8, label=r"$p_{I,k}/p$")
     ax = fig.add_subplot(1, 3, 3)
     for k, style in (("dipolar", "-"), ("no_dipolar", "--"), ("dipolar_secular_hyperfine", ":")):
+        eps, tau = fits[k]
+        # a flat, noisy curve fits to any (eps, tau) with eps/tau fixed: say so instead
+        fitted = f"eps/p {eps:.2f}, tau {tau:.0f} s" if 0 < eps <= 1 and tau < 10 * t_end else "no build-up"
         ax.plot(times, out[k].nuclear_polarization.mean(axis=1) / model.p, style,
-                label=f"{k.replace('_', ' ')} (eps/p {fits[k][0]:.2f}, tau {fits[k][1]:.0f} s)")
+                label=f"{k.replace('_', ' ')} ({fitted})")
     ax.set_xlabel("t (s)")
-    ax.set_ylabel("mean p_I / p")
-    ax.legend(fontsize=7)
+    ax.set_ylabel(r"mean $p_I/p$")
+    ax.legend(fontsize=7, loc="upper left")
     ax.set_title(f"(e) kMC, {trajectories} trajectories")
     return _save(ds, output_dir, "cross_effect_fig2de", fig)
