@@ -51,3 +51,37 @@ def brute_force_stationary(model, beta, omega_mw, omega_1, t1e, t2e):
     pe = np.array([2 * p @ expect(full_operator(total, i, "z")) for i in range(n)])
     pn = 2 * p @ expect(full_operator(total, n, "z")) if model.has_nucleus else None
     return energies, p, pn, pe, q
+
+
+def _pair_gap(basis, k):
+    """Lab-frame eps_n - eps_n' for n in sector k+1, n' in sector k; (d_{k+1}, d_k)."""
+    return basis.sectors[k + 1].lab_energies[:, None] - basis.sectors[k].lab_energies[None, :]
+
+
+def sector_bath_rates(basis, beta, t1e):
+    """Eq. (12) on the engine's sector blocks with numpy array expressions: the
+    reference of the compiled ``dnpsim.dynamics.rates.bath_rates`` (same layout)."""
+    from dnpsim.solvers.markov import BlockTridiagonal
+
+    diag, lower, upper = [], [], []
+    for k, system in enumerate(basis.sectors):
+        e = system.energies
+        h = detailed_balance(e[None, :] - e[:, None], beta)  # h(eps_{n'} - eps_n)
+        diag.append((2.0 / t1e) * h * basis.dephasing[k])
+    for k, strength in enumerate(basis.raising):
+        gap = _pair_gap(basis, k)  # eps_high - eps_low
+        # up: low (n') -> high (n): h(eps_low - eps_high); (2/T1)(1/2) = 1/T1
+        lower.append(detailed_balance(-gap, beta) * strength / t1e)
+        # down: high (n') -> low (n): h(eps_high - eps_low), transposed layout
+        upper.append(np.ascontiguousarray((detailed_balance(gap, beta) * strength).T / t1e))
+    return BlockTridiagonal(diag, lower, upper)
+
+
+def sector_microwave_rates(basis, omega_mw, omega_1, t2e):
+    """Eq. (16) on the engine's sector pairs with numpy array expressions, one
+    (d_{k+1}, d_k) block per pair (F leading frequencies if ``omega_mw`` is an array):
+    4 omega_1^2 T_2e |<n|S_x|n'>|^2 / (1 + T_2e^2 (|eps_n - eps_n'| - omega_MW)^2) with
+    |<n|S_x|n'>|^2 = |<n|S_+|n'>|^2 / 4.  The reference of the compiled kernel."""
+    omega_mw = np.asarray(omega_mw, dtype=float)[..., None, None]
+    return [(omega_1 * omega_1 * t2e) * total / (1.0 + (t2e * (np.abs(_pair_gap(basis, k)) - omega_mw)) ** 2)
+            for k, total in enumerate(basis.raising_total)]

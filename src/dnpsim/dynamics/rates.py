@@ -27,7 +27,7 @@ import numpy as np
 from dnpsim.dynamics.eigenbasis import Eigenbasis
 from dnpsim.models.electrons import ModelError
 from dnpsim.solvers.markov import BlockTridiagonal, complete_generator, diagonal_view
-from dnpsim.units import detailed_balance, inverse_temperature
+from dnpsim.units import inverse_temperature
 
 
 @dataclass(frozen=True)
@@ -67,20 +67,14 @@ class Environment:
 _TILE = 64
 
 
-def _pair_gap(basis: Eigenbasis, k: int) -> np.ndarray:
-    """Lab-frame eps_n - eps_n' for n in sector k+1, n' in sector k; (d_{k+1}, d_k)."""
-    high, low = basis.sectors[k + 1], basis.sectors[k]
-    return high.lab_energies[:, None] - low.lab_energies[None, :]
-
-
 def bath_rates(basis: Eigenbasis, beta: float, t1e: float) -> BlockTridiagonal:
     """Off-diagonal bath rates of Eq. (12) as a block-tridiagonal matrix (diagonal of
     the diagonal blocks left at zero).  Entry [n, n'] is the rate n' -> n.
 
     Between sectors the x, y components give sum_j |<n|S_+^j|n'>|^2 / 2, within a
     sector the z component gives sum_j |<n|S_z^j|n'>|^2.  Assembled by compiled
-    kernels in one pass per block; :func:`bath_rates_reference` is the plain-numpy
-    form they are tested against.
+    kernels in one pass per block (the plain-numpy form they are tested against is
+    ``tests/brute_force.py::sector_bath_rates``).
     """
     diag, lower, upper = [], [], []
     for k, system in enumerate(basis.sectors):
@@ -98,25 +92,11 @@ def bath_rates(basis: Eigenbasis, beta: float, t1e: float) -> BlockTridiagonal:
     return BlockTridiagonal(diag, lower, upper)
 
 
-def bath_rates_reference(basis: Eigenbasis, beta: float, t1e: float) -> BlockTridiagonal:
-    """:func:`bath_rates` written with numpy array expressions (the reference)."""
-    diag, lower, upper = [], [], []
-    for k, system in enumerate(basis.sectors):
-        e = system.energies
-        h = detailed_balance(e[None, :] - e[:, None], beta)  # h(eps_{n'} - eps_n)
-        diag.append((2.0 / t1e) * h * basis.dephasing[k])
-    for k, strength in enumerate(basis.raising):
-        gap = _pair_gap(basis, k)  # eps_high - eps_low
-        # up: low (n') -> high (n): h(eps_low - eps_high); (2/T1)(1/2) = 1/T1
-        lower.append(detailed_balance(-gap, beta) * strength / t1e)
-        # down: high (n') -> low (n): h(eps_high - eps_low), transposed layout
-        upper.append(np.ascontiguousarray((detailed_balance(gap, beta) * strength).T / t1e))
-    return BlockTridiagonal(diag, lower, upper)
-
-
 @numba.njit(cache=True, nogil=True, inline="always")
 def _logistic(z):  # pragma: no cover - compiled
-    """h = e^z / (1 + e^z) without overflow (as scipy.special.expit)."""
+    """h = e^z / (1 + e^z) without overflow: :func:`dnpsim.units.detailed_balance`
+    (h_beta of Eq. (12)) at z = beta x, for compiled loops; equal to it to 1e-14
+    (tests/test_mixed_precision.py)."""
     if z >= 0.0:
         return 1.0 / (1.0 + np.exp(-z))
     e = np.exp(z)
@@ -150,27 +130,6 @@ def _pair_bath_rates(high_energy, low_energy, strength, beta, prefactor, up, dow
                     down[j, i] = prefactor * _logistic(beta * (high_energy[i] - low_energy[j])) * strength[i, j]
 
 
-def microwave_rates(basis: Eigenbasis, omega_mw, omega_1: float, t2e: float) -> list[np.ndarray]:
-    """Microwave rates of Eq. (16) between sectors k and k+1, one (d_{k+1}, d_k) block
-    per pair; the rates are symmetric (the same value for n -> n' and n' -> n).
-    ``omega_mw`` (rad/s) may be an array of F frequencies: blocks (F, d_{k+1}, d_k).
-
-    |<n|S_x|n'>|^2 = |<n|S_+|n'>|^2 / 4 between neighbouring sectors, hence
-    4 omega_1^2 T_2e / 4 = omega_1^2 T_2e times the Lorentzian.  (The generator
-    itself is assembled by :func:`_add_microwaves`, one fused pass per block; this
-    plain-numpy form is the reference it is tested against.)
-    """
-    omega_mw = np.asarray(omega_mw, dtype=float)[..., None, None]
-    blocks = []
-    for k, total in enumerate(basis.raising_total):
-        detuning = np.abs(_pair_gap(basis, k)) - omega_mw
-        detuning *= t2e
-        detuning *= detuning
-        detuning += 1.0
-        blocks.append((omega_1 * omega_1 * t2e) * total / detuning)
-    return blocks
-
-
 @numba.njit(cache=True, nogil=True)
 def _add_microwaves(high_energy, low_energy, total, bath_lower, bath_upper, omega_mw, prefactor, t2e,
                     lower, upper, escape_low, escape_high):  # pragma: no cover - compiled
@@ -179,8 +138,10 @@ def _add_microwaves(high_energy, low_energy, total, bath_lower, bath_upper, omeg
     E lab energies of the high (i) and low (j) sector; lower = bath_lower + m,
     upper = bath_upper + m^T (written tile by tile so both stay cache-friendly), and
     the microwave escape rates added to escape_low[j] (sum over i) and
-    escape_high[i] (sum over j).  The numpy form made ~10 memory passes per block,
-    as long as the N = 12 solve itself at float32 speed; this makes one, and
+    escape_high[i] (sum over j).  |<n|S_x|n'>|^2 = |<n|S_+|n'>|^2 / 4 between
+    neighbouring sectors, so prefactor = 4 omega_1^2 T_2e / 4 = omega_1^2 T_2e.  A numpy
+    form (``tests/brute_force.py::sector_microwave_rates``, the test reference) made ~10
+    memory passes per block, as long as a float32 N = 12 solve; this makes one and
     releases the GIL so threads assemble frequencies in parallel."""
     n_high, n_low = total.shape
     tile = np.empty((_TILE, _TILE))

@@ -363,6 +363,15 @@ class _Float32Elimination:
         p = np.concatenate(pieces[::-1])
         return p / p.sum()
 
+    @functools.cached_property
+    def _bordered(self) -> tuple[np.ndarray, int]:
+        # the singular last block with its largest-diagonal equation replaced by
+        # sum(delta_last) = 0, formed once for all refinement steps
+        row = int(np.argmax(np.abs(np.diag(self.last))))
+        bordered = self.last.copy()
+        bordered[row, :] = 1.0
+        return bordered, row
+
     def solve(self, residual: np.ndarray) -> np.ndarray:
         """An approximate solution delta of Q delta = residual (sum(residual) = 0),
         through the float32 factors: forward elimination of the right-hand side,
@@ -379,12 +388,10 @@ class _Float32Elimination:
             # the factors are those of S^T (see _factor_transposed): trans=1 solves S w = z
             w.append(sla.lu_solve(lu, z, trans=1, check_finite=False))
             z = rhs[k + 1] - self.coupling[k] @ w[-1]
-        last = self.last.copy()
-        row = int(np.argmax(np.abs(np.diag(last))))
-        last[row, :] = 1.0
+        bordered, row = self._bordered
         z = z.astype(np.float64)
         z[row] = 0.0
-        delta = [np.linalg.solve(last, z).astype(np.float32)]
+        delta = [np.linalg.solve(bordered, z).astype(np.float32)]
         for k in range(len(self.factors) - 1, -1, -1):
             delta.append(w[k] - self.solved_upper[k] @ delta[-1])
         return scale * np.concatenate(delta[::-1]).astype(np.float64)
