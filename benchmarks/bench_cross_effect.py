@@ -24,6 +24,11 @@ Usage::
 
     nice -n 10 python benchmarks/bench_cross_effect.py --spins          # kMC part only
     python benchmarks/bench_cross_effect.py --trajectories 2000 --t-end 220 --no-scan   # the real thing
+    python benchmarks/bench_cross_effect.py --census --sizes 118 1000 5000   # where the events come from
+
+Part 3 (``--census``, no timing): which pairs carry the flip-flop traffic and how much of
+it an exact aggregation of fast pairs could take out of the event loop
+(:func:`flip_flop_census`), written to ``benchmarks/results/cross_effect_census.md``.
 
 Writes ``benchmarks/results/cross_effect.md`` (``--no-write`` to skip).  The target
 (1000 nuclei x 2000 trajectories < 10 min) is reported (PASS/MISS), never asserted.
@@ -130,6 +135,60 @@ def worker_kmc(n: int, trajectories: int, t_end: float, tree_trajectories: int, 
     return out
 
 
+def flip_flop_census(n: int, shares=(0.5, 0.8, 0.9)) -> dict:
+    """Where the flip-flop events of the N = ``n`` benchmark model come from, and how
+    many of them an exact aggregation could absorb.
+
+    Every kept pair's flip-flop rate (local rates of :mod:`dnpsim.dynamics.zeeman`,
+    antiparallel pair, zero dipolar field from the other nuclei) averaged over the four
+    electron configurations (the saturated-electron weighting; ``thermal`` weights them
+    with the thermal electron polarization p instead).  Reported per weighting: the
+    expected flip-flops per trajectory-second of unpolarized nuclei (sum of rate / 2),
+    how many pairs carry each share of it, the share a *matching* covers (pairs chosen
+    greedily by rate, no nucleus in two: the pairs an exact lazy two-state integration
+    could take out of the event loop, since each such pair must be an isolated
+    two-state chain between the events that touch it), and the largest connected
+    cluster of the pairs carrying each share (the state space an exact cluster
+    integration would have to exponentiate: 2^size).
+    """
+    import scipy.sparse as sps
+    from scipy.sparse.csgraph import connected_components
+
+    from dnpsim.dynamics import zeeman
+    from dnpsim.experiments.figures import cross_effect_figs as figs
+
+    model = fig2de_model_n(n)
+    pk, pl, pd, *_ = zeeman._pairs(model, 2 * np.pi * figs.FIG2DE_MIN_PAIR_HZ)
+    par = zeeman._packed(model)
+    configs = [(s1, s2) for s2 in (-0.5, 0.5) for s1 in (-0.5, 0.5)]
+    rates = np.array([[zeeman._pair_rate(k, l, d, s1, s2, 0.5, -0.5, 0.0, 0.0, model.A, par) for s1, s2 in configs]
+                      for k, l, d in zip(pk, pl, pd)])                         # (pairs, 4) s^-1
+    down = 0.5 * (1 + model.p)
+    weights = {"saturated": np.full(4, 0.25),
+               "thermal": np.array([down * down, (1 - down) * down, down * (1 - down), (1 - down) ** 2])}
+    out = {"n": n, "pairs": int(pk.size)}
+    for name, w in weights.items():
+        rate = rates @ w
+        order = np.argsort(-rate)
+        cumulative = np.cumsum(rate[order]) / rate.sum()
+        used = np.zeros(n, bool)
+        matched = 0.0
+        for p in order:
+            if not (used[pk[p]] or used[pl[p]]):
+                used[pk[p]] = used[pl[p]] = True
+                matched += rate[p]
+        row = {"flip_flops_per_traj_s": float(rate.sum() / 2), "matching_share": float(matched / rate.sum())}
+        for share in shares:
+            count = int(np.searchsorted(cumulative, share) + 1)
+            sel = order[:count]
+            graph = sps.coo_matrix((np.ones(count), (pk[sel], pl[sel])), shape=(n, n))
+            _, labels = connected_components(graph, directed=False)
+            row[f"pairs_{share:g}"] = count
+            row[f"cluster_{share:g}"] = int(np.bincount(labels).max())
+        out[name] = row
+    return out
+
+
 def run_worker(args: list[str]) -> dict:
     out = subprocess.run([sys.executable, __file__, "--worker", *args], capture_output=True, text=True,
                          env=dict(os.environ, OMP_NUM_THREADS="1"))
@@ -151,15 +210,20 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="numba threads (the machine is shared)")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--census", action="store_true",
+                        help="only the flip-flop census of --sizes (no timing), written to "
+                             "results/cross_effect_census.md")
     args = parser.parse_args(argv)
     if args.worker:
         kind, *rest = args.worker
-        result = worker_small(int(rest[0])) if kind == "small" else \
-            worker_kmc(int(rest[0]), int(rest[1]), float(rest[2]), int(rest[3]), float(rest[4]), int(rest[5]),
+        result = worker_small(int(rest[0])) if kind == "small" else flip_flop_census(int(rest[0])) \
+            if kind == "census" else worker_kmc(int(rest[0]), int(rest[1]), float(rest[2]), int(rest[3]), float(rest[4]), int(rest[5]),
                        rest[6] == "scan")
         print(json.dumps(result))
         return 0
 
+    if args.census:
+        return census_main(args)
     load = os.getloadavg()
     lines = [f"# Cross-effect engine benchmark ({_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC)", "",
              f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
@@ -222,6 +286,31 @@ def main(argv=None) -> int:
     if not args.no_write:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(text)
+    return 0
+
+
+def census_main(args) -> int:
+    """Print and write the table of :func:`flip_flop_census` for ``args.sizes``."""
+    lines = [f"# Flip-flop census of the kMC benchmark geometry ({_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC)",
+             "", "Command: `python benchmarks/bench_cross_effect.py " + " ".join(sys.argv[1:]) + "`", "",
+             "Static estimate (antiparallel pair, no dipolar field from other nuclei, unpolarized nuclei); "
+             "see `flip_flop_census` for the definitions.", "",
+             "| nuclei | pairs | electrons | flip-flops per traj-s | pairs carrying 50 / 80 / 90 % "
+             "| largest cluster of those pairs | share a matching covers |", "|---|---|---|---|---|---|---|"]
+    for n in args.sizes:
+        r = run_worker(["census", str(n)])
+        for name in ("saturated", "thermal"):
+            c = r[name]
+            lines.append(f"| {n} | {r['pairs']} | {name} | {c['flip_flops_per_traj_s']:.3g} | "
+                         f"{c['pairs_0.5']} / {c['pairs_0.8']} / {c['pairs_0.9']} | "
+                         f"{c['cluster_0.5']} / {c['cluster_0.8']} / {c['cluster_0.9']} | "
+                         f"{c['matching_share']:.2f} |")
+            print(lines[-1], flush=True)
+    text = "\n".join(lines) + "\n"
+    if not args.no_write:
+        path = args.output.parent / "cross_effect_census.md"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
     return 0
 
 
