@@ -216,9 +216,13 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.worker:
         kind, *rest = args.worker
-        result = worker_small(int(rest[0])) if kind == "small" else flip_flop_census(int(rest[0])) \
-            if kind == "census" else worker_kmc(int(rest[0]), int(rest[1]), float(rest[2]), int(rest[3]), float(rest[4]), int(rest[5]),
-                       rest[6] == "scan")
+        if kind == "small":
+            result = worker_small(int(rest[0]))
+        elif kind == "census":
+            result = flip_flop_census(int(rest[0]))
+        else:
+            result = worker_kmc(int(rest[0]), int(rest[1]), float(rest[2]), int(rest[3]), float(rest[4]),
+                                int(rest[5]), rest[6] == "scan")
         print(json.dumps(result))
         return 0
 
