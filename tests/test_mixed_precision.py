@@ -17,8 +17,9 @@ from dnpsim.dynamics.eigenbasis import Eigenbasis
 from dnpsim.dynamics.rates import Environment
 from dnpsim.experiments.spin_temperature import SpinTemperatureEngine
 from dnpsim.solvers import markov
-from dnpsim.solvers.markov import (MIXED_MIN_BLOCK, BlockTridiagonal, complete_generator,
-                                   stationary_block_elimination, stationary_mixed_precision, stationary_state)
+from dnpsim.solvers.markov import (MIXED_MIN_BLOCK, AssembledGenerator, BlockTridiagonal, Float32Workspace,
+                                   complete_generator, stationary_block_elimination, stationary_mixed_precision,
+                                   stationary_state, stationary_state_split)
 from dnpsim.units import TWO_PI
 
 from .brute_force import sector_bath_rates, sector_microwave_rates
@@ -49,6 +50,61 @@ def test_mixed_precision_equals_float64_elimination(coupling_mhz, hyperfine_mhz,
     assert abs(2 * mixed.populations @ nuclear_z - 2 * exact @ nuclear_z) < 1e-12
 
 
+@pytest.mark.parametrize("coupling_mhz, hyperfine_mhz, temperature, ghz", [
+    (15.0, 1.0, 1.2, 93.88),    # ergodic, Table I
+    (2.0, 1.0, 1.2, 93.88),     # localized
+    (15.0, 0.03, 1.2, 93.88),   # weak thermometer
+    (15.0, 1.0, 0.1, 93.90),    # cold bath
+    (45.0, 1.0, 1.2, 94.10),    # far outside the EPR line
+])
+def test_split_generator_equals_assembled_generator(coupling_mhz, hyperfine_mhz, temperature, ghz):
+    """The microwave generator computed on the fly (float32 blocks, float64 and
+    double-double products, escape rates) is the assembled one, and its stationary
+    state is the float64 elimination's."""
+    engine = SpinTemperatureEngine(make_model(7, coupling_mhz=coupling_mhz, hyperfine_mhz=hyperfine_mhz, seed=3))
+    environment = _environment(ghz, temperature)
+    rates = engine.rates(environment)
+    split = rates.split_generator(environment.mw_frequency, environment.mw_amplitude, environment.t2e)
+    assembled = AssembledGenerator(engine.generator(environment))
+    g = assembled.generator
+    dims = g.dims
+    for k in range(len(dims) - 1):
+        want = [np.empty((dims[k + 1], dims[k]), np.float32), np.empty((dims[k], dims[k + 1]), np.float32)]
+        got = [np.empty_like(want[0]), np.empty_like(want[1])]
+        leak_want = assembled.coupling_blocks32(k, *want)
+        leak_got = split.coupling_blocks32(k, *got)
+        for a, b in zip(got, want):
+            np.testing.assert_allclose(a, b, rtol=2e-7, atol=0)
+        np.testing.assert_allclose(leak_got, leak_want, rtol=1e-13, atol=0)
+        off = ~np.eye(dims[k], dtype=bool)
+        np.testing.assert_array_equal(split.diagonal_block32(k)[off], assembled.diagonal_block32(k)[off])
+    scale = np.abs(assembled.escape_rates()).max()
+    np.testing.assert_allclose(split.escape_rates(), assembled.escape_rates(), rtol=1e-13, atol=0)
+    p = np.random.default_rng(1).random(g.size)
+    np.testing.assert_allclose(split.product(p), assembled.product(p), rtol=0, atol=1e-13 * scale)
+    np.testing.assert_allclose(split.accurate_product(p), assembled.accurate_product(p), rtol=0, atol=1e-13 * scale)
+    exact = stationary_block_elimination(g)
+    result = stationary_state_split(split, workspace=Float32Workspace(dims))
+    assert result.method == "mixed"
+    assert np.abs(result.populations - exact).sum() < 1e-12
+    assert result.residual < 1e-12
+
+
+def test_workspace_reuse_gives_the_same_states():
+    """Solving two frequencies in one workspace, then the first again, reproduces the
+    fresh-workspace results bit for bit (no state leaks between solves)."""
+    engine = SpinTemperatureEngine(make_model(7, seed=2))
+    rates = engine.rates(_environment(93.88))
+    workspace = Float32Workspace(engine.basis.dims)
+    first, second = (rates.split_generator(TWO_PI * ghz * 1e9, TWO_PI * 25e3, 1e-6) for ghz in (93.88, 93.91))
+    a = stationary_state_split(first, workspace=workspace).populations
+    b = stationary_state_split(second, workspace=workspace).populations
+    again = stationary_state_split(first, workspace=workspace).populations
+    np.testing.assert_array_equal(again, a)
+    np.testing.assert_array_equal(stationary_state_split(second).populations, b)
+    assert np.abs(a - b).sum() > 1e-6  # the two frequencies do differ
+
+
 def test_auto_uses_mixed_precision_for_large_blocks_only():
     small = SpinTemperatureEngine(make_model(6))
     assert max(small.basis.dims) < MIXED_MIN_BLOCK
@@ -72,7 +128,7 @@ def test_refinement_contracts_fast():
 
 def test_mixed_falls_back_to_float64_when_refinement_fails(monkeypatch):
     generator = SpinTemperatureEngine(make_model(5)).generator(_environment(93.88))
-    monkeypatch.setattr(markov, "stationary_mixed_precision", lambda g: (np.full(g.size, 1.0 / g.size), 12, 1e-3))
+    monkeypatch.setattr(markov, "stationary_mixed_precision", lambda g, **_: (np.full(g.size, 1.0 / g.size), 12, 1e-3))
     result = stationary_state(generator, method="mixed")
     assert result.method.startswith("elimination")
     np.testing.assert_allclose(result.populations, stationary_block_elimination(generator), rtol=0, atol=1e-15)
@@ -136,3 +192,20 @@ def test_compiled_bath_rates_equal_numpy_eq12():
         got, want = bath_rates(basis, beta, 0.7), sector_bath_rates(basis, beta, 0.7)
         for a, b in zip(got.diag + got.lower + got.upper, want.diag + want.lower + want.upper):
             np.testing.assert_allclose(a, b, rtol=1e-14, atol=0)
+
+
+def test_threaded_split_profile_equals_float64_elimination():
+    """A profile at N = 10 (blocks of 504 rows: the split float32 path) solved two
+    frequencies at a time, each thread reusing its buffers, equals the serial one bit
+    for bit and the float64 elimination of the assembled generators to 1e-12."""
+    engine = SpinTemperatureEngine(make_model(10, seed=6))
+    assert max(engine.basis.dims) >= MIXED_MIN_BLOCK
+    environment = _environment(93.88)
+    frequencies = TWO_PI * np.linspace(93.86e9, 93.92e9, 6)
+    threaded = engine.profile(environment, frequencies, workers=2)
+    serial = engine.profile(environment, frequencies, workers=1)
+    for a, b in zip(serial, threaded):
+        assert a.method == b.method == "mixed"
+        np.testing.assert_array_equal(b.populations, a.populations)
+        exact = stationary_block_elimination(engine.generator(a.environment))
+        assert np.abs(a.populations - exact).sum() < 1e-12

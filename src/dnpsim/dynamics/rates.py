@@ -19,6 +19,7 @@ once (:class:`PauliRates`) and adds the microwave part per frequency.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numba
@@ -26,7 +27,8 @@ import numpy as np
 
 from dnpsim.dynamics.eigenbasis import Eigenbasis
 from dnpsim.models.electrons import ModelError
-from dnpsim.solvers.markov import BlockTridiagonal, complete_generator, diagonal_view
+from dnpsim.solvers.markov import (BlockTridiagonal, SplitGenerator, accumulate2, complete_generator,
+                                   diagonal_view, escape_rates2, finish_residual2, fma, offdiagonal_product2)
 from dnpsim.units import inverse_temperature
 
 
@@ -130,6 +132,15 @@ def _pair_bath_rates(high_energy, low_energy, strength, beta, prefactor, up, dow
                     down[j, i] = prefactor * _logistic(beta * (high_energy[i] - low_energy[j])) * strength[i, j]
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _microwave_rate(prefactor, strength, high_energy, low_energy, omega_mw, t2e):  # pragma: no cover
+    """prefactor strength / (1 + T_2e^2 (|E_high - E_low| - omega_MW)^2), Eq. (16):
+    the one expression every compiled kernel evaluates (so the assembled generator and
+    the on-the-fly products agree to the last bit)."""
+    detuning = (abs(high_energy - low_energy) - omega_mw) * t2e
+    return prefactor * strength / (1.0 + detuning * detuning)
+
+
 @numba.njit(cache=True, nogil=True)
 def _add_microwaves(high_energy, low_energy, total, bath_lower, bath_upper, omega_mw, prefactor, t2e,
                     lower, upper, escape_low, escape_high):  # pragma: no cover - compiled
@@ -153,8 +164,7 @@ def _add_microwaves(high_energy, low_energy, total, bath_lower, bath_upper, omeg
                 energy = high_energy[i]
                 row_sum = 0.0
                 for j in range(j0, j1):
-                    detuning = (abs(energy - low_energy[j]) - omega_mw) * t2e
-                    m = prefactor * total[i, j] / (1.0 + detuning * detuning)
+                    m = _microwave_rate(prefactor, total[i, j], energy, low_energy[j], omega_mw, t2e)
                     tile[i - i0, j - j0] = m
                     lower[i, j] = bath_lower[i, j] + m
                     row_sum += m
@@ -163,6 +173,101 @@ def _add_microwaves(high_energy, low_energy, total, bath_lower, bath_upper, omeg
             for j in range(j0, j1):
                 for i in range(i0, i1):
                     upper[j, i] = bath_upper[j, i] + tile[i - i0, j - j0]
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _add2_into(hi, lo, index, value):  # pragma: no cover - compiled
+    """(hi[index], lo[index]) += value, error-free (TwoSum)."""
+    s = hi[index]
+    t = s + value
+    z = t - s
+    lo[index] += (s - (t - z)) + (value - z)
+    hi[index] = t
+
+
+@numba.njit(cache=True, nogil=True)
+def _microwave_blocks32(high_energy, low_energy, total, bath_lower, bath_upper, omega_mw, prefactor, t2e,
+                        microwave, lower, upper, leak_high):  # pragma: no cover - compiled
+    """One sector pair of the generator at one frequency, straight into float32
+    (the float32 elimination's input, no float64 generator): lower = bath_lower + m,
+    upper = bath_upper + m^T with m of Eq. (16) (:func:`_microwave_rate`), m itself
+    into ``microwave`` (float64, for the refinement products) and the float64 column
+    sums of upper into leak_high (rates out of every high state into the low
+    sector).  ``lower`` may be C- or Fortran-ordered."""
+    n_high, n_low = total.shape
+    tile = np.empty((_TILE, _TILE))
+    for i0 in range(0, n_high, _TILE):
+        i1 = min(i0 + _TILE, n_high)
+        for j0 in range(0, n_low, _TILE):
+            j1 = min(j0 + _TILE, n_low)
+            for i in range(i0, i1):
+                energy = high_energy[i]
+                for j in range(j0, j1):
+                    m = _microwave_rate(prefactor, total[i, j], energy, low_energy[j], omega_mw, t2e)
+                    tile[i - i0, j - j0] = m
+                    microwave[i, j] = m
+            for j in range(j0, j1):
+                for i in range(i0, i1):
+                    m = tile[i - i0, j - j0]
+                    lower[i, j] = bath_lower[i, j] + m
+                    rate = bath_upper[j, i] + m
+                    upper[j, i] = rate
+                    leak_high[i] += rate
+
+
+@numba.njit(cache=True, nogil=True)
+def _microwave_escape2(microwave, low_hi, low_lo, high_hi, high_lo):  # pragma: no cover - compiled
+    """Microwave escape rates of one sector pair in double-double, added to:
+    (low_hi, low_lo) += sum_i m[i, j], (high_hi, high_lo) += sum_j m[i, j]."""
+    n_high, n_low = microwave.shape
+    for i in range(n_high):
+        s = 0.0
+        c = 0.0
+        for j in range(n_low):
+            m = microwave[i, j]
+            _add2_into(low_hi, low_lo, j, m)
+            t = s + m
+            z = t - s
+            c += (s - (t - z)) + (m - z)
+            s = t
+        _add2_into(high_hi, high_lo, i, s)
+        high_lo[i] += c
+
+
+@numba.njit(cache=True, nogil=True)
+def _microwave_product(microwave, x_low, x_high, out_high, out_low):  # pragma: no cover - compiled
+    """out_high += m @ x_low and out_low += m^T @ x_high for the microwave rates m
+    (d_high, d_low) of one sector pair, in one pass over m."""
+    n_high, n_low = microwave.shape
+    for i in range(n_high):
+        xi = x_high[i]
+        acc = 0.0
+        for j in range(n_low):
+            m = microwave[i, j]
+            acc += m * x_low[j]
+            out_low[j] += m * xi
+        out_high[i] += acc
+
+
+@numba.njit(cache=True, nogil=True)
+def _microwave_product2(microwave, x_low, x_high, out_high, out_low):  # pragma: no cover - compiled
+    """:func:`_microwave_product` in double-double arithmetic: out_high and out_low are
+    (hi, lo) pairs, every product and sum error-free (fma, TwoSum)."""
+    n_high, n_low = microwave.shape
+    high_hi, high_lo = out_high
+    low_hi, low_lo = out_low
+    for i in range(n_high):
+        xi = x_high[i]
+        s = 0.0
+        c = 0.0
+        for j in range(n_low):
+            m = microwave[i, j]
+            s, c = accumulate2(s, c, m, x_low[j])
+            product = m * xi
+            low_lo[j] += fma(m, xi, -product)
+            _add2_into(low_hi, low_lo, j, product)
+        _add2_into(high_hi, high_lo, i, s)
+        high_lo[i] += c
 
 
 class PauliRates:
@@ -179,6 +284,29 @@ class PauliRates:
         # complete_generator puts the bath escape rates on the diagonals; they do not
         # depend on the microwaves, so each frequency only adds its own escape rates
         self.bath = complete_generator(bath_rates(basis, beta, t1e))
+
+    @functools.cached_property
+    def bath_diagonal32(self) -> list[np.ndarray]:
+        """The bath's diagonal blocks in float32 (the microwaves add only escape
+        rates there), for :class:`MicrowaveGenerator`."""
+        return [block.astype(np.float32) for block in self.bath.diag]
+
+    @functools.cached_property
+    def bath_escape2(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Bath escape rates per sector in double-double (:func:`escape_rates2`)."""
+        return escape_rates2(self.bath)
+
+    def split_generator(self, omega_mw: float, omega_1: float, t2e: float, *,
+                        microwave_buffers: list[np.ndarray] | None = None) -> "MicrowaveGenerator":
+        """The generator of :meth:`generator` at one frequency as a
+        :class:`MicrowaveGenerator` (never stored in float64); see there for
+        ``microwave_buffers``."""
+        return MicrowaveGenerator(self, float(omega_mw), omega_1, t2e, microwave_buffers=microwave_buffers)
+
+    def microwave_buffers(self) -> list[np.ndarray]:
+        """Fresh float64 buffers for the microwave rates of every sector pair
+        (d_{k+1}, d_k), to be reused by one thread across frequencies."""
+        return [np.empty(b.shape) for b in self.bath.lower]
 
     def generator(self, omega_mw, omega_1: float, t2e: float) -> BlockTridiagonal:
         """Full generator Q (columns sum to zero) with bath and microwave rates.
@@ -209,3 +337,90 @@ class PauliRates:
                 diagonal_view(diag[k][index])[...] -= escape_low
                 diagonal_view(diag[k + 1][index])[...] -= escape_high
         return BlockTridiagonal(diag, lower, upper)
+
+
+class MicrowaveGenerator(SplitGenerator):
+    """Q = bath + microwaves(omega_MW) of one realization at one frequency, for the
+    float32 elimination (:func:`dnpsim.solvers.markov.stationary_state_split`): its
+    float32 blocks are written straight from the cached bath rates and the transition
+    strengths, and the refinement products add the microwave rates of Eq. (16)
+    (stored once, ~40 MB at N = 12) to the cached bath, so a DNP profile never writes
+    (and rereads) a ~250 MB float64 generator per frequency at N = 12.  Same generator
+    as :meth:`PauliRates.generator` (tests/test_mixed_precision.py).
+
+    ``microwave_buffers`` (from :meth:`PauliRates.microwave_buffers`) receive the
+    microwave rates; a thread solving frequency after frequency passes the same ones
+    each time instead of allocating them anew.
+    """
+
+    def __init__(self, rates: PauliRates, omega_mw: float, omega_1: float, t2e: float, *,
+                 microwave_buffers: list[np.ndarray] | None = None):
+        self.rates = rates
+        self.omega_mw = omega_mw
+        self.omega_1 = omega_1
+        self.t2e = t2e
+        self.prefactor = omega_1 * omega_1 * t2e  # see _add_microwaves
+        self.dims = rates.bath.dims
+        self._microwave = microwave_buffers if microwave_buffers is not None else rates.microwave_buffers()
+        self._done: set[int] = set()  # pairs whose microwave rates are in the buffers
+        self._escape: list | None = None
+
+    def _pair(self, k: int):
+        sectors = self.rates.basis.sectors
+        return sectors[k + 1].lab_energies, sectors[k].lab_energies, self.rates.basis.raising_total[k]
+
+    def diagonal_block32(self, k):
+        return self.rates.bath_diagonal32[k]
+
+    def coupling_blocks32(self, k, lower, upper):
+        high, low, total = self._pair(k)
+        leak = np.zeros(high.size)
+        _microwave_blocks32(high, low, total, self.rates.bath.lower[k], self.rates.bath.upper[k], self.omega_mw,
+                            self.prefactor, self.t2e, self._microwave[k], lower, upper, leak)
+        self._done.add(k)
+        return leak
+
+    def _microwave_rates(self) -> list[np.ndarray]:
+        """Microwave rates of every pair, (d_{k+1}, d_k), computing missing ones."""
+        for k in range(len(self.dims) - 1):
+            if k not in self._done:
+                d_low, d_high = self.dims[k], self.dims[k + 1]
+                self.coupling_blocks32(k, np.empty((d_high, d_low), np.float32), np.empty((d_low, d_high), np.float32))
+        return self._microwave
+
+    def _escape2(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Bath plus microwave escape rates per sector, double-double (computed once)."""
+        if self._escape is None:
+            escape = [(hi.copy(), lo.copy()) for hi, lo in self.rates.bath_escape2]
+            for k, microwave in enumerate(self._microwave_rates()):
+                _microwave_escape2(microwave, *escape[k], *escape[k + 1])
+            self._escape = escape
+        return self._escape
+
+    def escape_rates(self):
+        return np.concatenate([hi + lo for hi, lo in self._escape2()])
+
+    def product(self, p):
+        x = self.split(np.asarray(p, dtype=float))
+        out = [-np.asarray(hi) * xk for (hi, _), xk in zip(self._escape2(), x)]
+        bath = self.rates.bath
+        for k in range(len(x)):
+            # the bath's off-diagonal rates (its diagonal is in the escape rates)
+            out[k] += bath.diag[k] @ x[k] - diagonal_view(bath.diag[k]) * x[k]
+            if k > 0:
+                out[k] += bath.lower[k - 1] @ x[k - 1]
+            if k < len(x) - 1:
+                out[k] += bath.upper[k] @ x[k + 1]
+        for k, microwave in enumerate(self._microwave_rates()):
+            _microwave_product(microwave, x[k], x[k + 1], out[k + 1], out[k])
+        return np.concatenate(out)
+
+    def accurate_product(self, p):
+        x = self.split(np.asarray(p, dtype=float))
+        sums = offdiagonal_product2(self.rates.bath, x)
+        for k, microwave in enumerate(self._microwave_rates()):
+            _microwave_product2(microwave, x[k], x[k + 1], sums[k + 1], sums[k])
+        return finish_residual2(sums, x, self._escape2())
+
+    def assemble(self):
+        return self.rates.generator(self.omega_mw, self.omega_1, self.t2e)

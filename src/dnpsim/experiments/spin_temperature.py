@@ -15,6 +15,7 @@ omega_n = 20 MHz).  The thermometer must be weak, but not arbitrarily weak.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field, replace
 
@@ -25,7 +26,8 @@ from dnpsim.dynamics.rates import Environment, PauliRates
 from dnpsim.models.electrons import DipolarElectrons
 from dnpsim.observables.polarization import electron_polarizations, nuclear_polarization
 from dnpsim.observables.spin_temperature import SpinTemperatureFit, fit_spin_temperature, kl_divergence
-from dnpsim.solvers.markov import BlockTridiagonal, evolve_populations, stationary_state, stationary_states
+from dnpsim.solvers.markov import (MIXED_MIN_BLOCK, BlockTridiagonal, Float32Workspace, evolve_populations,
+                                   stationary_state_split, stationary_states)
 
 #: Largest batch of generators (bytes) eliminated together by
 #: :meth:`SpinTemperatureEngine.stationary_many`.
@@ -69,6 +71,7 @@ class SpinTemperatureEngine:
         self._rates: dict[tuple[float, float], PauliRates] = {}
         self._nuclear_z = self.basis.nuclear_z()
         self._spin_z = self.basis.spin_z()
+        self._local = threading.local()  # float32 workspace of each solving thread
 
     # ------------------------------------------------------------------ rates
     def rates(self, environment: Environment) -> PauliRates:
@@ -86,7 +89,7 @@ class SpinTemperatureEngine:
     # ------------------------------------------------------------ stationary
     def stationary(self, environment: Environment, *, method: str = "auto", tol: float = 1e-8) -> StationaryPoint:
         """Stationary state of Eq. (11) (dp/dt = 0) with its observables."""
-        return self._point(environment, stationary_state(self.generator(environment), method=method, tol=tol))
+        return self._stationary_batch([environment], method, tol)[0]
 
     def _point(self, environment: Environment, result) -> StationaryPoint:
         p = result.populations
@@ -94,11 +97,34 @@ class SpinTemperatureEngine:
         return StationaryPoint(environment, p, pn, electron_polarizations(p, self._spin_z), result.residual,
                                result.method, result.wall_time)
 
+    def _uses_split_generator(self, method: str) -> bool:
+        """Whether ``method`` means the float32 elimination, which reads the
+        generator block by block from the bath and transition strengths
+        (:class:`~dnpsim.dynamics.rates.MicrowaveGenerator`) instead of a stored one."""
+        return method == "mixed" or (method == "auto" and max(self.basis.dims) >= MIXED_MIN_BLOCK)
+
+    def _buffers(self, rates: PauliRates) -> tuple[Float32Workspace, list[np.ndarray]]:
+        """This thread's float32 elimination buffers and float64 microwave-rate
+        buffers, reused from solve to solve (allocating ~140 MB afresh per frequency
+        at N = 12 costs more in page faults than the rate kernels take)."""
+        local = self._local
+        if getattr(local, "workspace", None) is None:
+            local.workspace = Float32Workspace(self.basis.dims)
+            local.microwave = rates.microwave_buffers()
+        return local.workspace, local.microwave
+
     def _stationary_batch(self, environments: list[Environment], method: str, tol: float) -> list[StationaryPoint]:
-        """Environments differing only in omega_MW, as one batched elimination."""
+        """Environments differing only in omega_MW: one after the other through the
+        split generator for large blocks, else as one batched elimination."""
         first = environments[0]
+        rates = self.rates(first)
+        if self._uses_split_generator(method):
+            workspace, microwave = self._buffers(rates)
+            return [self._point(e, stationary_state_split(
+                rates.split_generator(e.mw_frequency, e.mw_amplitude, e.t2e, microwave_buffers=microwave),
+                tol=tol, workspace=workspace)) for e in environments]
         omegas = np.array([e.mw_frequency for e in environments])
-        generators = self.rates(first).generator(omegas, first.mw_amplitude, first.t2e)
+        generators = rates.generator(omegas if len(environments) > 1 else omegas[0], first.mw_amplitude, first.t2e)
         results = stationary_states(generators, method=method, tol=tol)
         return [self._point(e, r) for e, r in zip(environments, results)]
 

@@ -291,66 +291,159 @@ def _factor_transposed(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return lu, piv
 
 
-def _solve_right(lu: np.ndarray, piv: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """S^{-1} rhs for S = (P L U)^T given the getrf factors of S^T; ``rhs`` is C-ordered
-    (d, m) and is overwritten.  Done as X (P L U) = rhs^T with two right-side
-    triangular solves (BLAS trsm) on the Fortran view rhs^T and one column
-    permutation: no layout copies, ~30 % faster than lu_solve on C-ordered data."""
-    trsm = sla.get_blas_funcs("trsm", (lu,))
-    x = trsm(1.0, lu, rhs.T, side=1, lower=0, trans_a=0, diag=0, overwrite_b=True)
-    x = trsm(1.0, lu, x, side=1, lower=1, trans_a=0, diag=1, overwrite_b=True)
-    out = np.empty_like(x)
-    _permute_columns(x, piv, out)
-    return out.T
+class SplitGenerator:
+    """A block-tridiagonal generator handed to the float32 elimination block by block,
+    so that it never has to exist in float64 (see :class:`AssembledGenerator` for a
+    stored one; :class:`dnpsim.dynamics.rates.MicrowaveGenerator` computes the
+    microwave part of a DNP profile on the fly from the transition strengths).
+
+    Subclasses provide ``dims`` (block sizes) and the methods below; blocks use the
+    layout of :class:`BlockTridiagonal` (``lower[k] = Q[k+1, k]``,
+    ``upper[k] = Q[k, k+1]``).
+    """
+
+    dims: list[int]
+
+    @property
+    def size(self) -> int:
+        return int(sum(self.dims))
+
+    def split(self, vector: np.ndarray) -> list[np.ndarray]:
+        """Cut a concatenated vector into per-block views."""
+        return np.split(vector, np.cumsum(self.dims)[:-1])
+
+    def diagonal_block32(self, k: int) -> np.ndarray:
+        """Off-diagonal rates of Q[k, k] in float32, (d_k, d_k) (the diagonal is not
+        used: the elimination recomputes it from column sums).  Read only."""
+        raise NotImplementedError
+
+    def coupling_blocks32(self, k: int, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+        """Write Q[k+1, k] into ``lower`` (float32, (d_{k+1}, d_k)) and Q[k, k+1] into
+        ``upper`` (float32, (d_k, d_{k+1})); return the column sums of Q[k, k+1] in
+        float64, (d_{k+1},): the rates out of every state of block k+1 into block k."""
+        raise NotImplementedError
+
+    def product(self, p: np.ndarray) -> np.ndarray:
+        """Q p in float64."""
+        raise NotImplementedError
+
+    def accurate_product(self, p: np.ndarray) -> np.ndarray:
+        """Q p in double-double arithmetic with the diagonal equal to minus the exact
+        column sums of the off-diagonal rates, rounded to float64
+        (:func:`_accurate_residual`)."""
+        raise NotImplementedError
+
+    def escape_rates(self) -> np.ndarray:
+        """-Q[n, n] for every state, float64, (size,)."""
+        raise NotImplementedError
+
+    def assemble(self) -> BlockTridiagonal:
+        """The generator as float64 blocks (for the float64 fallback)."""
+        raise NotImplementedError
 
 
-@numba.njit(cache=True, nogil=True)
-def _permute_columns(x, piv, out):  # pragma: no cover - compiled
-    """out = x P^T for the row interchanges ``piv`` of getrf (applied in order they
-    give the permutation: column j of x goes to column order[j]).  Compiled so the
-    loop over interchanges and the copy run without the GIL (threads solve several
-    generators at once)."""
-    n = piv.size
-    order = np.arange(n)
-    for i in range(n):
-        j = piv[i]
-        if i != j:
-            order[i], order[j] = order[j], order[i]
-    for j in range(n):
-        out[:, order[j]] = x[:, j]
+class AssembledGenerator(SplitGenerator):
+    """:class:`SplitGenerator` view of a stored float64 :class:`BlockTridiagonal`."""
+
+    def __init__(self, generator: BlockTridiagonal):
+        generator._single()
+        self.generator = generator
+        self.dims = generator.dims
+        self._escape2 = None
+
+    def diagonal_block32(self, k):
+        return self.generator.diag[k].astype(np.float32)
+
+    def coupling_blocks32(self, k, lower, upper):
+        np.copyto(lower, self.generator.lower[k], casting="same_kind")
+        np.copyto(upper, self.generator.upper[k], casting="same_kind")
+        return self.generator.upper[k].sum(axis=0)
+
+    def product(self, p):
+        return self.generator.matvec(p)
+
+    def accurate_product(self, p):
+        if self._escape2 is None:
+            self._escape2 = escape_rates2(self.generator)
+        return _accurate_residual(self.generator, p, self._escape2)
+
+    def escape_rates(self):
+        return np.concatenate([-diagonal_view(d) for d in self.generator.diag])
+
+    def assemble(self):
+        return self.generator
+
+
+class Float32Workspace:
+    """Reusable float32 buffers of the elimination of generators with block sizes
+    ``dims``: one LU buffer per block, Y_k (Fortran-ordered, LAPACK solves it in
+    place) and the coupling block per block pair, and one square scratch block.
+    Reusing them across the frequencies of a profile avoids allocating (and
+    page-faulting) ~100 MB per solve at N = 12; one workspace per thread, a solve's
+    factors live until the next solve in the same workspace."""
+
+    def __init__(self, dims):
+        self.dims = [int(d) for d in dims]
+        f32 = np.float32
+        self.lu = [np.empty((d, d), f32) for d in self.dims]
+        pairs = list(zip(self.dims[:-1], self.dims[1:]))
+        self.solved = [np.empty((high, low), f32, order="F") for low, high in pairs]
+        self.coupling = [np.empty((low, high), f32) for low, high in pairs]
+        self.scratch = np.empty(max(self.dims) ** 2, f32)
+
+    def square_scratch(self, d: int) -> np.ndarray:
+        return self.scratch[: d * d].reshape(d, d)
+
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (*self.lu, *self.solved, *self.coupling, self.scratch))
 
 
 @dataclass
 class _Float32Elimination:
-    """Block elimination of one generator in float32, in elimination order (block 0
-    eliminated first): LU factors of every censored generator S_k, Y_k = S_k^{-1} U_k,
-    the coupling blocks L_k (block k -> k+1) in float32, and the last censored
-    generator (float64 copy; it is singular, with the stationary direction)."""
+    """Block elimination of one generator in float32 from the last block down (the
+    order of :func:`stationary_block_elimination`): LU factors of every censored
+    generator S_k (k = n-1 .. 1, factors of S_k^T), Y_k = S_k^{-1} Q[k, k-1], the
+    coupling blocks Q[k-1, k], and the last censored generator S_0 (float64 copy; it
+    is singular, with the stationary direction).  Index k of ``factors``,
+    ``solved`` and ``coupling`` is block k (entry 0 unused)."""
 
     factors: list
-    solved_upper: list[np.ndarray]
-    coupling: list[np.ndarray]
+    solved: list
+    coupling: list
     last: np.ndarray
 
     @classmethod
-    def build(cls, generator: BlockTridiagonal) -> "_Float32Elimination":
-        n = len(generator.diag)
+    def build(cls, source: SplitGenerator, workspace: Float32Workspace | None = None) -> "_Float32Elimination":
+        n = len(source.dims)
+        ws = workspace if workspace is not None and workspace.dims == list(source.dims) else Float32Workspace(source.dims)
+        # only LAPACK (scipy's flapack) and numpy release the GIL here, scipy's fblas
+        # (trsm, gemm) do not: with them two threads solving two frequencies ran at
+        # 1.3x instead of 1.9x
+        getrs = sla.get_lapack_funcs("getrs", (ws.lu[0],))
         f32 = np.float32
-        # leaks summed from the float64 blocks for the GTH diagonals
-        leaks = [generator.lower[k].sum(axis=0).astype(f32) for k in range(n - 1)]
-        schur = generator.diag[0].astype(f32)
-        _reset_diagonal(schur, leaks[0] if n > 1 else None)
-        factors, solved, coupling = [], [], []
-        for k in range(n - 1):
+        factors, solved, coupling = [None] * n, [None] * n, [None] * n
+        schur = ws.lu[n - 1]
+        np.copyto(schur, source.diagonal_block32(n - 1))
+        for k in range(n - 1, 0, -1):
+            # Q[k, k-1] (into block k) is solved against S_k, Q[k-1, k] couples back
+            into = ws.solved[k - 1]
+            back = ws.coupling[k - 1]
+            leak = source.coupling_blocks32(k - 1, into, back)
+            _reset_diagonal(schur, leak.astype(f32))
             lu, piv = _factor_transposed(schur)
-            factors.append((lu, piv))
-            solved.append(_solve_right(lu, piv, generator.upper[k].astype(f32)))
-            lower = generator.lower[k].astype(f32)
-            coupling.append(lower)
-            schur = generator.diag[k + 1].astype(f32)
-            schur -= lower @ solved[-1]
-            _reset_diagonal(schur, leaks[k + 1] if k + 1 < n - 1 else None)
-        if not all(np.all(np.isfinite(lu)) for lu, _ in factors) or not np.all(np.isfinite(schur)):
+            factors[k] = (lu, piv)
+            # the factors are those of S^T: trans=1 solves S Y = Q[k, k-1] in place
+            y, info = getrs(lu, piv, into, trans=1, overwrite_b=True)
+            if info != 0 or not np.shares_memory(y, into):  # pragma: no cover - LAPACK argument error
+                raise np.linalg.LinAlgError(f"getrs failed (info {info})")
+            solved[k] = into
+            coupling[k] = back
+            product = ws.square_scratch(source.dims[k - 1])
+            np.matmul(back, into, out=product)
+            schur = ws.lu[k - 1]
+            np.subtract(source.diagonal_block32(k - 1), product, out=schur)
+        _reset_diagonal(schur, None)
+        if not all(np.all(np.isfinite(f[0])) for f in factors[1:]) or not np.all(np.isfinite(schur)):
             raise np.linalg.LinAlgError("float32 elimination overflowed")
         return cls(factors, solved, coupling, schur.astype(np.float64))
 
@@ -358,9 +451,9 @@ class _Float32Elimination:
         """Approximate stationary vector (back substitution of the last block's null
         vector), float64, normalized."""
         pieces = [_null_vector(self.last)]
-        for y in self.solved_upper[::-1]:
+        for y in self.solved[1:]:
             pieces.append(-(y @ pieces[-1].astype(np.float32)).astype(np.float64))
-        p = np.concatenate(pieces[::-1])
+        p = np.concatenate(pieces)
         return p / p.sum()
 
     @functools.cached_property
@@ -374,31 +467,33 @@ class _Float32Elimination:
 
     def solve(self, residual: np.ndarray) -> np.ndarray:
         """An approximate solution delta of Q delta = residual (sum(residual) = 0),
-        through the float32 factors: forward elimination of the right-hand side,
-        the singular last block solved with sum(delta_last) = 0, back substitution.
-        The right-hand side is scaled to unit maximum before the cast so small
-        components do not underflow."""
+        through the float32 factors: forward elimination of the right-hand side from
+        the last block down, the singular block 0 solved with sum(delta_0) = 0, back
+        substitution.  The right-hand side is scaled to unit maximum before the cast
+        so small components do not underflow."""
         scale = float(np.abs(residual).max())
         if scale == 0.0:
             return np.zeros_like(residual)
-        dims = [lu[0].shape[0] for lu in self.factors] + [self.last.shape[0]]
+        n = len(self.factors)
+        dims = [self.last.shape[0]] + [f[0].shape[0] for f in self.factors[1:]]
         rhs = np.split((residual / scale).astype(np.float32), np.cumsum(dims)[:-1])
-        w, z = [], rhs[0]
-        for k, lu in enumerate(self.factors):
+        w = [None] * n
+        z = rhs[n - 1]
+        for k in range(n - 1, 0, -1):
             # the factors are those of S^T (see _factor_transposed): trans=1 solves S w = z
-            w.append(sla.lu_solve(lu, z, trans=1, check_finite=False))
-            z = rhs[k + 1] - self.coupling[k] @ w[-1]
+            w[k] = sla.lu_solve(self.factors[k], z, trans=1, check_finite=False)
+            z = rhs[k - 1] - self.coupling[k] @ w[k]
         bordered, row = self._bordered
         z = z.astype(np.float64)
         z[row] = 0.0
         delta = [np.linalg.solve(bordered, z).astype(np.float32)]
-        for k in range(len(self.factors) - 1, -1, -1):
-            delta.append(w[k] - self.solved_upper[k] @ delta[-1])
-        return scale * np.concatenate(delta[::-1]).astype(np.float64)
+        for k in range(1, n):
+            delta.append(w[k] - self.solved[k] @ delta[-1])
+        return scale * np.concatenate(delta).astype(np.float64)
 
 
 @intrinsic
-def _fma(typingctx, a, b, c):  # pragma: no cover - compiled
+def fma(typingctx, a, b, c):  # pragma: no cover - compiled
     """a * b + c with one rounding (LLVM's fma intrinsic)."""
     signature = types.float64(types.float64, types.float64, types.float64)
 
@@ -409,11 +504,11 @@ def _fma(typingctx, a, b, c):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, inline="always")
-def _accumulate(s, c, a, x):  # pragma: no cover - compiled
+def accumulate2(s, c, a, x):  # pragma: no cover - compiled
     """(s, c) -> (s + a x, c + the rounding errors of the product and of the sum):
     one step of a compensated dot product (error-free product by fma, TwoSum)."""
     p = a * x
-    e = _fma(a, x, -p)
+    e = fma(a, x, -p)
     t = s + p
     z = t - s
     return t, c + (((s - (t - z)) + (p - z)) + e)
@@ -431,18 +526,18 @@ def _dot2_rows(a, x, hi, lo, skip_diagonal):  # pragma: no cover - compiled
         s0 = s1 = s2 = s3 = 0.0
         c0 = c1 = c2 = c3 = 0.0
         for j in range(0, n4, 4):
-            s0, c0 = _accumulate(s0, c0, a[i, j], x[j])
-            s1, c1 = _accumulate(s1, c1, a[i, j + 1], x[j + 1])
-            s2, c2 = _accumulate(s2, c2, a[i, j + 2], x[j + 2])
-            s3, c3 = _accumulate(s3, c3, a[i, j + 3], x[j + 3])
+            s0, c0 = accumulate2(s0, c0, a[i, j], x[j])
+            s1, c1 = accumulate2(s1, c1, a[i, j + 1], x[j + 1])
+            s2, c2 = accumulate2(s2, c2, a[i, j + 2], x[j + 2])
+            s3, c3 = accumulate2(s3, c3, a[i, j + 3], x[j + 3])
         total, compensation = hi[i], lo[i] + ((c0 + c1) + (c2 + c3))
         for v in (s0, s1, s2, s3):
-            total, compensation = _accumulate(total, compensation, v, 1.0)
+            total, compensation = accumulate2(total, compensation, v, 1.0)
         for j in range(n4, n):
-            total, compensation = _accumulate(total, compensation, a[i, j], x[j])
+            total, compensation = accumulate2(total, compensation, a[i, j], x[j])
         if skip_diagonal:
             # take the diagonal term back out exactly
-            total, compensation = _accumulate(total, compensation, -a[i, i], x[i])
+            total, compensation = accumulate2(total, compensation, -a[i, i], x[i])
         hi[i] = total
         lo[i] = compensation
 
@@ -465,7 +560,7 @@ def _column_sums2(a, hi, lo, skip_diagonal):  # pragma: no cover - compiled
             hi[j] = t
 
 
-def _escape_rates2(generator: BlockTridiagonal) -> list[tuple[np.ndarray, np.ndarray]]:
+def escape_rates2(generator: BlockTridiagonal) -> list[tuple[np.ndarray, np.ndarray]]:
     """Escape rate of every state, the column sum of its off-diagonal rates, as
     double-double (hi, lo) pairs per block: the diagonal of the chain defined by the
     off-diagonal entries alone (which is what the GTH elimination solves)."""
@@ -481,13 +576,9 @@ def _escape_rates2(generator: BlockTridiagonal) -> list[tuple[np.ndarray, np.nda
     return out
 
 
-def _accurate_residual(generator: BlockTridiagonal, p: np.ndarray, escape) -> np.ndarray:
-    """Q p in double-double arithmetic, rounded to float64, with the diagonal taken
-    from ``escape`` (:func:`_escape_rates2`).  A float64 product Q p carries an
-    error ~eps times the gross probability flux through each state, which the slow
-    (nuclear, localized) directions of the chain amplify: refinement on it stalls at
-    ||delta p||_1 ~ 1e-11 .. 1e-10 in localized N = 12 systems.  This one does not."""
-    x = generator.split(p)
+def offdiagonal_product2(generator: BlockTridiagonal, x: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(hi, lo) double-double sums of the off-diagonal part of Q x, per block (``x``
+    split into blocks)."""
     out = []
     for k in range(len(x)):
         hi, lo = np.zeros(x[k].size), np.zeros(x[k].size)
@@ -496,17 +587,36 @@ def _accurate_residual(generator: BlockTridiagonal, p: np.ndarray, escape) -> np
             _dot2_rows(generator.lower[k - 1], x[k - 1], hi, lo, False)
         if k < len(x) - 1:
             _dot2_rows(generator.upper[k], x[k + 1], hi, lo, False)
-        escape_hi, escape_lo = escape[k]
-        product = escape_hi * x[k]
-        error = _product_error(escape_hi, x[k], product)
-        out.append((hi - product) + (lo - error - escape_lo * x[k]))
+        out.append((hi, lo))
+    return out
+
+
+def finish_residual2(sums, x: list[np.ndarray], escape) -> np.ndarray:
+    """sum - escape * x per block in double-double, rounded to float64: the
+    diagonal term of an accurate Q x (``sums``: off-diagonal (hi, lo) sums per
+    block, ``escape``: (hi, lo) escape rates per block)."""
+    out = []
+    for (hi, lo), xk, (escape_hi, escape_lo) in zip(sums, x, escape):
+        product = escape_hi * xk
+        error = _product_error(escape_hi, xk, product)
+        out.append((hi - product) + (lo - error - escape_lo * xk))
     return np.concatenate(out)
+
+
+def _accurate_residual(generator: BlockTridiagonal, p: np.ndarray, escape) -> np.ndarray:
+    """Q p in double-double arithmetic, rounded to float64, with the diagonal taken
+    from ``escape`` (:func:`escape_rates2`).  A float64 product Q p carries an
+    error ~eps times the gross probability flux through each state, which the slow
+    (nuclear, localized) directions of the chain amplify: refinement on it stalls at
+    ||delta p||_1 ~ 1e-11 .. 1e-10 in localized N = 12 systems.  This one does not."""
+    x = generator.split(p)
+    return finish_residual2(offdiagonal_product2(generator, x), x, escape)
 
 
 @numba.njit(cache=True)
 def _product_error_kernel(a, b, product, out):  # pragma: no cover - compiled
     for i in range(a.size):
-        out[i] = _fma(a[i], b[i], -product[i])
+        out[i] = fma(a[i], b[i], -product[i])
 
 
 def _product_error(a: np.ndarray, b: np.ndarray, product: np.ndarray) -> np.ndarray:
@@ -520,15 +630,19 @@ def _product_error(a: np.ndarray, b: np.ndarray, product: np.ndarray) -> np.ndar
 ACCURATE_RESIDUAL_BELOW = 1e-8
 
 
-def stationary_mixed_precision(generator: BlockTridiagonal, *, max_iterations: int = 12,
-                               correction_tol: float = 1e-12) -> tuple[np.ndarray, int, float]:
+def stationary_mixed_precision(generator: BlockTridiagonal | SplitGenerator, *, max_iterations: int = 12,
+                               correction_tol: float = 1e-12,
+                               workspace: Float32Workspace | None = None) -> tuple[np.ndarray, int, float]:
     """Stationary vector of one generator by the block elimination of
     :func:`stationary_block_elimination` done in float32 (same order, same GTH
     diagonals), then iterative refinement: p <- p - delta with Q delta = Q p solved
     through the float32 factors.
 
-    The residual Q p is computed in float64 while the corrections are large, then in
-    double-double arithmetic (:func:`_accurate_residual`) once ||delta||_1 is below
+    ``generator`` is a stored :class:`BlockTridiagonal` or a :class:`SplitGenerator`
+    that produces its float32 blocks on demand (``workspace``, optional, holds the
+    float32 buffers between calls).  The residual Q p is computed in float64 while
+    the corrections are large, then in double-double arithmetic
+    (:func:`_accurate_residual`) once ||delta||_1 is below
     :data:`ACCURATE_RESIDUAL_BELOW`: with a float64 residual the refinement stalls
     at the round-off of the flux balance amplified by the slow directions (1e-10 in
     localized N = 12 systems), with the accurate one it converges to the stationary
@@ -540,23 +654,17 @@ def stationary_mixed_precision(generator: BlockTridiagonal, *, max_iterations: i
     decides whether that is good enough (:func:`stationary_states` falls back to the
     float64 elimination).
     """
-    generator._single()
-    if len(generator.diag) == 1:
-        return stationary_block_elimination(generator), 0, 0.0
-    flipped = BlockTridiagonal(generator.diag[::-1], generator.upper[::-1], generator.lower[::-1])
-    elimination = _Float32Elimination.build(flipped)
+    source = AssembledGenerator(generator) if isinstance(generator, BlockTridiagonal) else generator
+    if len(source.dims) == 1:
+        return stationary_block_elimination(source.assemble()), 0, 0.0
+    elimination = _Float32Elimination.build(source, workspace)
     p = elimination.null_vector()
     correction = float("inf")
     previous_accurate = float("inf")
-    escape = None
     steps = 0
     for steps in range(1, max_iterations + 1):
         accurate = correction <= ACCURATE_RESIDUAL_BELOW
-        if accurate:
-            escape = escape if escape is not None else _escape_rates2(flipped)
-            residual = _accurate_residual(flipped, p, escape)
-        else:
-            residual = flipped.matvec(p)
+        residual = source.accurate_product(p) if accurate else source.product(p)
         delta = elimination.solve(residual)
         correction = float(np.abs(delta).sum())
         p -= delta
@@ -567,7 +675,20 @@ def stationary_mixed_precision(generator: BlockTridiagonal, *, max_iterations: i
             if correction <= correction_tol or correction > 0.5 * previous_accurate:
                 break
             previous_accurate = correction
-    return np.concatenate(flipped.split(p)[::-1]), steps, correction
+    return p, steps, correction
+
+
+def _mixed_or_float64(source: SplitGenerator, workspace: Float32Workspace | None) -> tuple[np.ndarray, str, int]:
+    """(p, method, refinement steps) from "mixed", or from the float64 elimination
+    when the refinement does not reach :data:`MIXED_ACCEPT`."""
+    try:
+        vector, steps, correction = stationary_mixed_precision(source, workspace=workspace)
+    except np.linalg.LinAlgError:
+        steps, correction = 0, float("inf")
+    if correction <= MIXED_ACCEPT:
+        return vector, "mixed", steps
+    # float32 could not resolve this chain (e.g. rates below its range)
+    return stationary_block_elimination(source.assemble()), "elimination (mixed did not converge)", steps
 
 
 def stationary_dense(generator: BlockTridiagonal) -> np.ndarray:
@@ -626,38 +747,68 @@ def stationary_states(generators: BlockTridiagonal, *, method: str = "auto", tol
             else:
                 vectors = []
                 for i, g in enumerate(items):
-                    try:
-                        vector, iterations[i], correction = stationary_mixed_precision(g)
-                    except np.linalg.LinAlgError:
-                        correction = float("inf")
-                    if not correction <= MIXED_ACCEPT:
-                        # float32 could not resolve this chain (e.g. rates below its range)
-                        vector = stationary_block_elimination(g)
-                        methods[i] = "elimination (mixed did not converge)"
+                    vector, methods[i], iterations[i] = _mixed_or_float64(AssembledGenerator(g), None)
                     vectors.append(vector)
                 p = np.array(vectors).reshape(*batch, generators.size)
     except np.linalg.LinAlgError:
         raise ConvergenceError(f"stationary state ({method}): the generator is singular beyond its stationary "
                                "direction, so the chain is reducible and has no unique stationary state",
                                float("inf")) from None
-    if not np.all(np.isfinite(p)):
-        raise ConvergenceError(f"stationary state ({method}) is not finite (reducible or ill-conditioned chain)",
-                               float("inf"))
-    # negative entries down to round-off of the largest population are zero populations
-    largest = np.abs(p).max(axis=-1, keepdims=True)
-    p = np.where((p < 0.0) & (p > -1e-12 * largest), 0.0, p)
+    _check_finite(p, method)
+    p = _zero_roundoff_negatives(p)
     residuals = np.atleast_1d(generator_residual(generators, p)).reshape(-1)
     p = p.reshape(count, generators.size)
     wall = (time.perf_counter() - start) / count
-    out = []
-    for i in range(count):
-        if residuals[i] > tol:
-            raise ConvergenceError(f"stationary state ({methods[i]}) did not reach tol={tol:g}", float(residuals[i]))
-        if np.any(p[i] < 0.0):
-            raise ConvergenceError(f"stationary state ({methods[i]}) has negative populations down to "
-                                   f"{p[i].min():.3e} (ill-conditioned chain)", float(residuals[i]))
-        out.append(StationaryResult(p[i] / p[i].sum(), float(residuals[i]), methods[i], iterations[i], wall))
-    return out
+    return [_checked_result(p[i], float(residuals[i]), methods[i], iterations[i], wall, tol) for i in range(count)]
+
+
+def stationary_state_split(source: SplitGenerator, *, tol: float = 1e-8,
+                           workspace: Float32Workspace | None = None) -> StationaryResult:
+    """Stationary populations of a :class:`SplitGenerator` by the "mixed" method of
+    :func:`stationary_state` (float32 elimination fed block by block, refinement on
+    products computed from the source, float64 elimination of ``source.assemble()``
+    as fallback).  The residual is that of :func:`generator_residual`.  ``workspace`` keeps the float32 buffers between calls of
+    one thread."""
+    start = time.perf_counter()
+    try:
+        with blas_threads_for(max(source.dims)):
+            p, method, steps = _mixed_or_float64(source, workspace)
+    except np.linalg.LinAlgError:
+        raise ConvergenceError("stationary state (mixed): the generator is singular beyond its stationary "
+                               "direction, so the chain is reducible and has no unique stationary state",
+                               float("inf")) from None
+    _check_finite(p, method)
+    p = _zero_roundoff_negatives(p)
+    # the relative flux residual of generator_residual (float64 product)
+    flux = float(np.sum(source.escape_rates() * np.abs(p)))
+    with blas_threads_for(max(source.dims)):
+        residual = float(np.abs(source.product(p)).sum() / flux) if flux > 0.0 else 0.0
+    return _checked_result(p, residual, method, steps, time.perf_counter() - start, tol)
+
+
+def _check_finite(p: np.ndarray, method: str) -> None:
+    if not np.all(np.isfinite(p)):
+        raise ConvergenceError(f"stationary state ({method}) is not finite (reducible or ill-conditioned chain)",
+                               float("inf"))
+
+
+def _zero_roundoff_negatives(p: np.ndarray) -> np.ndarray:
+    """Negative entries down to round-off of the largest population are zero
+    populations (last axis)."""
+    largest = np.abs(p).max(axis=-1, keepdims=True)
+    return np.where((p < 0.0) & (p > -1e-12 * largest), 0.0, p)
+
+
+def _checked_result(p: np.ndarray, residual: float, method: str, iterations: int, wall: float,
+                    tol: float) -> StationaryResult:
+    """StationaryResult after the checks every solver passes: residual within ``tol``,
+    no negative population."""
+    if residual > tol:
+        raise ConvergenceError(f"stationary state ({method}) did not reach tol={tol:g}", residual)
+    if np.any(p < 0.0):
+        raise ConvergenceError(f"stationary state ({method}) has negative populations down to "
+                               f"{p.min():.3e} (ill-conditioned chain)", residual)
+    return StationaryResult(p / p.sum(), residual, method, iterations, wall)
 
 
 #: Largest generator evolved with dense matrix exponentials (O(n^3) once per step size).
