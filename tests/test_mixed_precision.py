@@ -134,6 +134,18 @@ def test_mixed_falls_back_to_float64_when_refinement_fails(monkeypatch):
     np.testing.assert_allclose(result.populations, stationary_block_elimination(generator), rtol=0, atol=1e-15)
 
 
+def test_split_generator_falls_back_to_float64_when_refinement_fails(monkeypatch):
+    engine = SpinTemperatureEngine(make_model(5))
+    environment = _environment(93.88)
+    split = engine.rates(environment).split_generator(environment.mw_frequency, environment.mw_amplitude,
+                                                      environment.t2e)
+    monkeypatch.setattr(markov, "stationary_mixed_precision", lambda g, **_: (np.full(g.size, 1.0 / g.size), 12, 1e-3))
+    result = stationary_state_split(split)
+    assert result.method.startswith("elimination")
+    exact = stationary_block_elimination(engine.generator(environment))
+    np.testing.assert_allclose(result.populations, exact, rtol=0, atol=1e-15)
+
+
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), blocks=st.integers(2, 6), decades=st.floats(0.0, 8.0))
 def test_mixed_precision_on_random_generators(seed, blocks, decades):

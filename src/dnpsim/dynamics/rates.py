@@ -27,8 +27,9 @@ import numpy as np
 
 from dnpsim.dynamics.eigenbasis import Eigenbasis
 from dnpsim.models.electrons import ModelError
-from dnpsim.solvers.markov import (BlockTridiagonal, SplitGenerator, accumulate2, complete_generator,
-                                   diagonal_view, escape_rates2, finish_residual2, fma, offdiagonal_product2)
+from dnpsim.solvers.markov import (SMALL_BLOCK, BlockTridiagonal, SplitGenerator, accumulate2, available_blas_threads,
+                                   complete_generator, diagonal_view, escape_rates2, finish_residual2, fma,
+                                   offdiagonal_product2)
 from dnpsim.units import inverse_temperature
 
 
@@ -78,19 +79,30 @@ def bath_rates(basis: Eigenbasis, beta: float, t1e: float) -> BlockTridiagonal:
     kernels in one pass per block (the plain-numpy form they are tested against is
     ``tests/brute_force.py::sector_bath_rates``).
     """
-    diag, lower, upper = [], [], []
-    for k, system in enumerate(basis.sectors):
+    diag = [np.empty_like(d) for d in basis.dephasing]
+    lower = [np.empty_like(strength) for strength in basis.raising]
+    upper = [np.empty(strength.shape[::-1]) for strength in basis.raising]
+
+    def sector(k: int) -> None:
         # the sector shift cancels inside a sector
-        block = np.empty_like(basis.dephasing[k])
-        _sector_bath_rates(system.energies, basis.dephasing[k], beta, 2.0 / t1e, block)
-        diag.append(block)
-    for k, strength in enumerate(basis.raising):
-        up = np.empty_like(strength)
-        down = np.empty(strength.shape[::-1])
-        _pair_bath_rates(basis.sectors[k + 1].lab_energies, basis.sectors[k].lab_energies, strength, beta,
-                         1.0 / t1e, up, down)
-        lower.append(up)
-        upper.append(down)
+        _sector_bath_rates(basis.sectors[k].energies, basis.dephasing[k], beta, 2.0 / t1e, diag[k])
+
+    def pair(k: int) -> None:
+        _pair_bath_rates(basis.sectors[k + 1].lab_energies, basis.sectors[k].lab_energies, basis.raising[k], beta,
+                         1.0 / t1e, lower[k], upper[k])
+
+    tasks = [functools.partial(sector, k) for k in range(len(diag))] + [functools.partial(pair, k)
+                                                                        for k in range(len(lower))]
+    workers = available_blas_threads() if max(basis.dims) >= SMALL_BLOCK else 1
+    if workers > 1:
+        # the kernels release the GIL; blocks are independent
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(lambda task: task(), tasks))
+    else:
+        for task in tasks:
+            task()
     return BlockTridiagonal(diag, lower, upper)
 
 
