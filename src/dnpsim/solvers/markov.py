@@ -627,7 +627,7 @@ def _product_error(a: np.ndarray, b: np.ndarray, product: np.ndarray) -> np.ndar
 
 
 #: Refinement switches from float64 to double-double residuals below this ||delta||_1.
-ACCURATE_RESIDUAL_BELOW = 1e-8
+ACCURATE_RESIDUAL_BELOW = 1e-6
 
 
 def stationary_mixed_precision(generator: BlockTridiagonal | SplitGenerator, *, max_iterations: int = 12,
