@@ -17,7 +17,9 @@ sum_k d_k^3-ish instead of (sum_k d_k)^3), from the same elimination done in flo
 and refined in float64 (``"mixed"``, twice the flop rate for the large blocks where
 the elimination is all the work), or a dense solve for small systems; every result
 reports its residual and a solver that does not meet its tolerance raises
-:class:`ConvergenceError`.  (GMRES with a block-Jacobi preconditioner was tried and
+:class:`ConvergenceError`.  The float32 elimination can also be fed block by block by
+a :class:`SplitGenerator` (:func:`stationary_state_split`), so that a generator
+assembled per microwave frequency never has to exist in float64.  (GMRES with a block-Jacobi preconditioner was tried and
 needs ~10^4 iterations at N = 10: the large inter-sector microwave rates are exactly
 what block Jacobi leaves out.)
 """
