@@ -14,7 +14,9 @@ steady state P = P_0 (1 + T_2e^2 d^2) / (1 + T_2e^2 d^2 + 2 omega_1^2 T_1e T_2e)
 form of Eq. (11) of the 2018 paper (the "2" comes from Eq. (16)'s prefactor 4).
 
 The bath part does not depend on the microwave parameters, so a DNP profile builds it
-once (:class:`PauliRates`) and adds the microwave part per frequency.
+once (:class:`PauliRates`) and adds the microwave part per frequency, either into a
+stored generator (:meth:`PauliRates.generator`) or, for the float32 elimination of
+large systems, block by block on the fly (:class:`MicrowaveGenerator`).
 """
 
 from __future__ import annotations
