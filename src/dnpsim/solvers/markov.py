@@ -308,6 +308,7 @@ class SplitGenerator:
 
     @property
     def size(self) -> int:
+        """Number of states."""
         return int(sum(self.dims))
 
     def split(self, vector: np.ndarray) -> list[np.ndarray]:
@@ -401,6 +402,7 @@ class Float32Workspace:
         return 4 * (sum(d * d for d in dims) + 2 * pairs + max(dims) ** 2)
 
     def square_scratch(self, d: int) -> np.ndarray:
+        """A (d, d) float32 view of the scratch buffer (overwritten by the next call)."""
         return self.scratch[: d * d].reshape(d, d)
 
     def nbytes(self) -> int:
