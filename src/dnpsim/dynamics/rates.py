@@ -340,16 +340,16 @@ class PauliRates:
         upper = [np.empty(batch + b.shape) for b in bath.upper]
         for k, total in enumerate(self.basis.raising_total):
             high, low = sectors[k + 1].lab_energies, sectors[k].lab_energies
+            # escape by microwaves, k -> k+1 and k+1 -> k, for all frequencies at once
+            escape_low = np.zeros(batch + low.shape)
+            escape_high = np.zeros(batch + high.shape)
             for f, omega in enumerate(omegas):
                 index = (f,) if batch else ()
-                escape_low = np.zeros(low.size)
-                escape_high = np.zeros(high.size)
                 _add_microwaves(high, low, total, bath.lower[k], bath.upper[k], float(omega),
                                 omega_1 * omega_1 * t2e, t2e, lower[k][index], upper[k][index],
-                                escape_low, escape_high)
-                # escape by microwaves: k -> k+1 and k+1 -> k
-                diagonal_view(diag[k][index])[...] -= escape_low
-                diagonal_view(diag[k + 1][index])[...] -= escape_high
+                                escape_low[index], escape_high[index])
+            diagonal_view(diag[k])[...] -= escape_low
+            diagonal_view(diag[k + 1])[...] -= escape_high
         return BlockTridiagonal(diag, lower, upper)
 
 
