@@ -18,10 +18,11 @@ quick : (a) N = 10 (252 eigenstates); (b) N = 6, 8, 10 with 5 realizations.  A f
         seconds.
 full  : (a) N = 12 (924 eigenstates, as in the paper); (b) N = 8, 10, 12 with 20
         realizations and N = 14, 16 with 3 realizations (N = 16 is one block of
-        C(16, 8) = 12870 states, ~5 GiB and more than 12 min per diagonalization on
-        one core of the 2-core development machine (the tridiagonal reduction is
-        memory bound), i.e. over an hour for the 9 of 3 realizations x 3 couplings
-        with two workers).  ``max_size=14`` drops N = 16.
+        C(16, 8) = 12870 states, ~5 GiB and 5-12 min per diagonalization on one
+        core of the 2-core development machine (the tridiagonal reduction is memory
+        bound); the whole full mode took 40 min with two workers on 2026-12-01,
+        nearly all of it the 9 N = 16 diagonalizations).  ``max_size=14`` drops
+        N = 16.
 
 Output: ``spin-temperature-fig4.nc`` (xarray Dataset, h5netcdf) and
 ``spin-temperature-fig4.png`` in ``output_dir``.
