@@ -168,23 +168,12 @@ class SpinTemperatureEngine:
 
         # the bath-rate cache holds one bath: threads need them all to share it
         if workers > 1 and len({(e.temperature, e.t1e) for e in environments}) == 1:
+            # each solve holds a generator batch and its elimination factors (~2x the
+            # generators); use at most half of the memory still available for them
             import psutil
 
-            if self._uses_split_generator(method):
-                # each thread allocates its float32 workspace and microwave rates once
-                # (known exactly; 10 % for the solve's vectors and scratch), and up to
-                # 80 % of the memory still available may go to them (N = 14: 3.2 GiB
-                # per thread, so two threads fit next to the 10 GiB of spectrum and
-                # bath rates on a 24 GiB machine)
-                microwave = sum(b.nbytes for b in self.rates(environments[0]).bath.lower)  # microwave_buffers()
-                per_task = 1.1 * (Float32Workspace.bytes_for(self.basis.dims) + microwave)
-                share = 0.8
-            else:
-                # each solve holds a generator batch and its elimination factors (~2x
-                # the generators); use at most half of the memory still available
-                per_task = 2 * per_generator * max(len(t) for t in tasks)
-                share = 0.5
-            workers = max(1, min(workers, int(share * psutil.virtual_memory().available // max(per_task, 1))))
+            per_task = 2 * per_generator * max(len(t) for t in tasks)
+            workers = max(1, min(workers, int(0.5 * psutil.virtual_memory().available // max(per_task, 1))))
         else:
             workers = 1
         if workers == 1:

@@ -394,13 +394,6 @@ class Float32Workspace:
         self.coupling = [np.empty((low, high), f32) for low, high in pairs]
         self.scratch = np.empty(max(self.dims) ** 2, f32)
 
-    @staticmethod
-    def bytes_for(dims) -> int:
-        """Bytes a workspace for block sizes ``dims`` allocates."""
-        dims = [int(d) for d in dims]
-        pairs = sum(a * b for a, b in zip(dims[:-1], dims[1:]))
-        return 4 * (sum(d * d for d in dims) + 2 * pairs + max(dims) ** 2)
-
     def square_scratch(self, d: int) -> np.ndarray:
         """A (d, d) float32 view of the scratch buffer (overwritten by the next call)."""
         return self.scratch[: d * d].reshape(d, d)
