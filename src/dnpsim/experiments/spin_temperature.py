@@ -173,7 +173,8 @@ class SpinTemperatureEngine:
             # (This keeps N = 14 at one thread, which is also the faster choice there:
             # two threads measured 27.7 s per frequency against 25.1 s for one, and
             # 13.8 GiB peak against 10.9; the LAPACK calls alone do scale 2x at those
-            # sizes, so the memory-bound passes over the 3.7 GB bath rates contend.)
+            # sizes; presumably the memory-bound passes over the 3.7 GB of bath rates
+            # contend, not analysed further.)
             import psutil
 
             per_task = 2 * per_generator * max(len(t) for t in tasks)
