@@ -19,9 +19,9 @@ the elimination is all the work), or a dense solve for small systems; every resu
 reports its residual and a solver that does not meet its tolerance raises
 :class:`ConvergenceError`.  The float32 elimination can also be fed block by block by
 a :class:`SplitGenerator` (:func:`stationary_state_split`), so that a generator
-assembled per microwave frequency never has to exist in float64.  (GMRES with a block-Jacobi preconditioner was tried and
-needs ~10^4 iterations at N = 10: the large inter-sector microwave rates are exactly
-what block Jacobi leaves out.)
+assembled per microwave frequency never has to exist in float64.  (GMRES with a
+block-Jacobi preconditioner was tried and needs ~10^4 iterations at N = 10: the large
+inter-sector microwave rates are exactly what block Jacobi leaves out.)
 """
 
 from __future__ import annotations
@@ -419,7 +419,8 @@ class _Float32Elimination:
     @classmethod
     def build(cls, source: SplitGenerator, workspace: Float32Workspace | None = None) -> "_Float32Elimination":
         n = len(source.dims)
-        ws = workspace if workspace is not None and workspace.dims == list(source.dims) else Float32Workspace(source.dims)
+        reusable = workspace is not None and workspace.dims == list(source.dims)
+        ws = workspace if reusable else Float32Workspace(source.dims)
         # only LAPACK (scipy's flapack) and numpy release the GIL here, scipy's fblas
         # (trsm, gemm) do not: with them two threads solving two frequencies ran at
         # 1.3x instead of 1.9x
@@ -771,8 +772,8 @@ def stationary_state_split(source: SplitGenerator, *, tol: float = 1e-8,
     """Stationary populations of a :class:`SplitGenerator` by the "mixed" method of
     :func:`stationary_state` (float32 elimination fed block by block, refinement on
     products computed from the source, float64 elimination of ``source.assemble()``
-    as fallback).  The residual is that of :func:`generator_residual`.  ``workspace`` keeps the float32 buffers between calls of
-    one thread."""
+    as fallback).  The residual is that of :func:`generator_residual`.  ``workspace``
+    keeps the float32 buffers between calls of one thread."""
     start = time.perf_counter()
     try:
         with blas_threads_for(max(source.dims)):
