@@ -155,40 +155,6 @@ def _microwave_rate(prefactor, strength, high_energy, low_energy, omega_mw, t2e)
     return prefactor * strength / (1.0 + detuning * detuning)
 
 
-@numba.njit(cache=True, nogil=True)
-def _add_microwaves(high_energy, low_energy, total, bath_lower, bath_upper, omega_mw, prefactor, t2e,
-                    lower, upper, escape_low, escape_high):  # pragma: no cover - compiled
-    """One sector pair of the generator at one frequency, in one pass (Eq. (16)):
-    m[i, j] = prefactor total[i, j] / (1 + T_2e^2 (|E_i - E_j| - omega_MW)^2) with
-    E lab energies of the high (i) and low (j) sector; lower = bath_lower + m,
-    upper = bath_upper + m^T (written tile by tile so both stay cache-friendly), and
-    the microwave escape rates added to escape_low[j] (sum over i) and
-    escape_high[i] (sum over j).  |<n|S_x|n'>|^2 = |<n|S_+|n'>|^2 / 4 between
-    neighbouring sectors, so prefactor = 4 omega_1^2 T_2e / 4 = omega_1^2 T_2e.  A numpy
-    form (``tests/brute_force.py::sector_microwave_rates``, the test reference) made ~10
-    memory passes per block, as long as a float32 N = 12 solve; this makes one and
-    releases the GIL so threads assemble frequencies in parallel."""
-    n_high, n_low = total.shape
-    tile = np.empty((_TILE, _TILE))
-    for i0 in range(0, n_high, _TILE):
-        i1 = min(i0 + _TILE, n_high)
-        for j0 in range(0, n_low, _TILE):
-            j1 = min(j0 + _TILE, n_low)
-            for i in range(i0, i1):
-                energy = high_energy[i]
-                row_sum = 0.0
-                for j in range(j0, j1):
-                    m = _microwave_rate(prefactor, total[i, j], energy, low_energy[j], omega_mw, t2e)
-                    tile[i - i0, j - j0] = m
-                    lower[i, j] = bath_lower[i, j] + m
-                    row_sum += m
-                    escape_low[j] += m
-                escape_high[i] += row_sum
-            for j in range(j0, j1):
-                for i in range(i0, i1):
-                    upper[j, i] = bath_upper[j, i] + tile[i - i0, j - j0]
-
-
 @numba.njit(cache=True, nogil=True, inline="always")
 def _add2_into(hi, lo, index, value):  # pragma: no cover - compiled
     """(hi[index], lo[index]) += value, error-free (TwoSum)."""
@@ -199,15 +165,29 @@ def _add2_into(hi, lo, index, value):  # pragma: no cover - compiled
     hi[index] = t
 
 
+def microwave_prefactor(omega_1: float, t2e: float) -> float:
+    """Prefactor of Eq. (16) for the raising strengths |<n|S_+|n'>|^2 (1/s):
+    |<n|S_x|n'>|^2 = |<n|S_+|n'>|^2 / 4 between neighbouring sectors, so
+    4 omega_1^2 T_2e |<n|S_x|n'>|^2 = omega_1^2 T_2e |<n|S_+|n'>|^2."""
+    return omega_1 * omega_1 * t2e
+
+
 @numba.njit(cache=True, nogil=True)
-def _microwave_blocks32(high_energy, low_energy, total, bath_lower, bath_upper, omega_mw, prefactor, t2e,
-                        microwave, lower, upper, leak_high):  # pragma: no cover - compiled
-    """One sector pair of the generator at one frequency, straight into float32
-    (the float32 elimination's input, no float64 generator): lower = bath_lower + m,
-    upper = bath_upper + m^T with m of Eq. (16) (:func:`_microwave_rate`), m itself
-    into ``microwave`` (float64, for the refinement products) and the float64 column
-    sums of upper into leak_high (rates out of every high state into the low
-    sector).  ``lower`` may be C- or Fortran-ordered."""
+def _microwave_pair(high_energy, low_energy, total, bath_lower, bath_upper, omega_mw, prefactor, t2e,
+                    microwave, lower, upper, leak_high):  # pragma: no cover - compiled
+    """One sector pair of the generator at one frequency, in one pass (Eq. (16)):
+    m[i, j] = prefactor total[i, j] / (1 + T_2e^2 (|E_i - E_j| - omega_MW)^2)
+    (:func:`_microwave_rate`, prefactor :func:`microwave_prefactor`) with E the lab
+    energies of the high (i) and low (j) sector, written to ``microwave``;
+    lower = bath_lower + m and upper = bath_upper + m^T (tile by tile, so both stay
+    cache-friendly) in the dtype and memory order of the given arrays (float64 for
+    the stored generator, float32 straight into the float32 elimination); the column
+    sums of upper added to leak_high (rates out of every high state into the low
+    sector).  The rate builder of both :meth:`PauliRates.generator` and
+    :class:`MicrowaveGenerator`; a numpy form
+    (``tests/brute_force.py::sector_microwave_rates``, the test reference) made ~10
+    memory passes per block.  Releases the GIL, so threads assemble frequencies in
+    parallel."""
     n_high, n_low = total.shape
     tile = np.empty((_TILE, _TILE))
     for i0 in range(0, n_high, _TILE):
@@ -336,20 +316,20 @@ class PauliRates:
                                     [np.array(np.broadcast_to(b, batch + b.shape)) for b in bath.upper])
         omegas = np.atleast_1d(np.asarray(omega_mw, dtype=float))
         sectors = self.basis.sectors
+        prefactor = microwave_prefactor(omega_1, t2e)
         lower = [np.empty(batch + b.shape) for b in bath.lower]
         upper = [np.empty(batch + b.shape) for b in bath.upper]
         for k, total in enumerate(self.basis.raising_total):
             high, low = sectors[k + 1].lab_energies, sectors[k].lab_energies
-            # escape by microwaves, k -> k+1 and k+1 -> k, for all frequencies at once
-            escape_low = np.zeros(batch + low.shape)
-            escape_high = np.zeros(batch + high.shape)
+            microwave = np.empty(batch + total.shape)
+            leak = np.zeros(high.size)  # not needed here: the diagonal is set below
             for f, omega in enumerate(omegas):
                 index = (f,) if batch else ()
-                _add_microwaves(high, low, total, bath.lower[k], bath.upper[k], float(omega),
-                                omega_1 * omega_1 * t2e, t2e, lower[k][index], upper[k][index],
-                                escape_low[index], escape_high[index])
-            diagonal_view(diag[k])[...] -= escape_low
-            diagonal_view(diag[k + 1])[...] -= escape_high
+                _microwave_pair(high, low, total, bath.lower[k], bath.upper[k], float(omega), prefactor, t2e,
+                                microwave[index], lower[k][index], upper[k][index], leak)
+            # escape by microwaves, k -> k+1 and k+1 -> k, all frequencies at once
+            diagonal_view(diag[k])[...] -= microwave.sum(axis=-2)
+            diagonal_view(diag[k + 1])[...] -= microwave.sum(axis=-1)
         return BlockTridiagonal(diag, lower, upper)
 
 
@@ -373,7 +353,7 @@ class MicrowaveGenerator(SplitGenerator):
         self.omega_mw = omega_mw
         self.omega_1 = omega_1
         self.t2e = t2e
-        self.prefactor = omega_1 * omega_1 * t2e  # see _add_microwaves
+        self.prefactor = microwave_prefactor(omega_1, t2e)
         self.dims = rates.bath.dims
         self._microwave = microwave_buffers if microwave_buffers is not None else rates.microwave_buffers()
         self._done: set[int] = set()  # pairs whose microwave rates are in the buffers
@@ -389,8 +369,8 @@ class MicrowaveGenerator(SplitGenerator):
     def coupling_blocks32(self, k, lower, upper):
         high, low, total = self._pair(k)
         leak = np.zeros(high.size)
-        _microwave_blocks32(high, low, total, self.rates.bath.lower[k], self.rates.bath.upper[k], self.omega_mw,
-                            self.prefactor, self.t2e, self._microwave[k], lower, upper, leak)
+        _microwave_pair(high, low, total, self.rates.bath.lower[k], self.rates.bath.upper[k], self.omega_mw,
+                        self.prefactor, self.t2e, self._microwave[k], lower, upper, leak)
         self._done.add(k)
         return leak
 
