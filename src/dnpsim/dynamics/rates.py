@@ -148,9 +148,9 @@ def _pair_bath_rates(high_energy, low_energy, strength, beta, prefactor, up, dow
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _microwave_rate(prefactor, strength, high_energy, low_energy, omega_mw, t2e):  # pragma: no cover
-    """prefactor strength / (1 + T_2e^2 (|E_high - E_low| - omega_MW)^2), Eq. (16):
-    the one expression every compiled kernel evaluates (so the assembled generator and
-    the on-the-fly products agree to the last bit)."""
+    """prefactor strength / (1 + T_2e^2 (|E_high - E_low| - omega_MW)^2), Eq. (16),
+    as :func:`_microwave_pair` evaluates it for both the stored and the split
+    generator (so the two agree to the last bit)."""
     detuning = (abs(high_energy - low_energy) - omega_mw) * t2e
     return prefactor * strength / (1.0 + detuning * detuning)
 
