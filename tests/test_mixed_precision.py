@@ -30,14 +30,17 @@ def _environment(ghz, temperature=1.2):
     return Environment(temperature, TWO_PI * ghz * 1e9, TWO_PI * 25e3, 1.0, 1e-6)
 
 
-@pytest.mark.parametrize("coupling_mhz, hyperfine_mhz, temperature, ghz", [
+REGIMES = [
     (15.0, 1.0, 1.2, 93.88),    # ergodic, Table I
     (2.0, 1.0, 1.2, 93.88),     # localized
     (15.0, 0.03, 1.2, 93.88),   # weak thermometer: nuclear rates ~1e-6 of the electron ones
     (15.0, 1.0, 0.1, 93.90),    # cold bath: upper sectors ~e^{-45 k}
     (15.0, 1.0, 20.0, 93.92),   # hot bath
     (45.0, 1.0, 1.2, 94.10),    # far outside the EPR line
-])
+]
+
+
+@pytest.mark.parametrize("coupling_mhz, hyperfine_mhz, temperature, ghz", REGIMES)
 def test_mixed_precision_equals_float64_elimination(coupling_mhz, hyperfine_mhz, temperature, ghz):
     engine = SpinTemperatureEngine(make_model(8, coupling_mhz=coupling_mhz, hyperfine_mhz=hyperfine_mhz, seed=5))
     generator = engine.generator(_environment(ghz, temperature))
@@ -117,13 +120,27 @@ def test_auto_uses_mixed_precision_for_large_blocks_only():
     assert np.abs(point.populations - exact).sum() < 1e-12
 
 
+@pytest.mark.parametrize("coupling_mhz, hyperfine_mhz, temperature, ghz", REGIMES)
+def test_refinement_error_estimate_is_safe(coupling_mhz, hyperfine_mhz, temperature, ghz):
+    """The refinement stops on its a-posteriori estimate c_k r / (1 - r) of the error
+    left; refining on until the corrections vanish (error_tol=0) must move p by no
+    more than that estimate (plus round-off)."""
+    engine = SpinTemperatureEngine(make_model(8, coupling_mhz=coupling_mhz, hyperfine_mhz=hyperfine_mhz, seed=5))
+    generator = engine.generator(_environment(ghz, temperature))
+    p, steps, error = stationary_mixed_precision(generator)
+    converged, all_steps, _ = stationary_mixed_precision(generator, error_tol=0.0)
+    assert error <= 1e-12
+    assert steps <= all_steps
+    assert np.abs(p - converged).sum() <= error + 1e-15
+
+
 def test_refinement_contracts_fast():
     """Each refinement step gains several digits (the float32 factors resolve the slow
     nuclear direction): a handful of steps, not tens."""
     generator = SpinTemperatureEngine(make_model(8)).generator(_environment(93.88))
-    _, steps, correction = stationary_mixed_precision(generator)
+    _, steps, error = stationary_mixed_precision(generator)
     assert steps <= 4
-    assert correction <= 1e-12
+    assert error <= 1e-12
 
 
 def test_mixed_falls_back_to_float64_when_refinement_fails(monkeypatch):
@@ -159,9 +176,9 @@ def test_mixed_precision_on_random_generators(seed, blocks, decades):
     generator = complete_generator(BlockTridiagonal([rates((d, d)) for d in dims],
                                                     [rates((b, a)) for a, b in zip(dims[:-1], dims[1:])],
                                                     [rates((a, b)) for a, b in zip(dims[:-1], dims[1:])]))
-    p, _, correction = stationary_mixed_precision(generator)
+    p, _, error = stationary_mixed_precision(generator)
     exact = stationary_block_elimination(generator)
-    assert correction <= 1e-12
+    assert error <= 1e-12
     assert np.abs(p - exact).sum() < 1e-12
 
 

