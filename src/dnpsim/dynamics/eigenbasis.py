@@ -9,7 +9,9 @@ or relaxation times):
   expectation values <n|S_z^i|n> (shape (d_k, N)) and <n|I_z|n> (shape (d_k,));
 * per sector pair (k, k+1): ``raising[k][n, n'] = sum_j |<n|S_+^j|n'>|^2`` and
   ``raising_total[k][n, n'] = |<n|S_+|n'>|^2`` with S_+ = sum_j S_+^j, for n in k+1
-  and n' in k (shape (d_{k+1}, d_k));
+  and n' in k (shape (d_{k+1}, d_k), stored low-major -- Fortran order, n' slowest --
+  like every cross-sector block of the rate equation, so the rate kernels stream
+  through them and write the float32 elimination's blocks without transposing);
 * per sector k: ``dephasing[k][n, n'] = sum_j |<n|S_z^j|n'>|^2`` for n != n'
   (diagonal set to zero; shape (d_k, d_k)).
 
@@ -93,7 +95,7 @@ def _passenger_rows(rows: np.ndarray, dim: int, passengers: int) -> np.ndarray:
 def raising_strengths(model: DipolarElectrons, low: SectorEigensystem, high: SectorEigensystem,
                       ) -> tuple[np.ndarray, np.ndarray]:
     """sum_j |<n|S_+^j|n'>|^2 and |<n|sum_j S_+^j|n'>|^2 for n in ``high`` (n_up + 1),
-    n' in ``low``; both (d_high, d_low).
+    n' in ``low``; both (d_high, d_low), low-major (Fortran order, see module doc).
 
     <n|S_+^j|n'> = sum over basis states s with spin j down in ``low`` of
     V_high[s + 2^j, n] V_low[s, n'], a product of row subsets of the eigenvector
@@ -103,20 +105,21 @@ def raising_strengths(model: DipolarElectrons, low: SectorEigensystem, high: Sec
     p = model.passenger_dim
     d_low_e = sec.dim
     d_high_e = model.sector(high.n_up).dim
-    strength = np.zeros((high.dim, low.dim))
-    total = np.zeros((high.dim, low.dim))
+    # (d_low, d_high) C-ordered buffers, returned transposed: (d_high, d_low) low-major
+    strength = np.zeros((low.dim, high.dim))
+    total = np.zeros((low.dim, high.dim))
     for site in range(model.n_electrons):
         src, dst = sec.raising(site)
         if src.size == 0:
             continue
         src = _passenger_rows(src, d_low_e, p)
         dst = _passenger_rows(dst, d_high_e, p)
-        amplitude = high.vectors[dst].T @ low.vectors[src]
+        amplitude = low.vectors[src].T @ high.vectors[dst]
         total += amplitude
         amplitude *= amplitude
         strength += amplitude
     total *= total
-    return strength, total
+    return strength.T, total.T
 
 
 def dephasing_strength(model: DipolarElectrons, system: SectorEigensystem) -> np.ndarray:

@@ -29,9 +29,9 @@ import numpy as np
 
 from dnpsim.dynamics.eigenbasis import Eigenbasis
 from dnpsim.models.electrons import ModelError
-from dnpsim.solvers.markov import (SMALL_BLOCK, BlockTridiagonal, SplitGenerator, accumulate2, available_blas_threads,
-                                   complete_generator, diagonal_view, escape_rates2, finish_residual2, fma,
-                                   offdiagonal_product2)
+from dnpsim.solvers.markov import (SMALL_BLOCK, BlockTridiagonal, SplitGenerator, available_blas_threads,
+                                   column_sums2, complete_generator, diagonal_view, dot2, escape_rates2,
+                                   finish_residual2, offdiagonal_product2)
 from dnpsim.units import inverse_temperature
 
 
@@ -68,8 +68,16 @@ class Environment:
         return inverse_temperature(self.temperature)
 
 
-#: Tile edge of the transposed writes of the compiled rate kernels (cache-sized).
-_TILE = 64
+def low_major(shape) -> np.ndarray:
+    """An uninitialized float64 array of ``shape`` (..., d_{k+1}, d_k) stored low-major
+    (the last two axes in Fortran order), the layout of every cross-sector block here:
+    the strengths (:mod:`dnpsim.dynamics.eigenbasis`), the bath's ``lower`` blocks and
+    the microwave rates are then all read and written in the same order as the
+    (d_k, d_{k+1}) C-ordered ``upper`` blocks and the float32 elimination's solved
+    blocks, so the compiled kernels below stream through memory instead of
+    transposing (N = 12, largest pair: 35 ms -> 9 ms per frequency)."""
+    shape = tuple(shape)
+    return np.empty(shape[:-2] + shape[:-3:-1]).swapaxes(-1, -2)
 
 
 def bath_rates(basis: Eigenbasis, beta: float, t1e: float) -> BlockTridiagonal:
@@ -132,18 +140,14 @@ def _sector_bath_rates(energies, dephasing, beta, prefactor, out):  # pragma: no
 def _pair_bath_rates(high_energy, low_energy, strength, beta, prefactor, up, down):  # pragma: no cover
     """Eq. (12) between neighbouring sectors: up[i, j] (low j -> high i) =
     prefactor h_beta(E_j - E_i) strength[i, j], down[j, i] (high i -> low j) =
-    prefactor h_beta(E_i - E_j) strength[i, j]; transposed writes tile by tile."""
+    prefactor h_beta(E_i - E_j) strength[i, j]; one pass, streaming when strength and
+    up are low-major (:func:`low_major`) and down is C-ordered."""
     n_high, n_low = strength.shape
-    for i0 in range(0, n_high, _TILE):
-        i1 = min(i0 + _TILE, n_high)
-        for j0 in range(0, n_low, _TILE):
-            j1 = min(j0 + _TILE, n_low)
-            for i in range(i0, i1):
-                for j in range(j0, j1):
-                    up[i, j] = prefactor * _logistic(beta * (low_energy[j] - high_energy[i])) * strength[i, j]
-            for j in range(j0, j1):
-                for i in range(i0, i1):
-                    down[j, i] = prefactor * _logistic(beta * (high_energy[i] - low_energy[j])) * strength[i, j]
+    for j in range(n_low):
+        for i in range(n_high):
+            s = strength[i, j]
+            up[i, j] = prefactor * _logistic(beta * (low_energy[j] - high_energy[i])) * s
+            down[j, i] = prefactor * _logistic(beta * (high_energy[i] - low_energy[j])) * s
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -155,14 +159,6 @@ def _microwave_rate(prefactor, strength, high_energy, low_energy, omega_mw, t2e)
     return prefactor * strength / (1.0 + detuning * detuning)
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
-def _add2_into(hi, lo, index, value):  # pragma: no cover - compiled
-    """(hi[index], lo[index]) += value, error-free (TwoSum)."""
-    s = hi[index]
-    t = s + value
-    z = t - s
-    lo[index] += (s - (t - z)) + (value - z)
-    hi[index] = t
 
 
 def microwave_prefactor(omega_1: float, t2e: float) -> float:
@@ -172,96 +168,55 @@ def microwave_prefactor(omega_1: float, t2e: float) -> float:
     return omega_1 * omega_1 * t2e
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _microwave_pair(high_energy, low_energy, total, bath_lower, bath_upper, omega_mw, prefactor, t2e,
                     microwave, lower, upper, leak_high):  # pragma: no cover - compiled
     """One sector pair of the generator at one frequency, in one pass (Eq. (16)):
     m[i, j] = prefactor total[i, j] / (1 + T_2e^2 (|E_i - E_j| - omega_MW)^2)
     (:func:`_microwave_rate`, prefactor :func:`microwave_prefactor`) with E the lab
     energies of the high (i) and low (j) sector, written to ``microwave``;
-    lower = bath_lower + m and upper = bath_upper + m^T (tile by tile, so both stay
-    cache-friendly) in the dtype and memory order of the given arrays (float64 for
-    the stored generator, float32 straight into the float32 elimination); the column
-    sums of upper added to leak_high (rates out of every high state into the low
-    sector).  The rate builder of both :meth:`PauliRates.generator` and
-    :class:`MicrowaveGenerator`; a numpy form
+    lower = bath_lower + m and upper = bath_upper + m^T in the dtype of the given
+    arrays (float64 for the stored generator, float32 straight into the float32
+    elimination); the column sums of upper added to leak_high (rates out of every
+    high state into the low sector).  One streaming pass when total, bath_lower,
+    microwave and lower are low-major (:func:`low_major`) and bath_upper, upper
+    C-ordered (any layout gives the same numbers, slower).  The rate builder of both
+    :meth:`PauliRates.generator` and :class:`MicrowaveGenerator`; a numpy form
     (``tests/brute_force.py::sector_microwave_rates``, the test reference) made ~10
     memory passes per block.  Releases the GIL, so threads assemble frequencies in
-    parallel."""
+    parallel.  (``error_model="numpy"`` lets the division vectorize; its
+    denominator is >= 1.)"""
     n_high, n_low = total.shape
-    tile = np.empty((_TILE, _TILE))
-    for i0 in range(0, n_high, _TILE):
-        i1 = min(i0 + _TILE, n_high)
-        for j0 in range(0, n_low, _TILE):
-            j1 = min(j0 + _TILE, n_low)
-            for i in range(i0, i1):
-                energy = high_energy[i]
-                for j in range(j0, j1):
-                    m = _microwave_rate(prefactor, total[i, j], energy, low_energy[j], omega_mw, t2e)
-                    tile[i - i0, j - j0] = m
-                    microwave[i, j] = m
-            for j in range(j0, j1):
-                for i in range(i0, i1):
-                    m = tile[i - i0, j - j0]
-                    lower[i, j] = bath_lower[i, j] + m
-                    rate = bath_upper[j, i] + m
-                    upper[j, i] = rate
-                    leak_high[i] += rate
+    for j in range(n_low):
+        energy = low_energy[j]
+        for i in range(n_high):
+            m = _microwave_rate(prefactor, total[i, j], high_energy[i], energy, omega_mw, t2e)
+            microwave[i, j] = m
+            lower[i, j] = bath_lower[i, j] + m
+            rate = bath_upper[j, i] + m
+            upper[j, i] = rate
+            leak_high[i] += rate
 
 
-@numba.njit(cache=True, nogil=True)
-def _microwave_escape2(microwave, low_hi, low_lo, high_hi, high_lo):  # pragma: no cover - compiled
-    """Microwave escape rates of one sector pair in double-double, added to:
-    (low_hi, low_lo) += sum_i m[i, j], (high_hi, high_lo) += sum_j m[i, j]."""
-    n_high, n_low = microwave.shape
-    for i in range(n_high):
-        s = 0.0
-        c = 0.0
-        for j in range(n_low):
-            m = microwave[i, j]
-            _add2_into(low_hi, low_lo, j, m)
-            t = s + m
-            z = t - s
-            c += (s - (t - z)) + (m - z)
-            s = t
-        _add2_into(high_hi, high_lo, i, s)
-        high_lo[i] += c
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
 def _microwave_product(microwave, x_low, x_high, out_high, out_low):  # pragma: no cover - compiled
     """out_high += m @ x_low and out_low += m^T @ x_high for the microwave rates m
-    (d_high, d_low) of one sector pair, in one pass over m."""
+    (d_high, d_low, low-major) of one sector pair, in one pass over m.  A plain float64
+    product (the refinement's coarse residual), so the sum may be reassociated and
+    vectorized; the accurate residual is :meth:`MicrowaveGenerator.accurate_product`."""
     n_high, n_low = microwave.shape
-    for i in range(n_high):
-        xi = x_high[i]
+    for j in range(n_low):
+        xj = x_low[j]
         acc = 0.0
-        for j in range(n_low):
+        for i in range(n_high):
             m = microwave[i, j]
-            acc += m * x_low[j]
-            out_low[j] += m * xi
-        out_high[i] += acc
+            acc += m * x_high[i]
+            out_high[i] += m * xj
+        out_low[j] += acc
 
 
-@numba.njit(cache=True, nogil=True)
-def _microwave_product2(microwave, x_low, x_high, out_high, out_low):  # pragma: no cover - compiled
-    """:func:`_microwave_product` in double-double arithmetic: out_high and out_low are
-    (hi, lo) pairs, every product and sum error-free (fma, TwoSum)."""
-    n_high, n_low = microwave.shape
-    high_hi, high_lo = out_high
-    low_hi, low_lo = out_low
-    for i in range(n_high):
-        xi = x_high[i]
-        s = 0.0
-        c = 0.0
-        for j in range(n_low):
-            m = microwave[i, j]
-            s, c = accumulate2(s, c, m, x_low[j])
-            product = m * xi
-            low_lo[j] += fma(m, xi, -product)
-            _add2_into(low_hi, low_lo, j, product)
-        _add2_into(high_hi, high_lo, i, s)
-        high_lo[i] += c
 
 
 class PauliRates:
@@ -299,8 +254,8 @@ class PauliRates:
 
     def microwave_buffers(self) -> list[np.ndarray]:
         """Fresh float64 buffers for the microwave rates of every sector pair
-        (d_{k+1}, d_k), to be reused by one thread across frequencies."""
-        return [np.empty(b.shape) for b in self.bath.lower]
+        (d_{k+1}, d_k), low-major, to be reused by one thread across frequencies."""
+        return [low_major(b.shape) for b in self.bath.lower]
 
     def generator(self, omega_mw, omega_1: float, t2e: float) -> BlockTridiagonal:
         """Full generator Q (columns sum to zero) with bath and microwave rates.
@@ -317,11 +272,11 @@ class PauliRates:
         omegas = np.atleast_1d(np.asarray(omega_mw, dtype=float))
         sectors = self.basis.sectors
         prefactor = microwave_prefactor(omega_1, t2e)
-        lower = [np.empty(batch + b.shape) for b in bath.lower]
+        lower = [low_major(batch + b.shape) for b in bath.lower]
         upper = [np.empty(batch + b.shape) for b in bath.upper]
         for k, total in enumerate(self.basis.raising_total):
             high, low = sectors[k + 1].lab_energies, sectors[k].lab_energies
-            microwave = np.empty(batch + total.shape)
+            microwave = low_major(batch + total.shape)
             leak = np.zeros(high.size)  # not needed here: the diagonal is set below
             for f, omega in enumerate(omegas):
                 index = (f,) if batch else ()
@@ -379,7 +334,8 @@ class MicrowaveGenerator(SplitGenerator):
         for k in range(len(self.dims) - 1):
             if k not in self._done:
                 d_low, d_high = self.dims[k], self.dims[k + 1]
-                self.coupling_blocks32(k, np.empty((d_high, d_low), np.float32), np.empty((d_low, d_high), np.float32))
+                self.coupling_blocks32(k, np.empty((d_high, d_low), np.float32, order="F"),
+                                       np.empty((d_low, d_high), np.float32))
         return self._microwave
 
     def _escape2(self) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -387,7 +343,9 @@ class MicrowaveGenerator(SplitGenerator):
         if self._escape is None:
             escape = [(hi.copy(), lo.copy()) for hi, lo in self.rates.bath_escape2]
             for k, microwave in enumerate(self._microwave_rates()):
-                _microwave_escape2(microwave, *escape[k], *escape[k + 1])
+                # rates k -> k+1 are the columns of m, k+1 -> k its rows
+                column_sums2(microwave, *escape[k])
+                column_sums2(microwave.T, *escape[k + 1])
             self._escape = escape
         return self._escape
 
@@ -413,7 +371,8 @@ class MicrowaveGenerator(SplitGenerator):
         x = self.split(np.asarray(p, dtype=float))
         sums = offdiagonal_product2(self.rates.bath, x)
         for k, microwave in enumerate(self._microwave_rates()):
-            _microwave_product2(microwave, x[k], x[k + 1], sums[k + 1], sums[k])
+            dot2(microwave, x[k], *sums[k + 1])
+            dot2(microwave.T, x[k + 1], *sums[k])
         return finish_residual2(sums, x, self._escape2())
 
     def assemble(self):

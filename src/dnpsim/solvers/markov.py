@@ -548,6 +548,49 @@ def _dot2_rows(a, x, hi, lo, skip_diagonal):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
+def _dot2_columns(transposed, x, hi, lo):  # pragma: no cover - compiled
+    """hi + lo += transposed.T @ x in double-double arithmetic, for a block stored as
+    its C-ordered transpose (a low-major block, see
+    :func:`dnpsim.dynamics.rates.low_major`): every output element is its own
+    accumulator (error-free product by fma, TwoSum into hi, errors into lo), so the
+    inner loop runs along memory with no dependence between its iterations."""
+    n, m = transposed.shape
+    for j in range(n):
+        xj = x[j]
+        for i in range(m):
+            a = transposed[j, i]
+            p = a * xj
+            e = fma(a, xj, -p)
+            s = hi[i]
+            t = s + p
+            z = t - s
+            lo[i] += ((s - (t - z)) + (p - z)) + e
+            hi[i] = t
+
+
+def _is_low_major(a: np.ndarray) -> bool:
+    """True for a 2-d block stored in Fortran order only (a low-major block)."""
+    return a.flags.f_contiguous and not a.flags.c_contiguous
+
+
+def dot2(a: np.ndarray, x: np.ndarray, hi: np.ndarray, lo: np.ndarray) -> None:
+    """hi + lo += a @ x in double-double arithmetic, in a's memory order."""
+    if _is_low_major(a):
+        _dot2_columns(a.T, x, hi, lo)
+    else:
+        _dot2_rows(a, x, hi, lo, False)
+
+
+def column_sums2(a: np.ndarray, hi: np.ndarray, lo: np.ndarray) -> None:
+    """hi + lo += column sums of a (error-free additions), in a's memory order."""
+    if _is_low_major(a):
+        # column sums of a = row sums of its C-ordered transpose; products by 1 are exact
+        _dot2_rows(a.T, np.ones(a.shape[0]), hi, lo, False)
+    else:
+        _column_sums2(a, hi, lo, False)
+
+
+@numba.njit(cache=True, nogil=True)
 def _column_sums2(a, hi, lo, skip_diagonal):  # pragma: no cover - compiled
     """hi + lo += column sums of a (a[i, i] left out if ``skip_diagonal``), with
     error-free additions; every column is its own accumulator, so the loop over
@@ -574,9 +617,9 @@ def escape_rates2(generator: BlockTridiagonal) -> list[tuple[np.ndarray, np.ndar
         hi, lo = np.zeros(block.shape[1]), np.zeros(block.shape[1])
         _column_sums2(block, hi, lo, True)
         if k < len(generator.lower):
-            _column_sums2(generator.lower[k], hi, lo, False)
+            column_sums2(generator.lower[k], hi, lo)
         if k > 0:
-            _column_sums2(generator.upper[k - 1], hi, lo, False)
+            column_sums2(generator.upper[k - 1], hi, lo)
         out.append((hi, lo))
     return out
 
@@ -589,9 +632,9 @@ def offdiagonal_product2(generator: BlockTridiagonal, x: list[np.ndarray]) -> li
         hi, lo = np.zeros(x[k].size), np.zeros(x[k].size)
         _dot2_rows(generator.diag[k], x[k], hi, lo, True)
         if k > 0:
-            _dot2_rows(generator.lower[k - 1], x[k - 1], hi, lo, False)
+            dot2(generator.lower[k - 1], x[k - 1], hi, lo)
         if k < len(x) - 1:
-            _dot2_rows(generator.upper[k], x[k + 1], hi, lo, False)
+            dot2(generator.upper[k], x[k + 1], hi, lo)
         out.append((hi, lo))
     return out
 
