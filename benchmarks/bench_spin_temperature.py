@@ -569,6 +569,79 @@ def elimination_call_seconds(n: int, repeats: int = 2) -> dict[str, float]:
     return best
 
 
+def _in_two_threads(tasks) -> float:
+    """Wall time of running the callables ``tasks`` on a pool of as many threads as
+    cores (numpy's LAPACK/BLAS release the GIL), BLAS single-threaded, as the engine
+    runs sectors and frequencies."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+        start = time.perf_counter()
+        list(pool.map(lambda task: task(), tasks))
+        return time.perf_counter() - start
+
+
+def setup_call_seconds(n: int, repeats: int = 2) -> dict[str, float]:
+    """The LAPACK/BLAS calls of ``SpinTemperatureEngine(model)`` at N alone, on
+    synthetic blocks of the real sizes, on all cores: syevd of every sector block,
+    the products V_high[rows]^T V_low[rows] of the raising strengths (one per spin
+    and sector pair, over the rows with that spin down) and V[rows]^T V[rows] of the
+    dephasing strengths (one per spin and sector, over the smaller of its up / down
+    row sets).  What the diagonalization and strengths cost with nothing else done;
+    best of ``repeats``."""
+    from math import comb
+
+    rng = np.random.default_rng(0)
+    dims = [2 * comb(n, k) for k in range(n + 1)]
+    hamiltonians = {d: (lambda a: a + a.T)(rng.random((d, d))) for d in set(dims)}
+    vectors = {d: np.linalg.qr(rng.random((d, d)))[0] for d in set(dims)}
+
+    def raising(k):
+        rows = 2 * comb(n - 1, k)
+        low, high = vectors[dims[k]][:rows], vectors[dims[k + 1]][:rows]
+        return lambda: [low.T @ high for _ in range(n)]
+
+    def dephasing(k):
+        rows = 2 * min(comb(n - 1, k - 1), comb(n - 1, k))
+        v = vectors[dims[k]][:rows]
+        return lambda: [v.T @ v for _ in range(n)]
+
+    by_size = sorted(range(n + 1), key=lambda k: dims[k], reverse=True)
+    tasks = {"eigh": [lambda d=dims[k]: np.linalg.eigh(hamiltonians[d]) for k in by_size],
+             "raising": [raising(k) for k in sorted(range(n), key=lambda k: -dims[k] * dims[k + 1])],
+             "dephasing": [dephasing(k) for k in by_size if 0 < k < n]}
+    return {name: min(_in_two_threads(group) for _ in range(repeats)) for name, group in tasks.items()}
+
+
+def generator_pass_seconds(n: int, repeats: int = 5) -> float:
+    """Time per frequency of one float64 pass over the generator at N (a matrix-vector
+    product through every block, numpy/BLAS), with as many threads as cores each
+    passing over its own generator at once (the profile's two frequencies at a
+    time): the memory-bandwidth cost of any pass a frequency must make (assembling
+    its rates, a residual)."""
+    from math import comb
+
+    rng = np.random.default_rng(0)
+    dims = [2 * comb(n, k) for k in range(n + 1)]
+    threads = os.cpu_count() or 1
+
+    def one_generator():
+        blocks = [rng.random((d, d)) for d in dims]
+        blocks += [rng.random((b, a)) for a, b in zip(dims[:-1], dims[1:])]
+        blocks += [rng.random((a, b)) for a, b in zip(dims[:-1], dims[1:])]
+        return blocks
+
+    generators = [one_generator() for _ in range(threads)]
+
+    def passes(blocks):
+        return lambda: [block @ np.ones(block.shape[1]) for _ in range(repeats) for block in blocks]
+
+    _in_two_threads([passes(g) for g in generators])  # first touch
+    best = min(_in_two_threads([passes(g) for g in generators]) for _ in range(2))
+    return best / (repeats * threads)
+
+
 def elimination_floor_note(n: int, measured: dict | None = None) -> str:
     """What bounds the N = 12 profile from below on this machine (``measured``: the
     dnpsim worker's result at N, for its setup and bath times)."""
@@ -584,11 +657,21 @@ def elimination_floor_note(n: int, measured: dict | None = None) -> str:
                   "synthetic blocks of the real sizes, measured now), so the "
                   f"{PROFILE_POINTS} solves need >= {calls_floor:.1f} s of LAPACK/BLAS time on {cores} cores "
                   f"at the measured {cores}-process factor")
+    setup = setup_call_seconds(n)
+    setup_floor = sum(setup.values())
+    passes = 3 * PROFILE_POINTS * generator_pass_seconds(n)
+    floor_text += (f"; the LAPACK/BLAS calls of the diagonalization and strengths alone take {setup_floor:.2f} s "
+                   f"on {cores} cores (syevd {setup['eigh']:.2f} s, raising products {setup['raising']:.2f} s, "
+                   f"dephasing products {setup['dephasing']:.2f} s; synthetic blocks, measured now); every "
+                   "frequency must pass over its generator at least three times (assemble its rates, one "
+                   "refinement residual, the reported float64 residual), "
+                   f"{passes:.1f} s for the profile at the measured memory bandwidth of {cores} threads")
     if measured is not None:
-        fixed = measured["setup"] + measured["bath"]
-        floor_text += (f"; with the measured diagonalization + strengths and bath rates ({fixed:.1f} s) the "
-                       f"profile cannot take less than {fixed + calls_floor:.1f} s with these libraries, before "
-                       "any rate assembly or refinement")
+        total = setup_floor + measured["bath"] + calls_floor + passes
+        floor_text += (f"; with the measured bath rates ({measured['bath']:.2f} s) the profile cannot take less "
+                       f"than {total:.1f} s with these libraries and this method, every part at its own floor "
+                       f"and nothing else done (measured: setup {measured['setup']:.2f} s, frequencies "
+                       f"{measured['profile']:.1f} s)")
     return (f"floor at N = {n}: the elimination of a {PROFILE_POINTS}-point profile is {flops:.3g} flops "
             f"({elimination_flops(n):.3g} per frequency, all dense LU / triangular solves / GEMM). One core "
             f"multiplies at {double / 1e9:.1f} GFLOP/s in float64 and {single / 1e9:.1f} GFLOP/s in float32 "

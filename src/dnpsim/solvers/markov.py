@@ -729,7 +729,7 @@ def stationary_mixed_precision(generator: BlockTridiagonal | SplitGenerator, *, 
             # (the first accurate step may well be larger than the last float64 one:
             # it sees the error the float64 residual could not; then r is large and
             # the estimate below does not stop the refinement)
-            ratio = correction / previous
+            ratio = correction / previous if previous > 0.0 else 0.0
             left = correction * ratio / (1.0 - ratio) if ratio < 0.5 else correction
             if correction <= correction_tol or left <= error_tol or correction > 0.5 * previous_accurate:
                 break
