@@ -69,6 +69,10 @@ NAIVE_FULL_PROFILE_MAX_N = 8  # above this the naive path runs on a few frequenc
 DEFAULT_NAIVE_SAMPLES = 3
 DNPSIM_FULL_PROFILE_MAX_N = 12  # above this dnpsim runs --dnpsim-samples frequencies and is extrapolated
 DEFAULT_DNPSIM_SAMPLES = 3
+# a measurement that takes less than this is repeated (both paths alike) and its best
+# run reported: sub-second runs on this shared machine scatter by up to 2x
+SHORT_RUN_SECONDS = 2.0
+SHORT_RUN_REPEATS = 5
 
 # targets (reported, never asserted)
 TARGET_N12_SECONDS = 20.0
@@ -234,15 +238,35 @@ def worker_naive(n: int, samples: int | None) -> dict:
     omegas = TWO_PI * frequencies_hz()
     idx = list(range(len(omegas))) if samples is None else sample_indices(len(omegas), samples)
     load0 = _load()
-    parts: dict[str, float] = {}
-    pn, times = [], []
-    for k, i in enumerate(idx):
-        start = time.perf_counter()
-        pn.append(naive_point(model, make_environment(float(omegas[i])), timings=parts))
-        times.append(time.perf_counter() - start)
-        print(f"    naive N={n}: frequency {k + 1}/{len(idx)} in {times[-1]:.2f} s", file=sys.stderr, flush=True)
-    return {"kind": "naive", "n": n, "indices": idx, "pn": pn, "times": times, "parts": parts,
+
+    def measure():
+        parts: dict[str, float] = {}
+        pn, times = [], []
+        for k, i in enumerate(idx):
+            start = time.perf_counter()
+            pn.append(naive_point(model, make_environment(float(omegas[i])), timings=parts))
+            times.append(time.perf_counter() - start)
+            print(f"    naive N={n}: frequency {k + 1}/{len(idx)} in {times[-1]:.2f} s", file=sys.stderr, flush=True)
+        return {"pn": pn, "times": times, "parts": parts}
+
+    best, runs = _best_of_short(measure, lambda r: sum(r["times"]))
+    return {"kind": "naive", "n": n, "indices": idx, **best, "runs": runs,
             "n_states": 2 ** (n + 1), "peak_rss": peak_rss_bytes(), "load": [load0, _load()]}
+
+
+def _best_of_short(measure, total):
+    """Run ``measure()``; if its ``total(record)`` is under :data:`SHORT_RUN_SECONDS`,
+    run it :data:`SHORT_RUN_REPEATS` times in all and keep the fastest record.
+    Returns (record, number of runs)."""
+    best = measure()
+    runs = 1
+    if total(best) < SHORT_RUN_SECONDS:
+        for _ in range(SHORT_RUN_REPEATS - 1):
+            record = measure()
+            runs += 1
+            if total(record) < total(best):
+                best = record
+    return best, runs
 
 
 def worker_dnpsim(n: int, samples: int | None) -> dict:
@@ -263,32 +287,35 @@ def worker_dnpsim(n: int, samples: int | None) -> dict:
         if n >= 12:
             print(f"    dnpsim N={n}: sector {k}/{n + 1} done", file=sys.stderr, flush=True)
 
-    start = time.perf_counter()
-    engine = SpinTemperatureEngine(model, progress=progress)
-    setup = time.perf_counter() - start
-    rss_setup = peak_rss_bytes()
-    start = time.perf_counter()
-    engine.rates(env)  # bath rates of Eq. (12), built once per (T, T_1e) and reused
-    bath = time.perf_counter() - start
-    counter = [0]
+    def measure():
+        start = time.perf_counter()
+        engine = SpinTemperatureEngine(model, progress=progress)
+        setup = time.perf_counter() - start
+        rss_setup = peak_rss_bytes()
+        start = time.perf_counter()
+        engine.rates(env)  # bath rates of Eq. (12), built once per (T, T_1e) and reused
+        bath = time.perf_counter() - start
+        counter = [0]
 
-    def tick():
-        counter[0] += 1
-        if n >= 12 and (counter[0] % 10 == 0 or counter[0] == len(idx) or n > 12):
-            print(f"    dnpsim N={n}: frequency {counter[0]}/{len(idx)} "
-                  f"({time.perf_counter() - start:.1f} s)", file=sys.stderr, flush=True)
+        def tick():
+            counter[0] += 1
+            if n >= 12 and (counter[0] % 10 == 0 or counter[0] == len(idx) or n > 12):
+                print(f"    dnpsim N={n}: frequency {counter[0]}/{len(idx)} "
+                      f"({time.perf_counter() - start:.1f} s)", file=sys.stderr, flush=True)
 
-    start = time.perf_counter()
-    points = engine.profile(env, omegas[idx], progress=tick)
-    profile = time.perf_counter() - start
-    return {"kind": "dnpsim", "n": n, "indices": idx, "n_states": int(sum(engine.basis.dims)), "max_block": int(max(engine.basis.dims)),
-            "setup": setup, "bath": bath, "profile": profile,
-            "solver": float(sum(p.wall_time for p in points)),
-            "pn": [p.nuclear_polarization for p in points],
-            "max_residual": float(max(p.residual for p in points)),
-            "methods": sorted({p.method for p in points}),
-            "peak_rss_start": rss0, "peak_rss_setup": rss_setup, "peak_rss": peak_rss_bytes(),
-            "load": [load0, _load()]}
+        start = time.perf_counter()
+        points = engine.profile(env, omegas[idx], progress=tick)
+        profile = time.perf_counter() - start
+        return {"n_states": int(sum(engine.basis.dims)), "max_block": int(max(engine.basis.dims)),
+                "setup": setup, "bath": bath, "profile": profile,
+                "solver": float(sum(p.wall_time for p in points)),
+                "pn": [p.nuclear_polarization for p in points],
+                "max_residual": float(max(p.residual for p in points)),
+                "methods": sorted({p.method for p in points}), "peak_rss_setup": rss_setup}
+
+    best, runs = _best_of_short(measure, lambda r: r["setup"] + r["bath"] + r["profile"])
+    return {"kind": "dnpsim", "n": n, "indices": idx, **best, "runs": runs,
+            "peak_rss_start": rss0, "peak_rss": peak_rss_bytes(), "load": [load0, _load()]}
 
 
 def run_worker(kind: str, n: int, args) -> dict:
@@ -696,6 +723,8 @@ def render(args, naive, dnp, skipped, loads) -> tuple[str, str]:
     part_cells = [_parts_cells(p) for p in parts]
     naive_cells = [_naive_cells(n, naive[n]) for n in sorted(naive)]
     env = environment_lines(args)
+    runs = [("naive", n, naive[n].get("runs", 1)) for n in sorted(naive)] + [
+        ("dnpsim", n, dnp[n].get("runs", 1)) for n in sorted(dnp)]
     load_note = ("load average (1 min) seen by the workers: "
                  + ", ".join(f"{kind} N={n}: {a:.2f}->{b:.2f}" for kind, n, a, b in loads))
     notes = [
@@ -709,6 +738,9 @@ def render(args, naive, dnp, skipped, loads) -> tuple[str, str]:
         f"{DNPSIM_FULL_PROFILE_MAX_N} runs {args.dnpsim_samples or PROFILE_POINTS} frequencies the same way "
         "(diagonalization measured, per-frequency part extrapolated).",
         "max |dP_n| is over the frequencies both paths computed; the naive plain solve carries ~cond(Q) eps.",
+        f"a measurement (either path) that takes under {SHORT_RUN_SECONDS:g} s is run {SHORT_RUN_REPEATS} times "
+        "in its process and its fastest run reported (runs: "
+        + ", ".join(f"{kind} N={n}: {r}" for kind, n, r in runs) + ").",
         "peak RSS = ru_maxrss of the worker process (includes the interpreter, ~0.1 GiB).",
         load_note,
         elimination_floor_note(12, dnp.get(12)),
