@@ -159,8 +159,6 @@ def _microwave_rate(prefactor, strength, high_energy, low_energy, omega_mw, t2e)
     return prefactor * strength / (1.0 + detuning * detuning)
 
 
-
-
 def microwave_prefactor(omega_1: float, t2e: float) -> float:
     """Prefactor of Eq. (16) for the raising strengths |<n|S_+|n'>|^2 (1/s):
     |<n|S_x|n'>|^2 = |<n|S_+|n'>|^2 / 4 between neighbouring sectors, so
@@ -198,8 +196,6 @@ def _microwave_pair(high_energy, low_energy, total, bath_lower, bath_upper, omeg
             leak_high[i] += rate
 
 
-
-
 @numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
 def _microwave_product(microwave, x_low, x_high, out_high, out_low):  # pragma: no cover - compiled
     """out_high += m @ x_low and out_low += m^T @ x_high for the microwave rates m
@@ -215,8 +211,6 @@ def _microwave_product(microwave, x_low, x_high, out_high, out_low):  # pragma: 
             acc += m * x_high[i]
             out_high[i] += m * xj
         out_low[j] += acc
-
-
 
 
 class PauliRates:
