@@ -205,7 +205,7 @@ def extrapolated_profile(measured: float, finished: list[float], samples: int) -
     ``measured`` seconds; ``finished``: seconds from the start at which each was
     done).  The first solve also pays one-time work (per-thread buffers touched for
     the first time, the cached float32 and double-double forms of the bath rates;
-    N = 14: 32.7 s against 20.7 and 17.8 s for the next two), which a full profile
+    N = 14: 31.8 s against 19.0 and 17.4 s for the next two), which a full profile
     pays once, so it counts once: first + (41 - 1) x mean of the others.  With one
     sample, or when every frequency was run, ``measured`` scaled linearly."""
     if samples >= PROFILE_POINTS or samples < 2 or len(finished) != samples:
@@ -612,7 +612,7 @@ def elimination_call_seconds(n: int, repeats: int = 2) -> dict[str, float]:
     return best
 
 
-def _in_two_threads(tasks) -> float:
+def _on_all_cores(tasks) -> float:
     """Wall time of running the callables ``tasks`` on a pool of as many threads as
     cores (numpy's LAPACK/BLAS release the GIL), BLAS single-threaded, as the engine
     runs sectors and frequencies."""
@@ -654,7 +654,7 @@ def setup_call_seconds(n: int, repeats: int = 2) -> dict[str, float]:
     tasks = {"eigh": [lambda d=dims[k]: np.linalg.eigh(hamiltonians[d]) for k in by_size],
              "raising": [raising(k) for k in sorted(range(n), key=lambda k: -dims[k] * dims[k + 1])],
              "dephasing": [dephasing(k) for k in by_size if 0 < k < n]}
-    return {name: min(_in_two_threads(group) for _ in range(repeats)) for name, group in tasks.items()}
+    return {name: min(_on_all_cores(group) for _ in range(repeats)) for name, group in tasks.items()}
 
 
 def generator_pass_seconds(n: int, repeats: int = 5) -> float:
@@ -680,8 +680,8 @@ def generator_pass_seconds(n: int, repeats: int = 5) -> float:
     def passes(blocks):
         return lambda: [block @ np.ones(block.shape[1]) for _ in range(repeats) for block in blocks]
 
-    _in_two_threads([passes(g) for g in generators])  # first touch
-    best = min(_in_two_threads([passes(g) for g in generators]) for _ in range(2))
+    _on_all_cores([passes(g) for g in generators])  # first touch
+    best = min(_on_all_cores([passes(g) for g in generators]) for _ in range(2))
     return best / (repeats * threads)
 
 
