@@ -5,7 +5,8 @@ import pytest
 
 from dnpsim.dynamics.rates import Environment
 from dnpsim.experiments.spin_temperature import SpinTemperatureEngine
-from dnpsim.solvers.markov import (BlockTridiagonal, ConvergenceError, complete_generator, stationary_state,
+from dnpsim.errors import ConvergenceError
+from dnpsim.solvers.markov import (BlockTridiagonal, complete_generator, stationary_state,
                                    stationary_states)
 from dnpsim.units import TWO_PI
 

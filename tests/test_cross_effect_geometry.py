@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from dnpsim.experiments.cross_effect import geometry_model, powder_average
-from dnpsim.models.cross_effect import (GAMMA_ELECTRON, GAMMA_PROTON, ModelError, point_dipole_couplings,
+from dnpsim.errors import ModelError
+from dnpsim.models.cross_effect import (GAMMA_ELECTRON, GAMMA_PROTON, point_dipole_couplings,
                                         random_nuclear_positions, zcw_orientations)
 
 HBAR = 1.054571817e-34

@@ -9,7 +9,7 @@ from scipy import stats
 from dnpsim.dynamics import zeeman as zp
 from dnpsim.models.cross_effect import CrossEffectModel
 from dnpsim.solvers.kmc import fit_build_up
-from dnpsim.solvers.markov import ConvergenceError
+from dnpsim.errors import ConvergenceError
 
 
 def small_system():

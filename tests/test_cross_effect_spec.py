@@ -5,7 +5,8 @@ import copy
 import numpy as np
 import pytest
 
-from dnpsim.spec import SpecError, load_spec, resolve_spec, run_spec
+from dnpsim.errors import SpecError
+from dnpsim.spec import load_spec, resolve_spec, run_spec
 
 BASE = {
     "model": {"kind": "cross_effect", "offsets": [0.0, "145 MHz"], "electron_coupling": "100 kHz",

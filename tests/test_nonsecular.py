@@ -9,8 +9,8 @@ from hypothesis import given, settings, strategies as st
 
 from dnpsim.dynamics.lindblad import (EigenbasisLiouvillian, boltzmann_state, dense_liouvillian, dense_steady_state,
                                       electron_polarization, nonsecular_steady_state)
-from dnpsim.models.electrons import ModelError
-from dnpsim.solvers.markov import ConvergenceError
+from dnpsim.errors import ModelError
+from dnpsim.errors import ConvergenceError
 from dnpsim.units import inverse_temperature
 
 from tests.open_system_helpers import (BATH_1K2, BATH_12K, BATH_MIXED, OMEGA_E, environment, polarization_of,

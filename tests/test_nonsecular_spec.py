@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dnpsim.spec import SpecError, load_spec, resolve_spec, run_spec
+from dnpsim.errors import SpecError
+from dnpsim.spec import load_spec, resolve_spec, run_spec
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "nonsecular_point.toml"
 

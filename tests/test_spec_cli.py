@@ -7,7 +7,8 @@ import sys
 import pytest
 
 from dnpsim.cli import main
-from dnpsim.spec import SpecError, resolve_spec, run_spec
+from dnpsim.errors import SpecError
+from dnpsim.spec import resolve_spec, run_spec
 
 BASE = """
 [model]
@@ -130,8 +131,8 @@ def test_errors_survive_pickling():
     """Worker processes send exceptions back pickled; custom signatures must round-trip."""
     import pickle
 
-    from dnpsim.models.electrons import ModelError
-    from dnpsim.solvers.markov import ConvergenceError
+    from dnpsim.errors import ModelError
+    from dnpsim.errors import ConvergenceError
 
     for error in (SpecError("model.seed", "is required"), ModelError("model.couplings", "bad"),
                   ConvergenceError("did not converge", 1e-3)):

@@ -35,7 +35,8 @@ from dnpsim.experiments.sweep import (
     realization_seeds,
     run_sweep,
 )
-from dnpsim.spec import SpecError, get_dotted
+from dnpsim.errors import SpecError
+from dnpsim.spec import get_dotted
 
 # ----------------------------------------------------------------------------- fakes
 

@@ -43,7 +43,7 @@ def write_json_atomic(data: dict, path: Path) -> None:
 
 
 def _check_output(path: str, suffix: str) -> Path:
-    from dnpsim.spec import SpecError
+    from dnpsim.errors import SpecError
 
     out = Path(path)
     if out.suffix.lower() != suffix:
@@ -59,7 +59,7 @@ def cmd_run(args) -> int:
     output = _check_output(args.output, ".json")
     spec = load_spec(args.spec)
     if "sweep" in spec:
-        from dnpsim.spec import SpecError
+        from dnpsim.errors import SpecError
 
         raise SpecError("sweep", "a spec with a [sweep] section runs with 'dnpsim sweep', not 'dnpsim run'")
     resolve_spec(spec)  # validate before any work
@@ -113,12 +113,12 @@ def cmd_figure(args) -> int:
     from dnpsim.experiments.figures import FIGURES
 
     if args.name not in FIGURES:
-        from dnpsim.spec import SpecError
+        from dnpsim.errors import SpecError
 
         raise SpecError("figure", f"unknown figure {args.name!r}; available: {', '.join(sorted(FIGURES))}")
     out = Path(args.output_dir)
     if not out.is_dir():
-        from dnpsim.spec import SpecError
+        from dnpsim.errors import SpecError
 
         raise SpecError("--output-dir", f"directory {str(out)!r} does not exist")
     import inspect
@@ -130,7 +130,7 @@ def cmd_figure(args) -> int:
         if value is None:
             continue
         if keyword not in accepted:
-            from dnpsim.spec import SpecError
+            from dnpsim.errors import SpecError
 
             raise SpecError(flag, f"is not an option of figure {args.name!r}")
         options[keyword] = value
@@ -212,10 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from dnpsim.experiments.sweep import SweepResumeError
-    from dnpsim.models.electrons import ModelError
-    from dnpsim.solvers.markov import ConvergenceError
-    from dnpsim.spec import SpecError
+    from dnpsim.errors import ConvergenceError, ModelError, SpecError, SweepResumeError
 
     args = build_parser().parse_args(argv)
     try:

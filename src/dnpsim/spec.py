@@ -54,18 +54,7 @@ from typing import Any
 
 import numpy as np
 
-
-
-class SpecError(ValueError):
-    """A spec is invalid.  ``field`` is the dotted key at fault."""
-
-    def __init__(self, field: str, message: str):
-        self.field = field
-        self.message = message
-        super().__init__(f"{field}: {message}")
-
-    def __reduce__(self):  # picklable, so worker processes can report it
-        return (type(self), (self.field, self.message))
+from dnpsim.errors import SpecError
 
 
 def load_spec(path: str | Path) -> dict:
@@ -155,12 +144,12 @@ def check_keys(table: Any, allowed: set[str], where: str) -> dict:
 
 
 def read_number(value: Any, field: str, dimension: str = "dimensionless") -> float:
-    from dnpsim.units import UnitError, parse_quantity
+    from dnpsim.units import parse_quantity
 
     try:
         out = parse_quantity(value, dimension, field)
-    except UnitError as exc:
-        raise SpecError(field, str(exc).split(": ", 1)[-1]) from None
+    except SpecError as exc:
+        raise SpecError(field, exc.message) from None
     if not math.isfinite(out):
         raise SpecError(field, f"must be finite, got {value!r}")
     return out

@@ -24,6 +24,8 @@ import numpy as np
 from scipy import constants as _c
 from scipy.special import expit
 
+from dnpsim.errors import UnitError
+
 #: Reduced Planck constant, J s.
 HBAR: float = _c.hbar
 #: Boltzmann constant, J / K.
@@ -40,8 +42,6 @@ SI_UNITS = {
 }
 
 
-class UnitError(ValueError):
-    """A quantity at the boundary has the wrong unit or cannot be parsed."""
 
 
 def angular(frequency_hz):
@@ -62,7 +62,7 @@ def inverse_temperature(temperature_k: float) -> float:
     """beta = hbar / (k_B T) in s/rad, for a temperature in K (> 0)."""
     temperature_k = float(temperature_k)
     if not temperature_k > 0.0:
-        raise UnitError(f"temperature must be positive, got {temperature_k} K")
+        raise UnitError("temperature", f"must be positive, got {temperature_k} K")
     return HBAR / (K_B * temperature_k)
 
 
@@ -114,29 +114,29 @@ def parse_quantity(value, dimension: str, field: str = "value") -> float:
     if dimension not in SI_UNITS:
         raise ValueError(f"unknown dimension {dimension!r}")
     if isinstance(value, bool):
-        raise UnitError(f"{field}: expected a number or a string with a unit, got {value!r}")
+        raise UnitError(field, f"expected a number or a string with a unit, got {value!r}")
     if isinstance(value, Real):
         return float(value)
     if not isinstance(value, str):
-        raise UnitError(f"{field}: expected a number or a string with a unit, got {type(value).__name__} {value!r}")
+        raise UnitError(field, f"expected a number or a string with a unit, got {type(value).__name__} {value!r}")
     ureg = _registry()
     try:
         quantity = ureg.Quantity(value.strip())
     except Exception as exc:  # pint raises several exception types
-        raise UnitError(f"{field}: cannot parse {value!r} as a quantity ({exc})") from None
+        raise UnitError(field, f"cannot parse {value!r} as a quantity ({exc})") from None
     unit = SI_UNITS[dimension]
     if dimension == "temperature":
         # offset units (degC) need to_base semantics
         try:
             return float(quantity.to("kelvin").magnitude)
         except Exception:
-            raise UnitError(f"{field}: {value!r} is not a temperature") from None
+            raise UnitError(field, f"{value!r} is not a temperature") from None
     if dimension == "frequency" and "radian" in str(quantity.units):
         try:
             return float(quantity.to("radian / second").magnitude) / TWO_PI
         except Exception:
-            raise UnitError(f"{field}: {value!r} is not a frequency") from None
+            raise UnitError(field, f"{value!r} is not a frequency") from None
     try:
         return float(quantity.to(unit).magnitude) if unit else float(quantity.to("dimensionless").magnitude)
     except Exception:
-        raise UnitError(f"{field}: {value!r} is not a {dimension} (expected units convertible to {unit or 'a pure number'})") from None
+        raise UnitError(field, f"{value!r} is not a {dimension} (expected units convertible to {unit or 'a pure number'})") from None

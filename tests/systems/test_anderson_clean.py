@@ -97,10 +97,10 @@ def test_site_index_convention():
     ("model.onsite", {"offsets": np.zeros((2, 2, 3))}),
 ])
 def test_bad_parameters_name_the_field(field, kwargs):
-    from dnpsim.models.anderson import AndersonError
+    from dnpsim.errors import ModelError
 
     args = {"L": 2, "hopping": 1.0, "offsets": np.zeros((2, 2, 2)), "electron_larmor": 1.0}
     args.update(kwargs)
-    with pytest.raises(AndersonError) as err:
+    with pytest.raises(ModelError) as err:
         AndersonLattice(**args)
     assert err.value.field == field

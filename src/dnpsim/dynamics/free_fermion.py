@@ -49,18 +49,18 @@ class NuclearBath:
     per_electron: float
 
     def __post_init__(self):
-        from dnpsim.models.anderson import AndersonError
+        from dnpsim.errors import ModelError
 
         if not (np.isfinite(self.larmor) and self.larmor > 0):
-            raise AndersonError("model.nuclei.larmor", f"must be positive, got {self.larmor!r}")
+            raise ModelError("model.nuclei.larmor", f"must be positive, got {self.larmor!r}")
         if not (np.isfinite(self.hyperfine) and self.hyperfine >= 0):
-            raise AndersonError("model.nuclei.hyperfine", f"must be non-negative, got {self.hyperfine!r}")
+            raise ModelError("model.nuclei.hyperfine", f"must be non-negative, got {self.hyperfine!r}")
         for name in ("t1n", "t2n"):
             v = getattr(self, name)
             if not (np.isfinite(v) and v > 0):
-                raise AndersonError(f"model.nuclei.{name}", f"must be a positive time, got {v!r}")
+                raise ModelError(f"model.nuclei.{name}", f"must be a positive time, got {v!r}")
         if not (np.isfinite(self.per_electron) and self.per_electron >= 1):
-            raise AndersonError("model.nuclei.per_electron", f"must be >= 1, got {self.per_electron!r}")
+            raise ModelError("model.nuclei.per_electron", f"must be >= 1, got {self.per_electron!r}")
 
     @property
     def leakage_weight(self) -> float:

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from dnpsim.dynamics.eigenbasis import SectorEigensystem
-from dnpsim.models.electrons import DipolarElectrons, ModelError
+from dnpsim.errors import ModelError
+from dnpsim.models.electrons import DipolarElectrons
 
 
 def _require_vectors(*systems: SectorEigensystem) -> None:

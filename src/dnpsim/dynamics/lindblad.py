@@ -50,7 +50,8 @@ import scipy.sparse as sp
 
 from dnpsim.dynamics.eigenbasis import SectorEigensystem, diagonalize_sector, raising_strengths, dephasing_strength
 from dnpsim.dynamics.jumps import BathTimescales, total_raising_amplitude
-from dnpsim.models.electrons import DipolarElectrons, ModelError
+from dnpsim.errors import ModelError
+from dnpsim.models.electrons import DipolarElectrons
 from dnpsim.spin.operators import full_operator
 from dnpsim.units import detailed_balance, inverse_temperature
 

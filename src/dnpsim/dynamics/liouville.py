@@ -29,7 +29,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from dnpsim.models.cross_effect import CrossEffectModel
-from dnpsim.solvers.markov import ConvergenceError
+from dnpsim.errors import ConvergenceError
 from dnpsim.spin.operators import full_operator
 
 #: Largest number of spins the full Liouville space is built for (4^7 = 16384).

@@ -28,7 +28,7 @@ import numba
 import numpy as np
 
 from dnpsim.dynamics.eigenbasis import Eigenbasis
-from dnpsim.models.electrons import ModelError
+from dnpsim.errors import ModelError
 from dnpsim.solvers.markov import (SMALL_BLOCK, BlockTridiagonal, SplitGenerator, available_blas_threads,
                                    column_sums2, complete_generator, diagonal_view, dot2, escape_rates2,
                                    finish_residual2, offdiagonal_product2)

@@ -71,7 +71,7 @@ import numpy as np
 import scipy.linalg as sla
 
 from dnpsim.models.cross_effect import CrossEffectModel, spin_values
-from dnpsim.solvers.markov import ConvergenceError
+from dnpsim.errors import ConvergenceError
 
 #: Largest number of spins (electrons + nuclei) of the explicit 2^n-state projection.
 MAX_PROJECTION_SPINS = 12

@@ -69,7 +69,8 @@ import dnpsim
 from dnpsim.experiments.executors import Executor, make_executor
 from dnpsim.netcdf import write_netcdf
 from dnpsim.provenance import git_revision
-from dnpsim.spec import SpecError, load_spec, reuses_model, set_dotted
+from dnpsim.errors import SpecError, SweepResumeError
+from dnpsim.spec import load_spec, reuses_model, set_dotted
 
 __all__ = [
     "SweepAxis",
@@ -101,11 +102,6 @@ _PART_NAME = re.compile(r"^g(\d+)_r(\d+)\.pkl$")
 
 Compute = Callable[[dict, list, int], Sequence[Mapping[str, Any]]]
 Validate = Callable[[dict], None]
-
-
-class SweepResumeError(RuntimeError):
-    """The parts directory of an output holds results that cannot be resumed here
-    (another spec, or an unreadable fingerprint)."""
 
 
 # ------------------------------------------------------------------------------ plan

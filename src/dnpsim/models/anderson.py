@@ -17,18 +17,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from dnpsim.errors import ModelError
+
 BOUNDARIES = ("periodic", "open")
 #: Critical disorder of the 3D Anderson model with box disorder, w_c / t = 16.536
 #: (quoted in the 2018 paper, Sec. III A); the paper uses t_c = w / 16.5.
 CRITICAL_RATIO = 16.5
-
-
-class AndersonError(ValueError):
-    """Invalid Anderson-model parameter; ``field`` names it (spec-style dotted key)."""
-
-    def __init__(self, field: str, message: str):
-        self.field = field
-        super().__init__(f"{field}: {message}")
 
 
 @dataclass(frozen=True)
@@ -52,18 +46,18 @@ class AndersonLattice:
 
     def __post_init__(self):
         if isinstance(self.L, bool) or not isinstance(self.L, (int, np.integer)) or self.L < 1:
-            raise AndersonError("model.L", f"must be an integer >= 1, got {self.L!r}")
+            raise ModelError("model.L", f"must be an integer >= 1, got {self.L!r}")
         if self.boundary not in BOUNDARIES:
-            raise AndersonError("model.boundary", f"must be one of {BOUNDARIES}, got {self.boundary!r}")
+            raise ModelError("model.boundary", f"must be one of {BOUNDARIES}, got {self.boundary!r}")
         if not (np.isfinite(self.hopping) and self.hopping >= 0):
-            raise AndersonError("model.hopping", f"must be a non-negative frequency, got {self.hopping!r}")
+            raise ModelError("model.hopping", f"must be a non-negative frequency, got {self.hopping!r}")
         if not (np.isfinite(self.electron_larmor) and self.electron_larmor > 0):
-            raise AndersonError("model.electron_larmor", f"must be positive, got {self.electron_larmor!r}")
+            raise ModelError("model.electron_larmor", f"must be positive, got {self.electron_larmor!r}")
         offsets = np.asarray(self.offsets, dtype=float)
         if offsets.shape != (self.L,) * 3:
-            raise AndersonError("model.onsite", f"must have shape {(self.L,) * 3}, got {offsets.shape}")
+            raise ModelError("model.onsite", f"must have shape {(self.L,) * 3}, got {offsets.shape}")
         if not np.all(np.isfinite(offsets)):
-            raise AndersonError("model.onsite", "must be finite")
+            raise ModelError("model.onsite", "must be finite")
         offsets = offsets.copy()
         offsets.setflags(write=False)
         object.__setattr__(self, "offsets", offsets)
@@ -119,7 +113,7 @@ def box_offsets(L: int, width: float, rng: np.random.Generator) -> np.ndarray:
 
     ``width`` in the caller's units (Hz at the boundary, rad/s inside)."""
     if not (np.isfinite(width) and width >= 0):
-        raise AndersonError("model.onsite.width", f"must be non-negative, got {width!r}")
+        raise ModelError("model.onsite.width", f"must be non-negative, got {width!r}")
     return rng.uniform(-0.5 * width, 0.5 * width, size=(L, L, L))
 
 

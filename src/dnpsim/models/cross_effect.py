@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dnpsim.errors import ModelError
 from dnpsim.units import TWO_PI
 
 #: |gamma_e| of a free electron (g = 2.0023), rad s^-1 T^-1.
@@ -46,14 +47,6 @@ GAMMA_PROTON = 2.6752218744e8
 #: mu_0 / 4 pi, T^2 m^3 / J.
 MU0_OVER_4PI = 1e-7
 _HBAR = 1.054571817e-34
-
-
-class ModelError(ValueError):
-    """Invalid model parameter; ``field`` names it."""
-
-    def __init__(self, field: str, message: str):
-        self.field = field
-        super().__init__(f"{field}: {message}")
 
 
 @dataclass(frozen=True)

@@ -21,20 +21,9 @@ from math import comb
 
 import numpy as np
 
+from dnpsim.errors import ModelError
 from dnpsim.spin.operators import full_operator
 from dnpsim.spin.sectors import Sector, sector
-
-
-class ModelError(ValueError):
-    """Invalid model parameters; ``field`` names the parameter at fault."""
-
-    def __init__(self, field: str, message: str):
-        self.field = field
-        self.message = message
-        super().__init__(f"{field}: {message}")
-
-    def __reduce__(self):  # picklable, so worker processes can report it
-        return (type(self), (self.field, self.message))
 
 
 def _symmetric_matrix(name: str, value, n: int) -> np.ndarray:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import logsumexp
 
-from dnpsim.solvers.markov import ConvergenceError
+from dnpsim.errors import ConvergenceError
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from typing import Callable
 import numpy as np
 import scipy.sparse.linalg as spla
 
-from dnpsim.solvers.markov import ConvergenceError
+from dnpsim.errors import ConvergenceError
 
 KRYLOV_METHODS = ("gmres", "bicgstab")
 

@@ -38,6 +38,8 @@ from numba.core.extending import intrinsic
 import scipy.linalg as sla
 import scipy.sparse as sp
 
+from dnpsim.errors import ConvergenceError
+
 
 #: Below this block size one BLAS thread is faster than several (thread start-up and
 #: synchronization dominate small products; on a busy machine spinning threads are
@@ -69,18 +71,6 @@ def _threadpool_controller():
     from threadpoolctl import ThreadpoolController
 
     return ThreadpoolController()
-
-
-class ConvergenceError(RuntimeError):
-    """A solver did not reach its tolerance; ``residual`` says how far it got."""
-
-    def __init__(self, message: str, residual: float):
-        self.message = message
-        self.residual = residual
-        super().__init__(f"{message} (residual {residual:.3e})")
-
-    def __reduce__(self):  # picklable, so worker processes can report it
-        return (type(self), (self.message, self.residual))
 
 
 @dataclass

@@ -68,7 +68,8 @@ from typing import Any
 
 import numpy as np
 
-from dnpsim.spec import SpecError, check_keys, read_integer, read_model_seed, read_number, read_positive
+from dnpsim.errors import ModelError, SpecError
+from dnpsim.spec import check_keys, read_integer, read_model_seed, read_number, read_positive
 
 MODEL_KEYS = {"kind", "offsets", "electron_coupling", "seed", "nuclei", "geometry"}
 NUCLEI_KEYS = {"larmor", "n", "hyperfine_secular", "hyperfine_pseudo_secular", "hyperfine_pseudo_secular_imag",
@@ -235,7 +236,7 @@ def _resolve_environment(env: Any) -> dict:
 def resolve(spec: dict, seed: int | None = None) -> CrossEffectSetup:
     """Validate a ``cross_effect`` spec (SpecError naming the field) and draw nuclear
     positions if asked; nothing heavy is computed."""
-    from dnpsim.models.cross_effect import (GAMMA_PROTON, ModelError, point_dipole_couplings,
+    from dnpsim.models.cross_effect import (GAMMA_PROTON, point_dipole_couplings,
                                             random_nuclear_positions)
 
     if "environment" not in spec:

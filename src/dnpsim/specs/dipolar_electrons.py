@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 
 from dnpsim.models import disorder
-from dnpsim.spec import (SpecError, check_keys, read_coupling_matrix, read_distribution, read_frequencies,
+from dnpsim.errors import SpecError
+from dnpsim.spec import (check_keys, read_coupling_matrix, read_distribution, read_frequencies,
                          read_gaussian_scale, read_integer, read_microwave_environment, read_model_seed,
                          read_number, read_positive)
 

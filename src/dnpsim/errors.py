@@ -1,0 +1,69 @@
+"""The errors dnpsim raises: one class per kind of failure, all in this module.
+
+* :class:`SpecError` -- a spec file, a command-line option or a public argument is
+  invalid.  ``field`` is the dotted key at fault (``"environment.t2e"``); raised before
+  any work starts, and nothing is written.  The command line exits with code 2.
+* :class:`UnitError` -- a quantity has the wrong unit or cannot be parsed (a
+  :class:`SpecError`: it names the field too).
+* :class:`ModelError` -- model or environment parameters are physically impossible or
+  inconsistent (a non-symmetric coupling matrix, T2 > 2 T1, ...); ``field`` names the
+  parameter.  Exit code 2.
+* :class:`ConvergenceError` -- a solver did not reach its tolerance; ``residual`` says
+  how far it got.  Results are never returned silently wrong.  Exit code 1.
+* :class:`SweepResumeError` -- the parts kept by an interrupted sweep cannot be resumed
+  (another spec).  Exit code 2.
+
+Every class derives from :class:`DnpsimError`, and from the built-in exception a
+caller would expect (``ValueError`` for bad input, ``RuntimeError`` for failed
+computations), and is picklable so worker processes can report it.
+"""
+
+from __future__ import annotations
+
+__all__ = ["DnpsimError", "SpecError", "UnitError", "ModelError", "ConvergenceError", "SweepResumeError"]
+
+
+class DnpsimError(Exception):
+    """Base class of every error dnpsim raises on purpose."""
+
+
+class _FieldError(DnpsimError, ValueError):
+    """An error about one named input field: ``str(error)`` is ``"field: message"``."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}")
+
+    def __reduce__(self):  # picklable, so worker processes can report it
+        return (type(self), (self.field, self.message))
+
+
+class SpecError(_FieldError):
+    """An invalid spec, option or argument; ``field`` is the dotted key at fault."""
+
+
+class UnitError(SpecError):
+    """A quantity has the wrong unit or cannot be parsed; ``field`` names it."""
+
+
+class ModelError(_FieldError):
+    """Physically impossible or inconsistent model / environment parameters;
+    ``field`` names the parameter (as its spec key, e.g. ``"model.couplings"``)."""
+
+
+class ConvergenceError(DnpsimError, RuntimeError):
+    """A solver did not reach its tolerance; ``residual`` says how far it got."""
+
+    def __init__(self, message: str, residual: float):
+        self.message = message
+        self.residual = residual
+        super().__init__(f"{message} (residual {residual:.3e})")
+
+    def __reduce__(self):
+        return (type(self), (self.message, self.residual))
+
+
+class SweepResumeError(DnpsimError, RuntimeError):
+    """The parts directory of a sweep's output holds results that cannot be resumed
+    here (another spec, or an unreadable fingerprint)."""
