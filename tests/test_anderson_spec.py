@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dnpsim.spec import (
-    SpecError,
-    load_spec,
-    resolve_spec,
-    reuses_model,
-    run_group,
-    run_spec,
-)
+import dnpsim
+from dnpsim.api import run_points
+from dnpsim.errors import SpecError
+from dnpsim.spec import load_spec, resolve_spec, reuses_model
+
+
+def run_spec(spec):
+    return dnpsim.run(spec).to_dict()
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "anderson_point.toml"
 
@@ -59,7 +59,7 @@ def test_group_reuses_diagonalization(spec, monkeypatch):
     monkeypatch.setattr(anderson.ExactAnderson, "__init__", counting)
     variants = [{"environment.mw_frequency": f} for f in (93.85e9, 93.86e9, 93.9e9)] + \
                [{"model.nuclei.larmor": 5e6}]
-    grouped = run_group(spec, variants, seed=7)
+    grouped = run_points(spec, variants, seed=7)
     assert len(calls) == 1
     for variant, res in zip(variants, grouped):
         s = copy.deepcopy(spec)
@@ -70,7 +70,7 @@ def test_group_reuses_diagonalization(spec, monkeypatch):
                 node = node[part]
             node[last] = v
         s["model"]["seed"] = 7
-        assert res["nuclear_polarization"] == pytest.approx(run_spec(s)["nuclear_polarization"], rel=1e-12)
+        assert res.nuclear_polarization == pytest.approx(run_spec(s)["nuclear_polarization"], rel=1e-12)
     assert reuses_model("environment.mw_frequency", spec) and not reuses_model("model.hopping", spec)
 
 

@@ -8,7 +8,12 @@ import pytest
 
 from dnpsim.cli import main
 from dnpsim.errors import SpecError
-from dnpsim.spec import resolve_spec, run_spec
+import dnpsim
+from dnpsim.spec import resolve_spec
+
+
+def run_spec(spec):
+    return dnpsim.run(spec).to_dict()
 
 BASE = """
 [model]
@@ -131,8 +136,7 @@ def test_errors_survive_pickling():
     """Worker processes send exceptions back pickled; custom signatures must round-trip."""
     import pickle
 
-    from dnpsim.errors import ModelError
-    from dnpsim.errors import ConvergenceError
+    from dnpsim.errors import ConvergenceError, ModelError
 
     for error in (SpecError("model.seed", "is required"), ModelError("model.couplings", "bad"),
                   ConvergenceError("did not converge", 1e-3)):
@@ -148,16 +152,6 @@ def test_figure_options_a_figure_does_not_take_are_refused(tmp_path, capsys):
     assert main(["figure", "spin-temperature-fig2", "--quick", "--size", "6", "--output-dir", str(tmp_path)]) == 2
     assert "--size" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
-
-
-def test_run_summary_handles_numbers_lists_and_missing_residual():
-    from dnpsim.cli import _run_summary
-
-    assert _run_summary({"nuclear_polarization": 0.5, "residual": 1e-12}) == \
-        "nuclear polarization +0.500000, residual 1.00e-12"
-    line = _run_summary({"nuclear_polarization": [0.1, 0.3], "residual": float("nan")})
-    assert "mean +0.200000" in line and "+0.100000 .. +0.300000 over 2" in line
-    assert _run_summary({"electron_polarization": [-0.9]}) == "done"
 
 
 def test_figure_size_and_electrons_reach_the_figures_that_take_them():

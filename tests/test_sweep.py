@@ -176,10 +176,16 @@ def test_parse_defaults_single_value_grid_and_strings():
     assert plan.realizations == 1 and plan.seed == 0
     assert plan.axes[0].values == (1.2,)
 
+    # strings with units become SI numbers, so the coordinate is numeric (Hz)
     plan = parse_sweep(make_spec({"environment.mw_frequency": ["93.88 GHz", "93.9 GHz"]}))
-    assert plan.axes[0].values == ("93.88 GHz", "93.9 GHz")  # kept as given for the engine
-    assert list(plan.axes[0].coordinate()) == ["93.88 GHz", "93.9 GHz"]
-    assert plan.axes[0].coordinate().dtype.kind == "U"
+    assert plan.axes[0].values == (93.88e9, 93.9e9)
+    assert plan.axes[0].coordinate().dtype.kind == "f"
+    plan = parse_sweep(make_spec({"environment.mw_frequency": {"start": "93.84 GHz", "stop": "93.96 GHz", "num": 3}}))
+    assert plan.axes[0].values == pytest.approx((93.84e9, 93.9e9, 93.96e9), rel=1e-15)
+    plan = parse_sweep(make_spec({"method.solver": ["gmres", "bicgstab"]}))  # other strings are kept
+    assert plan.axes[0].values == ("gmres", "bicgstab")
+    with pytest.raises(SpecError, match="is not a frequency, time, temperature"):
+        parse_sweep(make_spec({"environment.mw_frequency": ["93.88 GHz", "3 m"]}))
 
     plan = parse_sweep(make_spec({"realizations": 4}))  # realizations only
     assert plan.shape == () and plan.size == 1 and len(plan.groups()) == 1
@@ -233,7 +239,7 @@ BAD_SWEEPS = [
     ({"environment.mw_frequency": []}, F, "empty"),
     ({"environment.mw_frequency": {"start": 1.0, "stop": 2.0, "num": 0}}, F, "num"),
     ({"environment.mw_frequency": {"start": 1.0, "stop": 2.0, "num": 2.5}}, F, "num"),
-    ({"environment.mw_frequency": {"start": "93 GHz", "stop": 2.0, "num": 3}}, F, "start"),
+    ({"environment.mw_frequency": {"start": "fast", "stop": 2.0, "num": 3}}, F, "start"),
     ({"environment.mw_frequency": {"start": 1.0, "num": 3}}, F, "stop"),
     ({"environment.mw_frequency": {"start": 1.0, "stop": 2.0, "num": 3, "step": 1}}, F, "step"),
     ({"environment.mw_frequency": 93.9e9}, F, "list"),
@@ -293,7 +299,7 @@ def test_output_path_is_checked_first(tmp_path):
     spec = make_spec(default_sweep())
     with pytest.raises(ValueError, match=r"\.nc"):
         run_sweep(spec, tmp_path / "out.json", compute=fake_compute, validate=accept, progress=False)
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(SpecError, match="does not exist"):
         run_sweep(spec, tmp_path / "missing" / "out.nc", compute=fake_compute, validate=accept, progress=False)
     assert list(tmp_path.iterdir()) == []
 

@@ -7,44 +7,14 @@ written), 1 a computation failed (e.g. a solver did not converge, with its resid
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 
-import numpy as np
-
-
-def _json_default(value):
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (np.floating, np.integer)):
-        return value.item()
-    if isinstance(value, tuple):
-        return list(value)
-    raise TypeError(f"cannot serialize {type(value).__name__}")
-
-
-def write_json_atomic(data: dict, path: Path) -> None:
-    """Write JSON through a temporary file in the same directory, then rename, so a
-    failed run never leaves a half-written result."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh, indent=2, default=_json_default)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+from dnpsim.errors import ConvergenceError, ModelError, SpecError, SweepResumeError
 
 
 def _check_output(path: str, suffix: str) -> Path:
-    from dnpsim.errors import SpecError
-
     out = Path(path)
     if out.suffix.lower() != suffix:
         raise SpecError("--output", f"must end with {suffix}, got {path!r}")
@@ -54,49 +24,28 @@ def _check_output(path: str, suffix: str) -> Path:
 
 
 def cmd_run(args) -> int:
-    from dnpsim.spec import load_spec, resolve_spec, run_spec
+    from dnpsim.api import run
+    from dnpsim.io import write_json
+    from dnpsim.spec import load_spec, resolve_spec
 
     output = _check_output(args.output, ".json")
     spec = load_spec(args.spec)
     if "sweep" in spec:
-        from dnpsim.errors import SpecError
-
         raise SpecError("sweep", "a spec with a [sweep] section runs with 'dnpsim sweep', not 'dnpsim run'")
     resolve_spec(spec)  # validate before any work
-    result = run_spec(spec, progress=not args.quiet)
-    write_json_atomic(result, output)
+    result = run(spec, progress=not args.quiet)
+    write_json(output, result.to_dict())
     if not args.quiet:
-        print(f"{_run_summary(result)}; wrote {output}")
+        print(f"{result.summary()}; wrote {output}")
     return 0
 
 
-def _run_summary(result: dict) -> str:
-    """One line for the terminal: nuclear polarization (a number, or the mean and
-    range over nuclei when the engine returns one per nucleus) and the residual."""
-    parts = []
-    pn = result.get("nuclear_polarization")
-    if isinstance(pn, (int, float)):
-        parts.append(f"nuclear polarization {pn:+.6f}")
-    elif pn is not None and len(pn):
-        import numpy as np
-
-        values = np.asarray(pn, float).ravel()
-        parts.append(f"nuclear polarization mean {values.mean():+.6f} "
-                     f"(range {values.min():+.6f} .. {values.max():+.6f} over {values.size})")
-    residual = result.get("residual")
-    if isinstance(residual, (int, float)):
-        parts.append(f"residual {residual:.2e}")
-    return ", ".join(parts) or "done"
-
-
 def cmd_sweep(args) -> int:
-    from dnpsim.experiments.sweep import run_sweep
-    from dnpsim.spec import load_spec
+    from dnpsim.api import sweep
 
     output = _check_output(args.output, ".nc")
-    spec = load_spec(args.spec)
-    run_sweep(spec, output, executor=args.executor, workers=args.workers, address=args.scheduler,
-              progress=not args.quiet, resume=not args.restart)
+    sweep(args.spec, output=output, executor=args.executor, workers=args.workers, address=args.scheduler,
+          progress=not args.quiet, resume=not args.restart)
     if not args.quiet:
         print(f"wrote {output}")
     return 0
@@ -113,13 +62,9 @@ def cmd_figure(args) -> int:
     from dnpsim.experiments.figures import FIGURES
 
     if args.name not in FIGURES:
-        from dnpsim.errors import SpecError
-
         raise SpecError("figure", f"unknown figure {args.name!r}; available: {', '.join(sorted(FIGURES))}")
     out = Path(args.output_dir)
     if not out.is_dir():
-        from dnpsim.errors import SpecError
-
         raise SpecError("--output-dir", f"directory {str(out)!r} does not exist")
     import inspect
 
@@ -130,9 +75,7 @@ def cmd_figure(args) -> int:
         if value is None:
             continue
         if keyword not in accepted:
-            from dnpsim.errors import SpecError
-
-            raise SpecError(flag, f"is not an option of figure {args.name!r}")
+                raise SpecError(flag, f"is not an option of figure {args.name!r}")
         options[keyword] = value
     make(quick=args.quick, output_dir=out, progress=not args.quiet, realizations=args.realizations,
          workers=args.workers, **options)
@@ -212,8 +155,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from dnpsim.errors import ConvergenceError, ModelError, SpecError, SweepResumeError
-
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from numbers import Real
+from typing import NamedTuple
 
 import numpy as np
 from scipy import constants as _c
@@ -39,6 +41,55 @@ SI_UNITS = {
     "time": "s",
     "temperature": "K",
     "dimensionless": "",
+}
+
+
+class Quantity(NamedTuple):
+    """Unit (as pint writes it, "1" for pure numbers) and one-line description of a
+    named output quantity."""
+
+    unit: str
+    description: str
+
+
+#: Every quantity dnpsim writes (result JSON, NetCDF variables), by name: its unit and
+#: what it is.  Frequencies are cyclic (Hz), as at every boundary.
+QUANTITIES: dict[str, Quantity] = {
+    "nuclear_polarization": Quantity("1", "nuclear polarization 2<I_z> along B0"),
+    "electron_polarization": Quantity("1", "electron polarization 2<S_z> along B0, per electron (or site)"),
+    "enhancement": Quantity("1", "polarization over its Boltzmann value at the sample temperature, per species"),
+    "nuclear_enhancement": Quantity("1", "nuclear polarization over its Boltzmann value tanh(beta omega_n / 2)"),
+    "electron_enhancement": Quantity("1", "electron polarization over its Boltzmann value -tanh(beta omega_e / 2)"),
+    "residual": Quantity("1", "stationary residual ||L x||_1 / sum_n |L_nn| |x_n| (net flux left over)"),
+    "iterations": Quantity("1", "solver iterations"),
+    "wall_time": Quantity("s", "wall-clock time of the computation"),
+    "times": Quantity("s", "time since the microwaves were switched on"),
+    "electron_polarization_t": Quantity("1", "electron polarization 2<S_z> vs time"),
+    "nuclear_polarization_t": Quantity("1", "nuclear polarization 2<I_z> vs time"),
+    "nuclear_polarization_stderr": Quantity("1", "standard error of nuclear_polarization (stochastic methods)"),
+    "nuclear_polarization_t_stderr": Quantity("1", "standard error of nuclear_polarization_t"),
+    "spin_temperature": Quantity("K", "fitted spin temperature T_s = hbar / (k_B beta_s)"),
+    "inverse_spin_temperature": Quantity("s/rad", "fitted inverse spin temperature beta_s"),
+    "spin_temperature_field": Quantity("Hz", "fitted effective field h of the spin-temperature ansatz"),
+    "kl_divergence": Quantity("1", "Kullback-Leibler distance of the stationary state from the ansatz"),
+    "nuclear_polarization_ansatz": Quantity("1", "nuclear polarization tanh(beta_s (omega_n - h) / 2) of the ansatz"),
+    "ipr": Quantity("1", "mean inverse participation ratio of the one-electron eigenmodes"),
+    "diag_time": Quantity("s", "time spent diagonalizing"),
+    "nuclear_polarization_mean": Quantity("1", "nuclear polarization averaged over the nuclei"),
+    "build_up_enhancement": Quantity("1", "eps of the build-up fit p(t) = eps (1 - exp(-t / tau))"),
+    "build_up_time": Quantity("s", "tau of the build-up fit p(t) = eps (1 - exp(-t / tau))"),
+    "efficiency_eta": Quantity("1", "cross-effect efficiency eta (Eq. (3))"),
+    "efficiency_eta1": Quantity("1", "largest eta_1 of Eq. (3)"),
+    "efficiency_eta2": Quantity("1", "smallest eta_2 of Eq. (3)"),
+    "events": Quantity("1", "kinetic Monte Carlo events"),
+    "offsets": Quantity("Hz", "electron Zeeman offsets Delta_i"),
+    "couplings": Quantity("Hz", "electron flip-flop couplings U_ij"),
+    "ising": Quantity("Hz", "electron Ising couplings J_ij"),
+    "hyperfine": Quantity("Hz", "hyperfine couplings D_i of the thermometer nucleus"),
+    "onsite": Quantity("Hz", "on-site offsets of the Anderson lattice"),
+    "mw_frequency": Quantity("Hz", "microwave frequency"),
+    "mw_amplitude": Quantity("Hz", "microwave amplitude omega_1 / 2 pi"),
+    "temperature": Quantity("K", "sample (lattice) temperature"),
 }
 
 
@@ -140,3 +191,21 @@ def parse_quantity(value, dimension: str, field: str = "value") -> float:
         return float(quantity.to(unit).magnitude) if unit else float(quantity.to("dimensionless").magnitude)
     except Exception:
         raise UnitError(field, f"{value!r} is not a {dimension} (expected units convertible to {unit or 'a pure number'})") from None
+
+
+_NUMBER_FIRST = re.compile(r"^\s*[-+]?(\d|\.\d)")
+
+
+def quantity_to_si(value, field: str = "value"):
+    """A string with a unit (starting with a number, e.g. "93.9 GHz", "1 us", "1.2 K")
+    as a float in the SI unit of its dimension (:data:`SI_UNITS`: Hz, s, K, pure
+    numbers); any other value is returned unchanged.  Raises :class:`UnitError` for a
+    number with a unit of another dimension."""
+    if not isinstance(value, str) or not _NUMBER_FIRST.match(value):
+        return value
+    for dimension in SI_UNITS:
+        try:
+            return parse_quantity(value, dimension, field)
+        except UnitError:
+            continue
+    raise UnitError(field, f"{value!r} is not a frequency, time, temperature or pure number")

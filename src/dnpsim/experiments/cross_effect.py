@@ -1,9 +1,8 @@
 """Orchestration of the cross-effect engine (Karabanov et al. 2018): one spec point,
 paper parameter sets, build-up fits and powder averages.
 
-* :func:`run_point` — the ``cross_effect`` spec kind's result dictionary for one model
-  and method (``lindblad``: Eq. (1); ``zeeman_rates``: Eq. (4) as a rate equation;
-  ``kmc``: kinetic Monte Carlo of Eq. (4));
+* :func:`run_points` — the ``cross_effect`` spec kind's results (``lindblad``: Eq. (1);
+  ``zeeman_rates``: Eq. (4) as a rate equation; ``kmc``: kinetic Monte Carlo of Eq. (4));
 * :func:`paper_model` — the parameter sets of the figure captions (Fig. 1c, 2a-c);
 * :func:`powder_average` — average any per-orientation result over the orientation of
   the static field relative to the spin geometry (ZCW grid,
@@ -57,67 +56,107 @@ def paper_model(figure: str, *, omega1: float, D: float, p: float | None = None,
     return CrossEffectModel.from_hz(**kw)
 
 
-def run_point(model: CrossEffectModel, method: dict, progress: bool = False) -> dict:
-    """Result dictionary of the ``cross_effect`` spec kind (keys in
-    :mod:`dnpsim.specs.cross_effect`) for ``method`` (resolved method table)."""
+def run_points(setup, variants, *, progress: bool = False) -> list:
+    """One :class:`~dnpsim.result.Result` per variant of a resolved ``cross_effect``
+    setup (each variant builds its own, cheap, model).
+
+    Methods: :class:`~dnpsim.methods.Lindblad` (Eq. (1)), :class:`~dnpsim.methods.ZeemanRates`
+    (Eq. (4) as a rate equation), :class:`~dnpsim.methods.KineticMonteCarlo`.  Without
+    ``times`` the steady state (``solution = "stationary"``); with ``times`` the
+    evolution from thermal electrons and unpolarized nuclei (``"time_resolved"``; the
+    polarizations are those at the last time, the curves are ``times``,
+    ``electron_polarization_t``, ``nuclear_polarization_t``, and kMC adds standard
+    errors).  ``nuclear_polarization`` is per nucleus, 2<I_z^k> along B0 (the paper's
+    p_I); this model relaxes nuclei to zero, not to their Boltzmann polarization.
+    Extras: ``nuclear_polarization_mean``; with times, the fit p(t) = eps (1 -
+    exp(-t/tau)) of the mean nuclear polarization (``build_up_enhancement``,
+    ``build_up_time``; NaN when the fit fails); kMC ``events``; for N <= 20 nuclei the
+    efficiencies ``efficiency_eta``, ``efficiency_eta1`` (max), ``efficiency_eta2`` (min)
+    of Eq. (3)."""
+    return [_run_one(v) for v in variants]
+
+
+def _run_one(setup):
+    import time
+
     from dnpsim.dynamics import liouville, zeeman
+    from dnpsim.result import Enhancement, Result
     from dnpsim.solvers.kmc import fit_build_up
     from dnpsim.theory.bloch import efficiency
 
-    kind = method["kind"]
-    times = np.asarray(method["times"]) if "times" in method else None
-    result: dict = {"method": kind}
-    dims: dict = {"electron_polarization": ("electron",), "nuclear_polarization": ("nucleus",)}
-    if kind == "lindblad":
-        ss = liouville.steady_state(model, tol=method.get("tol", 1e-9)) if times is None else None
-        if ss is not None:
-            pe, pn, result["residual"] = ss.electron_polarization, ss.nuclear_polarization, ss.residual
+    start = time.perf_counter()
+    model = setup.model()
+    method = setup.method
+    times = None if method.times is None else np.asarray(method.times)
+    residual = stderr = stderr_t = pe_t = pn_t = None
+    extras: dict = {}
+    if method.kind == "lindblad":
+        if times is None:
+            ss = liouville.steady_state(model, tol=method.tol)
+            pe, pn, residual = ss.electron_polarization, ss.nuclear_polarization, ss.residual
         else:
             tr = liouville.evolve(model, times)
             pe_t, pn_t = tr.electron_polarization, tr.nuclear_polarization
-    elif kind == "zeeman_rates":
-        rates = zeeman.projected_rates(model) if method.get("rates", "generic") == "generic" \
-            else zeeman.local_rates(model)
+    elif method.kind == "zeeman_rates":
+        rates = zeeman.projected_rates(model) if method.rates == "generic" else zeeman.local_rates(model)
         if times is None:
-            sol = zeeman.rate_steady_state(rates, tol=method.get("tol", 1e-9))
-            pe, pn, result["residual"] = sol.electron_polarization, sol.nuclear_polarization, sol.residual
+            sol = zeeman.rate_steady_state(rates, tol=method.tol)
+            pe, pn, residual = sol.electron_polarization, sol.nuclear_polarization, sol.residual
         else:
             sol = zeeman.rate_evolve(rates, times)
             pe_t, pn_t = sol.electron_polarization, sol.nuclear_polarization
-    elif kind == "kmc":
-        res = zeeman.kmc(model, times, method["trajectories"], np.random.default_rng(method["seed"]),
-                         min_pair_coupling=2 * np.pi * method.get("min_pair_coupling", 0.0),
-                         threads=method.get("threads"), algorithm=method.get("algorithm", "tree"))
+    else:  # kmc (validated by the options class)
+        res = zeeman.kmc(model, times, method.trajectories, np.random.default_rng(method.seed),
+                         min_pair_coupling=2 * np.pi * method.min_pair_coupling, threads=method.threads)
         pe_t, pn_t = res.electron_polarization, res.nuclear_polarization
-        result["nuclear_polarization_stderr"] = res.nuclear_stderr[-1].tolist()
-        result["events"] = res.events
-        dims["nuclear_polarization_stderr"] = ("nucleus",)
-    else:  # validated by the spec layer
-        raise ValueError(f"method.kind: unknown {kind!r}")
+        stderr_t = res.nuclear_stderr
+        stderr = stderr_t[-1]
+        extras["events"] = res.events
     if times is not None:
-        # a time-resolved run solves no stationary equation: the contract's residual
-        # key (DESIGN.md) is present but not a number
-        result["residual"] = float("nan")
         pe, pn = pe_t[-1], pn_t[-1]
-        result["times"] = times.tolist()
-        result["electron_polarization_t"] = np.asarray(pe_t).tolist()
-        result["nuclear_polarization_t"] = np.asarray(pn_t).tolist()
-        dims.update({"times": ("time",), "electron_polarization_t": ("time", "electron"),
-                     "nuclear_polarization_t": ("time", "nucleus")})
         if model.n_nuclei and times.size >= 3:
             try:
                 fit = fit_build_up(times, np.asarray(pn_t).mean(axis=1))
-                result["build_up_enhancement"], result["build_up_time"] = fit.eps, fit.tau
+                extras["build_up_enhancement"], extras["build_up_time"] = fit.eps, fit.tau
             except RuntimeError:  # curve_fit did not converge: report no fit
-                result["build_up_enhancement"] = result["build_up_time"] = float("nan")
-    result["electron_polarization"] = np.asarray(pe).tolist()
-    result["nuclear_polarization"] = np.asarray(pn).tolist()
-    result["nuclear_polarization_mean"] = float(np.mean(pn)) if model.n_nuclei else float("nan")
+                extras["build_up_enhancement"] = extras["build_up_time"] = float("nan")
+    extras["nuclear_polarization_mean"] = float(np.mean(pn)) if model.n_nuclei else float("nan")
     if model.n_nuclei <= 20:
         eff = efficiency(model)
-        result.update(efficiency_eta=eff.eta, efficiency_eta1=eff.eta1_max, efficiency_eta2=eff.eta2_min)
-    result["dims"] = dims
-    return result
+        extras.update(efficiency_eta=eff.eta, efficiency_eta1=eff.eta1_max, efficiency_eta2=eff.eta2_min)
+    pe = np.asarray(pe, dtype=float)
+    pn = np.asarray(pn, dtype=float)
+    env = setup.environment_values
+    electron_b, nuclear_b = boltzmann_polarizations(env, setup.model_values["larmor"])
+    return Result(model="cross_effect", method=method.kind,
+                  solution="stationary" if times is None else "time_resolved",
+                  electron_polarization=pe, nuclear_polarization=pn,
+                  enhancement=Enhancement(pe / electron_b, None if nuclear_b is None else pn / nuclear_b),
+                  residual=residual, iterations=None, wall_time=time.perf_counter() - start,
+                  times=times, electron_polarization_t=pe_t, nuclear_polarization_t=pn_t,
+                  nuclear_polarization_stderr=stderr, nuclear_polarization_t_stderr=stderr_t,
+                  extras=extras, parameters=setup.resolved_spec())
+
+
+def boltzmann_polarizations(environment: dict, nuclear_larmor_hz: float) -> tuple[float, float | None]:
+    """Boltzmann polarizations (electron, nuclear) at the sample temperature of a
+    resolved cross-effect environment (Hz, K): the electron's is -p (p the thermal
+    electron polarization the model uses, given or from ``temperature`` and
+    ``electron_larmor``); the nucleus's tanh(beta omega_I / 2), with beta from
+    ``temperature``, or from p = tanh(beta omega_S / 2) when only ``electron_polarization``
+    and ``electron_larmor`` are given; None when neither fixes the temperature."""
+    import math
+
+    from dnpsim.units import TWO_PI, inverse_temperature
+
+    p = environment["p"]
+    if environment.get("temperature") is not None:
+        beta = inverse_temperature(environment["temperature"])
+    elif environment.get("electron_larmor") is not None and p > 0:
+        beta = 2.0 * math.atanh(p) / (TWO_PI * environment["electron_larmor"])
+    else:
+        return -p, None
+    return -p, math.tanh(0.5 * beta * TWO_PI * nuclear_larmor_hz)
 
 
 def powder_average(build: Callable[[np.ndarray], CrossEffectModel], compute: Callable[[CrossEffectModel], np.ndarray],

@@ -1,8 +1,9 @@
 """Orchestration of the 2021 open-system engine for spec runs (Maimbourg et al. 2021).
 
-:func:`solve_open_points` turns a resolved ``dipolar_electrons`` setup with
-``method.kind = "nonsecular"`` or ``"hilbert"`` into result dictionaries, reusing one
-diagonalization of H_S for all environment variants of a realization.
+:func:`run_points` turns a resolved ``dipolar_electrons`` setup with method
+:class:`~dnpsim.methods.Nonsecular` or :class:`~dnpsim.methods.Hilbert` into
+:class:`~dnpsim.result.Result` objects, reusing one diagonalization of H_S for all
+environment variants of a realization.
 """
 
 from __future__ import annotations
@@ -12,13 +13,30 @@ from typing import Any
 
 import numpy as np
 
+from dnpsim.result import Enhancement, Result, boltzmann_polarization
 
-def solve_open_points(setup, environment_values: list[dict]) -> list[dict]:
-    """Result dicts (``electron_polarization``, ``residual``, ``iterations``,
-    ``solver``, ``wall_time``, ``dims``) for each environment of one realization."""
+
+def run_points(setup, variants, *, progress: bool = False) -> list[Result]:
+    """One :class:`~dnpsim.result.Result` per variant setup of one realization
+    (variants differ from ``setup`` in ``environment.*`` only)."""
+    results = _solve(setup, [v.environment_values for v in variants])
+    out = []
+    for variant, (polarization, residual, iterations, solver, wall_time, extras) in zip(variants, results):
+        p_b = boltzmann_polarization(setup.electron_larmor, variant.environment_values["temperature"], "electron")
+        out.append(Result(model="dipolar_electrons", method=setup.method.kind, solution="stationary",
+                          electron_polarization=polarization, nuclear_polarization=None,
+                          enhancement=Enhancement(np.asarray(polarization) / p_b), residual=residual,
+                          iterations=iterations, wall_time=wall_time, solver=solver, extras=extras,
+                          parameters=variant.resolved_spec()))
+    return out
+
+
+def _solve(setup, environment_values: list[dict]) -> list[tuple]:
+    """(polarization, residual, iterations, solver, wall_time, spin-temperature extras)
+    for each environment of one realization."""
     method = setup.method
     model = setup.model()
-    if method["kind"] == "hilbert":
+    if method.kind == "hilbert":
         from dnpsim.dynamics.eigenbasis import Eigenbasis
         from dnpsim.dynamics.hilbert import hilbert_steady_state
 
@@ -26,10 +44,9 @@ def solve_open_points(setup, environment_values: list[dict]) -> list[dict]:
         basis = Eigenbasis.build(model, keep_vectors=irradiated)
         out = []
         for values in environment_values:
-            state = hilbert_steady_state(basis, setup.environment(values), tol=method["tol"])
-            result = _result(state.electron_polarization(), state.residual, 0, state.method, state.wall_time)
-            result.update(_spin_temperature(model, basis.sectors, state.populations))
-            out.append(result)
+            state = hilbert_steady_state(basis, setup.environment(values), tol=method.tol)
+            out.append((state.electron_polarization(), state.residual, None, state.method, state.wall_time,
+                        _spin_temperature(model, basis.sectors, state.populations)))
         return out
 
     from dnpsim.dynamics.eigenbasis import diagonalize_sector
@@ -37,7 +54,7 @@ def solve_open_points(setup, environment_values: list[dict]) -> list[dict]:
                                           nonsecular_steady_state)
 
     out = []
-    if method["solver"] == "dense":
+    if method.solver == "dense":
         for values in environment_values:
             start = time.perf_counter()
             env = setup.environment(values)
@@ -48,19 +65,17 @@ def solve_open_points(setup, environment_values: list[dict]) -> list[dict]:
             n = model.n_electrons
             idx = np.arange(2**n)
             pol = np.array([2.0 * np.real(np.diag(rho)) @ (((idx >> i) & 1) - 0.5) for i in range(n)])
-            out.append(_result(pol, residual, 1, "dense", time.perf_counter() - start))
+            out.append((pol, residual, None, "dense", time.perf_counter() - start, {}))
         return out
     sectors = [diagonalize_sector(model, k, keep_vectors=True) for k in range(model.n_electrons + 1)]
     for values in environment_values:
         start = time.perf_counter()
         liou = EigenbasisLiouvillian(model, setup.environment(values), sectors)
-        state = nonsecular_steady_state(liou, method=method["solver"], tol=method["tol"], maxiter=method["maxiter"],
-                                        restart=method["restart"])
-        result = _result(state.electron_polarization(), state.residual, state.iterations, state.method,
-                         time.perf_counter() - start)
+        state = nonsecular_steady_state(liou, method=method.solver, tol=method.tol, maxiter=method.maxiter,
+                                        restart=method.restart)
         pops = np.concatenate([np.real(np.diagonal(liou.block(state.rho, k, k))) for k in range(model.n_electrons + 1)])
-        result.update(_spin_temperature(model, sectors, pops))
-        out.append(result)
+        out.append((state.electron_polarization(), state.residual, state.iterations, state.method,
+                    time.perf_counter() - start, _spin_temperature(model, sectors, pops)))
     return out
 
 
@@ -78,14 +93,3 @@ def _spin_temperature(model, sectors, populations) -> dict[str, Any]:
     return {"inverse_spin_temperature": fit.beta_s,
             "spin_temperature": HBAR / (K_B * fit.beta_s) if fit.beta_s != 0 else float("inf"),
             "spin_temperature_field": fit.h / TWO_PI}
-
-
-def _result(polarization: np.ndarray, residual: float, iterations: int, solver: str, wall_time: float) -> dict[str, Any]:
-    return {
-        "electron_polarization": np.asarray(polarization, dtype=float).tolist(),
-        "residual": float(residual),
-        "iterations": int(iterations),
-        "solver": solver,
-        "wall_time": float(wall_time),
-        "dims": {"electron_polarization": ("electron",)},
-    }

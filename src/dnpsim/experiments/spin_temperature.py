@@ -26,6 +26,7 @@ from dnpsim.dynamics.rates import Environment, PauliRates
 from dnpsim.models.electrons import DipolarElectrons
 from dnpsim.observables.polarization import electron_polarizations, nuclear_polarization
 from dnpsim.observables.spin_temperature import SpinTemperatureFit, fit_spin_temperature, kl_divergence
+from dnpsim.result import Result
 from dnpsim.solvers.markov import (MIXED_MIN_BLOCK, BlockTridiagonal, Float32Workspace, evolve_populations,
                                    stationary_state_split, stationary_states)
 
@@ -41,7 +42,8 @@ class StationaryPoint:
     populations : (n_states,) p_n in the engine's eigenstate order (sector by sector)
     nuclear_polarization : 2<I_z> (Eq. (26)), NaN without nucleus
     electron_polarization : (N,) 2<S_z^i>, input order
-    residual, method, wall_time : solver diagnostics (relative flux residual, s)
+    residual, method, iterations, wall_time : solver diagnostics (the stationary
+        residual of :mod:`dnpsim.result`, the algorithm used, refinement steps, s)
     """
 
     environment: Environment
@@ -51,6 +53,7 @@ class StationaryPoint:
     residual: float
     method: str
     wall_time: float
+    iterations: int = 0
 
 
 class SpinTemperatureEngine:
@@ -95,7 +98,7 @@ class SpinTemperatureEngine:
         p = result.populations
         pn = nuclear_polarization(p, self._nuclear_z) if self._nuclear_z is not None else float("nan")
         return StationaryPoint(environment, p, pn, electron_polarizations(p, self._spin_z), result.residual,
-                               result.method, result.wall_time)
+                               result.method, result.wall_time, result.iterations)
 
     def _uses_split_generator(self, method: str) -> bool:
         """Whether ``method`` means the float32 elimination, which reads the
@@ -239,3 +242,50 @@ class SpinTemperatureEngine:
         if self._nuclear_z is not None:
             out["nuclear_polarization"] = 2.0 * pops @ self._nuclear_z
         return out
+
+
+# ------------------------------------------------------------------ spec runs
+def run_points(setup, variants, *, progress: bool = False) -> list[Result]:
+    """One :class:`~dnpsim.result.Result` per variant of a resolved
+    ``dipolar_electrons`` setup with method :class:`~dnpsim.methods.RateEquation`
+    (variants differ from ``setup`` in ``environment.*`` only): the realization is
+    diagonalized once and the environments are solved together
+    (:meth:`SpinTemperatureEngine.stationary_many`).  ``progress`` shows a bar while
+    the sectors are diagonalized."""
+    method = setup.method
+    model = setup.model()
+    if progress:
+        from tqdm.auto import tqdm
+
+        with tqdm(total=setup.n_electrons + 1, desc="diagonalizing sectors", unit="sector", leave=False) as bar:
+            engine = SpinTemperatureEngine(model, progress=lambda done: bar.update(done - bar.n))
+    else:
+        engine = SpinTemperatureEngine(model)
+    points = engine.stationary_many([v.environment() for v in variants], method=method.solver, tol=method.tol)
+    return [_result(setup, variant, engine, point) for variant, point in zip(variants, points)]
+
+
+def _result(setup, variant, engine: SpinTemperatureEngine, point: StationaryPoint) -> Result:
+    from dnpsim.result import Enhancement, boltzmann_polarization
+    from dnpsim.units import HBAR, K_B, TWO_PI
+
+    temperature = variant.environment_values["temperature"]
+    electron_b = boltzmann_polarization(setup.electron_larmor, temperature, "electron")
+    nuclear = nuclear_enhancement = None
+    extras: dict = {}
+    if setup.nuclear_larmor is not None:
+        nuclear = point.nuclear_polarization
+        nuclear_enhancement = nuclear / boltzmann_polarization(setup.nuclear_larmor, temperature, "nuclear")
+    if setup.method.spin_temperature:
+        fit = engine.spin_temperature(point)
+        extras["spin_temperature"] = HBAR / (K_B * fit.beta_s) if fit.beta_s != 0 else float("inf")
+        extras["inverse_spin_temperature"] = fit.beta_s
+        extras["spin_temperature_field"] = fit.h / TWO_PI
+        extras["kl_divergence"] = engine.kl_divergence(point, fit)
+        if setup.nuclear_larmor is not None:
+            extras["nuclear_polarization_ansatz"] = fit.nuclear_polarization(TWO_PI * setup.nuclear_larmor)
+    return Result(model="dipolar_electrons", method=setup.method.kind, solution="stationary",
+                  electron_polarization=point.electron_polarization, nuclear_polarization=nuclear,
+                  enhancement=Enhancement(point.electron_polarization / electron_b, nuclear_enhancement),
+                  residual=point.residual, iterations=point.iterations, wall_time=point.wall_time,
+                  solver=point.method, extras=extras, parameters=variant.resolved_spec())

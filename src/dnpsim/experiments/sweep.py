@@ -67,7 +67,7 @@ import numpy as np
 
 import dnpsim
 from dnpsim.experiments.executors import Executor, make_executor
-from dnpsim.netcdf import write_netcdf
+from dnpsim.io import write_bytes, write_netcdf
 from dnpsim.provenance import git_revision
 from dnpsim.errors import SpecError, SweepResumeError
 from dnpsim.spec import load_spec, reuses_model, set_dotted
@@ -118,9 +118,10 @@ class SweepAxis:
     dim:
         Name of the dataset dimension (last key component, or the ``dims`` override).
     values:
-        The values, exactly as given (numbers in SI units with frequencies in Hz, or
-        strings with units, which the engine parses); a ``{start, stop, num}`` grid
-        becomes ``num`` floats from ``start`` to ``stop`` inclusive.
+        The values: numbers in SI units with frequencies in Hz (strings with units,
+        "93.9 GHz", are converted to them, so coordinates are numeric; other strings,
+        e.g. solver names, are kept); a ``{start, stop, num}`` grid (bounds numbers or
+        strings with units) becomes ``num`` floats from ``start`` to ``stop`` inclusive.
     """
 
     key: str
@@ -338,10 +339,12 @@ def _is_entry_leaf(value: Mapping) -> bool:
 
 def _grid_values(name: str, raw: Any) -> tuple:
     """Values of one swept key: a non-empty list, or a ``{start, stop, num}`` table."""
+    from dnpsim.units import quantity_to_si
+
     if isinstance(raw, (list, tuple)):
         if not raw:
             raise SpecError(name, "is an empty list; give at least one value")
-        values = tuple(raw)
+        values = tuple(quantity_to_si(v, f"{name}[{i}]") for i, v in enumerate(raw))
     elif isinstance(raw, Mapping) and _GRID_KEYS & set(raw):
         unknown = sorted(set(raw) - _GRID_KEYS)
         if unknown:
@@ -349,13 +352,13 @@ def _grid_values(name: str, raw: Any) -> tuple:
         missing = sorted(_GRID_KEYS - set(raw))
         if missing:
             raise SpecError(name, f"grid table lacks {missing}; a grid is {{start, stop, num}}")
-        start, stop, num = raw["start"], raw["stop"], raw["num"]
+        start, stop, num = (quantity_to_si(raw["start"], f"{name}.start"), quantity_to_si(raw["stop"], f"{name}.stop"),
+                            raw["num"])
         for label, bound in (("start", start), ("stop", stop)):
             if not _is_real(bound) or not math.isfinite(bound):
                 raise SpecError(
                     name,
-                    f"{label} = {bound!r} must be a finite number in SI units (Hz, s, K); "
-                    "strings with units are only accepted in a list of values",
+                    f"{label} = {bound!r} must be a finite number in SI units (Hz, s, K) or a string with a unit",
                 )
         if not _is_int(num) or num < 1:
             raise SpecError(name, f"num = {num!r} must be an integer >= 1")
@@ -392,9 +395,9 @@ def parse_sweep(spec: Mapping[str, Any]) -> SweepPlan:
     Every entry except ``realizations`` (int >= 1, default 1), ``seed`` (int >= 0,
     default 0) and ``dims`` is a dotted spec key (first component ``model``,
     ``environment`` or ``method``) with either a non-empty list of values (numbers in
-    SI units, Hz for frequencies, or strings with units, kept as given) or a table
-    ``{start, stop, num}`` (``num`` values from ``start`` to ``stop`` inclusive, as
-    ``numpy.linspace``).  Several entries make a Cartesian product, in table order.
+    SI units, Hz for frequencies, or strings with units, converted to SI numbers) or a
+    table ``{start, stop, num}`` (``num`` values from ``start`` to ``stop`` inclusive,
+    as ``numpy.linspace``; bounds may be strings with units).  Several entries make a Cartesian product, in table order.
 
     The dimension of an entry is named by the last component of its key
     (``model.couplings.scale`` -> ``scale``); ``dims = {"model.couplings.scale" =
@@ -494,8 +497,14 @@ def _numeric_record(result: Any) -> dict:
     ``<name>_dim_0, <name>_dim_1, ...``.  ``spec``, strings, tables, complex numbers and
     ragged lists are skipped.
     """
+    from dnpsim.result import Result
+
+    if isinstance(result, Result):
+        variables = result.variables()
+        return {"values": {k: np.asarray(v) for k, (_, v) in variables.items()},
+                "dims": {k: d for k, (d, _) in variables.items()}}
     if not isinstance(result, Mapping):
-        raise TypeError(f"compute must return one mapping per variant, got {type(result).__name__}")
+        raise TypeError(f"compute must return one Result or mapping per variant, got {type(result).__name__}")
     declared = result.get("dims") or {}
     values: dict[str, np.ndarray] = {}
     dims: dict[str, tuple[str, ...]] = {}
@@ -548,19 +557,6 @@ def spec_fingerprint(spec: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 class _PartStore:
     """The ``<output>.parts/`` directory: ``plan.json`` + one pickle per finished task."""
 
@@ -601,7 +597,7 @@ class _PartStore:
                 "dnpsim_version": dnpsim.__version__,
                 "spec": self.spec,
             }
-            _write_atomic(plan_file, json.dumps(record, indent=1, default=str).encode())
+            write_bytes(plan_file, json.dumps(record, indent=1, default=str).encode())
 
     def path(self, group: int, realization: int) -> Path:
         return self.directory / f"g{group:06d}_r{realization:06d}.pkl"
@@ -624,7 +620,7 @@ class _PartStore:
             "seed": seed,
             "records": records,
         }
-        _write_atomic(self.path(group, realization), pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
+        write_bytes(self.path(group, realization), pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
 
     def read(self, group: int, realization: int) -> list[dict]:
         with open(self.path(group, realization), "rb") as handle:
@@ -642,6 +638,27 @@ class _PartStore:
 def _json_safe_int(value: int) -> int | str:
     # NetCDF attributes are at most 64-bit signed integers.
     return int(value) if value < 2**63 else str(value)
+
+
+def _key_units(key: str) -> dict:
+    """Units of a swept spec key's values (Hz for frequencies, s, K), where known."""
+    from dnpsim.units import QUANTITIES
+
+    last = key.rsplit(".", 1)[-1]
+    if last in QUANTITIES:
+        return {"units": QUANTITIES[last].unit}
+    if last in ("t1e", "t2e", "t1n", "t2n", "t1", "t_star", "t_zero"):
+        return {"units": "s"}
+    if last in ("scale", "half_width", "width", "larmor", "electron_larmor", "hopping", "hyperfine"):
+        return {"units": "Hz"}
+    return {}
+
+
+def _quantity_attrs(name: str) -> dict:
+    from dnpsim.units import QUANTITIES
+
+    quantity = QUANTITIES.get(name)
+    return {} if quantity is None else {"units": quantity.unit, "description": quantity.description}
 
 
 def assemble_dataset(plan: SweepPlan, records: Mapping[tuple[int, int], list[dict]], spec: Mapping[str, Any]):
@@ -725,9 +742,10 @@ def assemble_dataset(plan: SweepPlan, records: Mapping[tuple[int, int], list[dic
             data = np.full(shape, np.nan, dtype=np.promote_types(dtype, np.float64))
         for where, array in arrays:
             data[where + tuple(slice(0, n) for n in array.shape)] = array
-        data_vars[name] = (lead_dims + names, data)
+        data_vars[name] = (lead_dims + names, data, _quantity_attrs(name))
 
-    coords = {axis.dim: (axis.dim, axis.coordinate(), {"spec_key": axis.key}) for axis in plan.axes}
+    coords = {axis.dim: (axis.dim, axis.coordinate(), {"spec_key": axis.key, **_key_units(axis.key)})
+              for axis in plan.axes}
     coords[REALIZATION_DIM] = np.arange(R)
     coords[REALIZATION_SEED] = (
         REALIZATION_DIM,
@@ -756,11 +774,11 @@ def assemble_dataset(plan: SweepPlan, records: Mapping[tuple[int, int], list[dic
 
 def _check_output(output: Path) -> None:
     if output.suffix != ".nc":
-        raise ValueError(f"output {str(output)!r} must end with .nc")
+        raise SpecError("output", f"{str(output)!r} must end with .nc")
     if not output.parent.is_dir():
-        raise FileNotFoundError(f"directory {str(output.parent)!r} of the output does not exist")
+        raise SpecError("output", f"directory {str(output.parent)!r} does not exist")
     if output.is_dir():
-        raise IsADirectoryError(f"output {str(output)!r} is a directory")
+        raise SpecError("output", f"{str(output)!r} is a directory")
 
 
 def _check_netcdf_writer() -> None:
@@ -797,7 +815,7 @@ def _salvage(
 
 def run_sweep(
     spec: Mapping[str, Any] | str | os.PathLike,
-    output: str | os.PathLike,
+    output: str | os.PathLike | None = None,
     *,
     compute: Compute | None = None,
     validate: Validate | None = None,
@@ -807,7 +825,9 @@ def run_sweep(
     progress: bool = True,
     resume: bool = True,
 ):
-    """Run a sweep and write it to a NetCDF file (``dnpsim sweep SPEC --output RESULT.nc``).
+    """Run a sweep and return its Dataset; with ``output``, also write it to a NetCDF
+    file (``dnpsim sweep SPEC --output RESULT.nc``; the public entry is
+    :func:`dnpsim.sweep`).
 
     Parameters
     ----------
@@ -815,17 +835,18 @@ def run_sweep(
         The spec (a mapping, or a path given to :func:`dnpsim.spec.load_spec`) with a
         ``[sweep]`` table (:func:`parse_sweep`).
     output:
-        Path of the result, ending in ``.nc``, in an existing directory; overwritten.
-        Finished tasks are kept in ``<output>.parts/`` until it is written.
+        None: compute in memory, write nothing.  Else the path of the result, ending in
+        ``.nc``, in an existing directory; overwritten.  Finished tasks are kept in
+        ``<output>.parts/`` until it is written, so an interrupted sweep resumes.
     compute:
-        ``compute(spec, variants, seed) -> list[dict]``: computes one group for one
-        realization: ``spec`` is the group's spec (no sweep section), ``variants`` a
+        ``compute(spec, variants, seed) -> list[Result | dict]``: computes one group for
+        one realization: ``spec`` is the group's spec (no sweep section), ``variants`` a
         list of ``{dotted_key: value}`` overrides (one per grid point, keys that reuse
-        the model), ``seed`` the realization's integer seed.  It returns one result
-        dict per variant: names -> float/int/bool or 1-D/2-D arrays (lists), plus
-        optionally ``"dims": {name: (dim, ...)}``; ``"spec"`` and non-numeric entries
-        are dropped.  Must be picklable (module level) for the process and dask
-        executors.  Default :func:`dnpsim.spec.run_group`.
+        the model), ``seed`` the realization's integer seed.  It returns one
+        :class:`~dnpsim.result.Result` per variant, or a dict: names -> float/int/bool or
+        arrays, plus optionally ``"dims": {name: (dim, ...)}`` (``"spec"`` and
+        non-numeric entries are dropped).  Must be picklable (module level) for the
+        process and dask executors.  Default :func:`dnpsim.api.run_points`.
     validate:
         ``validate(point_spec)`` raising :class:`SpecError`; called for every grid
         point before any work and before anything is written.  Default
@@ -850,27 +871,27 @@ def run_sweep(
     Raises
     ------
     SpecError
-        Invalid sweep table or an invalid grid point (nothing is written).
-    ValueError, FileNotFoundError
-        Bad output path (nothing is written).
+        Invalid sweep table, output path or grid point (nothing is written).
     SweepResumeError
         ``<output>.parts`` belongs to another spec.
     Exception
-        Whatever a task raised, or KeyboardInterrupt: tasks not started are dropped,
-        the results of finished tasks (after a task error, also of those that were
-        running) stay on disk, and the same call resumes from them.
+        Whatever a task raised, or KeyboardInterrupt: tasks not started are dropped;
+        with an output, the results of finished tasks (after a task error, also of those
+        that were running) stay on disk, and the same call resumes from them.
     """
     from tqdm.auto import tqdm
 
+    from dnpsim import api
     from dnpsim import spec as spec_module
 
-    output = Path(output)
-    _check_output(output)
+    if output is not None:
+        output = Path(output)
+        _check_output(output)
     if not isinstance(spec, Mapping):
         spec = load_spec(spec)
     plan = parse_sweep(spec)
     validate = spec_module.validate_spec if validate is None else validate
-    compute = spec_module.run_group if compute is None else compute
+    compute = api.run_points if compute is None else compute
     if not isinstance(executor, str) and (workers is not None or address is not None):
         raise ValueError("workers and address are only used with an executor name, not an executor instance")
 
@@ -881,10 +902,12 @@ def run_sweep(
             if plan.axes:
                 exc.add_note(f"at sweep point {plan.overrides(index)}")
             raise
-    _check_netcdf_writer()
-
-    store = _PartStore(parts_directory(output), spec)
-    store.open(resume)
+    if output is not None:
+        _check_netcdf_writer()
+        store = _PartStore(parts_directory(output), spec)
+        store.open(resume)
+    else:
+        store = _MemoryStore()
     groups = plan.groups()
     seeds = plan.realization_seeds()
     tasks = [(g.index, r) for g in groups for r in range(plan.realizations)]
@@ -912,7 +935,8 @@ def run_sweep(
                 bar.update()
         except BaseException as exc:
             # Keep every finished result; after Ctrl-C do not wait for running tasks.
-            _salvage(futures, written, store, seeds, wait=not isinstance(exc, KeyboardInterrupt))
+            if output is not None:
+                _salvage(futures, written, store, seeds, wait=not isinstance(exc, KeyboardInterrupt))
             raise
         finally:
             bar.close()
@@ -921,6 +945,23 @@ def run_sweep(
 
     records = {(g, r): store.read(g, r) for g, r in tasks}
     dataset = assemble_dataset(plan, records, spec)
-    write_netcdf(dataset, output)
-    shutil.rmtree(store.directory)
+    if output is not None:
+        write_netcdf(dataset, output)
+        shutil.rmtree(store.directory)
     return dataset
+
+
+class _MemoryStore:
+    """The finished tasks of an in-memory sweep (same interface as :class:`_PartStore`)."""
+
+    def __init__(self):
+        self.records: dict[tuple[int, int], list[dict]] = {}
+
+    def finished(self) -> set[tuple[int, int]]:
+        return set(self.records)
+
+    def write(self, group: int, realization: int, seed: int, records: list[dict]) -> None:
+        self.records[(group, realization)] = records
+
+    def read(self, group: int, realization: int) -> list[dict]:
+        return self.records[(group, realization)]

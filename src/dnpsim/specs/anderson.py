@@ -5,13 +5,8 @@ Keys (DESIGN.md, "One run, one file"): ``model.L``, ``boundary`` ("periodic"/"op
 width}`` or a nested L x L x L list of offsets in Hz, index [x][y][z]), ``seed``;
 ``model.nuclei.{larmor, hyperfine, t1n, t2n, per_electron}``;
 ``environment.{temperature, t1e, t2e, mw_frequency, mw_amplitude}``;
-``method.kind = "free_fermion"`` with optional ``formula`` ("eq22" default, the
-paper's figures; "eq20" adds polarization loss and the leakage numerator) and
-``surrogate`` ("anderson" default, or "goe" for Eq. (23)).
-
-Result keys: ``nuclear_polarization`` (Eq. (22)), ``electron_polarization`` (per
-site 2<S_z> = -sum_alpha |phi_alpha j|^2 P_B(eps_alpha), list in site order
-i = (x L + y) L + z), ``ipr`` (Eq. (27)), ``residual`` (0: closed form), ``diag_time``.
+``method.kind = "free_fermion"`` (options :class:`dnpsim.methods.FreeFermion`).
+The engine that runs it: :func:`dnpsim.experiments.anderson.run_points`.
 """
 
 from __future__ import annotations
@@ -21,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from dnpsim.spec import (
-    SpecError,
+from dnpsim.errors import SpecError
+from dnpsim.methods import FreeFermion, method_from_table
+from dnpsim.specs.readers import (
     check_keys,
     read_distribution,
     read_microwave_environment,
@@ -35,7 +31,6 @@ from dnpsim.spec import (
 MODEL_KEYS = {"kind", "L", "boundary", "hopping", "electron_larmor", "onsite", "seed", "nuclei"}
 NUCLEI_KEYS = {"larmor", "hyperfine", "t1n", "t2n", "per_electron"}
 ENVIRONMENT_KEYS = {"temperature", "t1e", "t2e", "mw_frequency", "mw_amplitude"}
-METHOD_KEYS = {"kind", "formula", "surrogate"}
 #: Table I of the 2018 paper (used when a spec leaves these out).
 DEFAULTS = {"t1e": 1.0, "t2e": 1e-6, "t1n": 1e4, "t2n": 1e-5}
 #: exact diagonalization limit: dense N x N float64 eigenvectors + workspace
@@ -59,7 +54,7 @@ class AndersonSetup:
     onsite_spec: Any
     nuclei_values: dict
     environment_values: dict
-    method: dict
+    method: FreeFermion
     seed: int | None
 
     def lattice(self):
@@ -93,68 +88,16 @@ class AndersonSetup:
                  "nuclei": dict(self.nuclei_values)}
         if self.seed is not None:
             model["seed"] = self.seed
-        return {"model": model, "environment": dict(self.environment_values), "method": dict(self.method)}
+        return {"model": model, "environment": dict(self.environment_values), "method": self.method.to_table()}
 
-    def run(self, progress: bool = False) -> dict:
-        """One point: Eq. (22) (or (20)) for this realization."""
-        from dnpsim.experiments.anderson import ExactAnderson
-
-        engine = ExactAnderson(self.lattice())
-        return _results(self, engine, [self])[0]
-
-    def run_group(self, variants: list[AndersonSetup]) -> list[dict]:
-        """Variants differing in environment / nuclei / method keys: one diagonalization."""
-        from dnpsim.experiments.anderson import ExactAnderson
-
-        engine = ExactAnderson(self.lattice())
-        out = _results(self, engine, variants)
-        for r in out:
-            r["onsite"] = self.onsite
-            r["electron_polarization"] = np.asarray(r["electron_polarization"])
-            r["dims"] = {"electron_polarization": ("site",), "onsite": ("x", "y", "z")}
-        return out
-
-
-def _results(setup: AndersonSetup, engine, variants: list[AndersonSetup]) -> list[dict]:
-    out = []
-    ipr = engine.ipr()
-    # group variants with the same nuclei/method so each group is one blocked pass
-    groups: dict[str, list[int]] = {}
-    for i, v in enumerate(variants):
-        groups.setdefault(repr((sorted(v.nuclei_values.items()), sorted(v.method.items()))), []).append(i)
-    pn = np.empty(len(variants))
-    for idx in groups.values():
-        first = variants[idx[0]]
-        envs = [variants[i].environment() for i in idx]
-        vals = engine.nuclear_polarization(envs, first.nuclei(), goe=first.method["surrogate"] == "goe",
-                                           full=first.method["formula"] == "eq20")
-        pn[idx] = vals
-    for i, v in enumerate(variants):
-        bias = engine.biases(v.environment())
-        out.append({"nuclear_polarization": float(pn[i]),
-                    "electron_polarization": (-(engine.weights @ bias)).tolist(),
-                    "ipr": ipr, "residual": 0.0, "diag_time": engine.diag_time,
-                    "dims": {"electron_polarization": ("site",)}})
-    return out
+    def drawn_arrays(self) -> dict[str, tuple[tuple[str, ...], np.ndarray]]:
+        """The realization's on-site offsets (Hz), which a sweep stores with its results."""
+        return {"onsite": (("x", "y", "z"), self.onsite)}
 
 
 def _resolve_environment(env: Any) -> dict:
     check_keys(env, ENVIRONMENT_KEYS, "environment")
     return read_microwave_environment(env, {"t1e": DEFAULTS["t1e"], "t2e": DEFAULTS["t2e"]})
-
-
-def _resolve_method(method: Any) -> dict:
-    check_keys(method, METHOD_KEYS, "method")
-    kind = method.get("kind", "free_fermion")
-    if kind != "free_fermion":
-        raise SpecError("method.kind", f"must be 'free_fermion' for model kind 'anderson', got {kind!r}")
-    formula = method.get("formula", "eq22")
-    if formula not in ("eq22", "eq20"):
-        raise SpecError("method.formula", f"must be 'eq22' or 'eq20', got {formula!r}")
-    surrogate = method.get("surrogate", "anderson")
-    if surrogate not in ("anderson", "goe"):
-        raise SpecError("method.surrogate", f"must be 'anderson' or 'goe', got {surrogate!r}")
-    return {"kind": kind, "formula": formula, "surrogate": surrogate}
 
 
 def _resolve_nuclei(nuc: Any) -> dict:
@@ -206,7 +149,7 @@ def resolve(spec: dict, seed: int | None = None) -> AndersonSetup:
     if "environment" not in spec:
         raise SpecError("environment", "section is required")
     model = check_keys(spec["model"], MODEL_KEYS, "model")
-    method = _resolve_method(spec.get("method", {}))
+    method = method_from_table(spec.get("method", {}), "anderson", default="free_fermion")
     environment = _resolve_environment(spec["environment"])
     for key in ("L", "hopping", "electron_larmor", "onsite", "nuclei"):
         if key not in model:

@@ -41,23 +41,10 @@ frequencies, times and temperatures)::
     # kind = "zeeman_rates"            # projected rate equation, Eq. (4) (<= 12 spins)
     # kind = "kmc"                     # kinetic Monte Carlo of Eq. (4) (any N)
     times = { start = 0, stop = 200, num = 21 }   # s; or a list.  Omitted: steady state
-    trajectories = 2000                # kmc
-    seed = 1                           # kmc random stream
-    min_pair_coupling = 0.0            # kmc: drop nuclear pairs with |d| below this (Hz)
-    threads = 2                        # kmc: numba threads
-    algorithm = "tree"                 # kmc: "tree" (sum trees + exact thinning) or "scan" (baseline)
-    rates = "generic"                  # zeeman_rates: "generic" projection or the kmc's "local" rates
-    tol = 1e-9                         # steady-state residual tolerance
 
-Result keys: ``nuclear_polarization`` (per nucleus, 2<I_z^k> in the package
-convention = the paper's p_I, at the steady state or the last time),
-``electron_polarization`` (2<S_jz>, thermal value -p), ``residual`` (steady states; NaN
-for time-resolved runs, which solve no stationary equation),
-``nuclear_polarization_mean``; with ``times``: ``times``, ``nuclear_polarization_t``
-(time x nucleus), ``electron_polarization_t``, the mono-exponential fit of the mean
-nuclear polarization ``build_up_enhancement`` (eps) and ``build_up_time`` (tau, s),
-and for kmc ``nuclear_polarization_stderr``.  ``efficiency_eta1`` (max eta_1),
-``efficiency_eta``, ``efficiency_eta2`` (min eta_2) of Eq. (3) when N <= 20.
+The method options are those of :class:`dnpsim.methods.Lindblad`,
+:class:`~dnpsim.methods.ZeemanRates` and :class:`~dnpsim.methods.KineticMonteCarlo`;
+the engine that runs a setup is :func:`dnpsim.experiments.cross_effect.run_points`.
 """
 
 from __future__ import annotations
@@ -69,7 +56,8 @@ from typing import Any
 import numpy as np
 
 from dnpsim.errors import ModelError, SpecError
-from dnpsim.spec import check_keys, read_integer, read_model_seed, read_number, read_positive
+from dnpsim.methods import Method, method_from_table
+from dnpsim.specs.readers import check_keys, read_integer, read_model_seed, read_number, read_positive
 
 MODEL_KEYS = {"kind", "offsets", "electron_coupling", "seed", "nuclei", "geometry"}
 NUCLEI_KEYS = {"larmor", "n", "hyperfine_secular", "hyperfine_pseudo_secular", "hyperfine_pseudo_secular_imag",
@@ -78,11 +66,6 @@ GEOMETRY_KEYS = {"electron_positions", "nuclear_positions", "field_direction", "
                  "secular_hyperfine"}
 ENVIRONMENT_KEYS = {"mw_amplitude", "electron_polarization", "temperature", "electron_larmor", "t1e", "t2e", "t1n",
                     "t2n"}
-METHOD_KEYS = {
-    "lindblad": {"kind", "times", "tol"},
-    "zeeman_rates": {"kind", "times", "tol", "rates"},
-    "kmc": {"kind", "times", "trajectories", "seed", "min_pair_coupling", "threads", "algorithm"},
-}
 MAX_LINDBLAD_SPINS = 6
 MAX_RATE_SPINS = 12
 MAX_KMC_NUCLEI = 20000
@@ -99,7 +82,7 @@ class CrossEffectSetup:
 
     model_values: dict
     environment_values: dict
-    method: dict
+    method: Method
     resolved_model: dict = field(compare=False)
 
     def model(self):
@@ -113,16 +96,12 @@ class CrossEffectSetup:
 
     def resolved_spec(self) -> dict:
         return {"model": self.resolved_model, "environment": dict(self.environment_values["spec"]),
-                "method": dict(self.method)}
+                "method": self.method.to_table()}
 
-    def run(self, progress: bool = False) -> dict:
-        """One point: see the module docstring for the result keys."""
-        from dnpsim.experiments.cross_effect import run_point
-
-        return run_point(self.model(), self.method, progress=progress)
-
-    def run_group(self, variants: list["CrossEffectSetup"]) -> list[dict]:
-        return [v.run() for v in variants]
+    def drawn_arrays(self) -> dict[str, tuple[tuple[str, ...], np.ndarray]]:
+        """Nothing is stored per realization beyond the results (the resolved spec
+        holds the couplings)."""
+        return {}
 
 
 def _matrix(value: Any, field: str, rows: int, cols: int | None) -> np.ndarray:
@@ -144,64 +123,6 @@ def _positions(value: Any, field: str, rows: int | None) -> np.ndarray:
     return out.reshape(-1, 3)
 
 
-def _times(value: Any) -> np.ndarray:
-    field = "method.times"
-    if isinstance(value, dict):
-        check_keys(value, {"start", "stop", "num"}, field)
-        for key in ("start", "stop", "num"):
-            if key not in value:
-                raise SpecError(f"{field}.{key}", "is required")
-        start = read_number(value["start"], f"{field}.start", "time")
-        stop = read_number(value["stop"], f"{field}.stop", "time")
-        num = read_integer(value["num"], f"{field}.num", 2)
-        times = np.linspace(start, stop, num)
-    elif isinstance(value, list) and value:
-        times = np.array([read_number(v, f"{field}[{i}]", "time") for i, v in enumerate(value)])
-    else:
-        raise SpecError(field, "must be a non-empty list of times or a {start, stop, num} table")
-    if np.any(times < 0) or np.any(np.diff(times) < 0):
-        raise SpecError(field, "must be non-negative and increasing")
-    return times
-
-
-def _resolve_method(method: Any) -> dict:
-    if not isinstance(method, dict):
-        raise SpecError("method", f"must be a table, got {type(method).__name__}")
-    kind = method.get("kind")
-    if kind not in METHOD_KEYS:
-        raise SpecError("method.kind", f"must be one of {sorted(METHOD_KEYS)} for model kind 'cross_effect', got {kind!r}")
-    check_keys(method, METHOD_KEYS[kind], "method")
-    out: dict[str, Any] = {"kind": kind}
-    if "times" in method:
-        out["times"] = _times(method["times"]).tolist()
-    if kind in ("lindblad", "zeeman_rates"):
-        tol = read_number(method.get("tol", 1e-9), "method.tol")
-        if not 0 < tol < 1:
-            raise SpecError("method.tol", f"must be in (0, 1), got {tol}")
-        out["tol"] = tol
-    if kind == "zeeman_rates":
-        rates = method.get("rates", "generic")
-        if rates not in ("generic", "local"):
-            raise SpecError("method.rates", f"must be 'generic' or 'local', got {rates!r}")
-        out["rates"] = rates
-    if kind == "kmc":
-        if "times" not in method:
-            raise SpecError("method.times", "is required for kmc (it has no steady-state solver)")
-        out["trajectories"] = read_integer(method.get("trajectories", 1000), "method.trajectories", 2)
-        out["seed"] = read_integer(method.get("seed", 0), "method.seed", 0)
-        mpc = read_number(method.get("min_pair_coupling", 0.0), "method.min_pair_coupling", "frequency")
-        if mpc < 0:
-            raise SpecError("method.min_pair_coupling", "must be non-negative")
-        out["min_pair_coupling"] = mpc
-        if "threads" in method:
-            out["threads"] = read_integer(method["threads"], "method.threads", 1)
-        algorithm = method.get("algorithm", "tree")
-        if algorithm not in ("tree", "scan"):
-            raise SpecError("method.algorithm", f"must be 'tree' or 'scan', got {algorithm!r}")
-        out["algorithm"] = algorithm
-    return out
-
-
 def _resolve_environment(env: Any) -> dict:
     check_keys(env, ENVIRONMENT_KEYS, "environment")
     if "mw_amplitude" not in env:
@@ -215,6 +136,9 @@ def _resolve_environment(env: Any) -> dict:
         p = read_number(env["electron_polarization"], "environment.electron_polarization")
         if not 0 <= p < 1:
             raise SpecError("environment.electron_polarization", f"must be in [0, 1), got {p}")
+        temperature = None
+        larmor = read_positive(env["electron_larmor"], "environment.electron_larmor", "frequency") \
+            if "electron_larmor" in env else None
     else:
         for key in ("temperature", "electron_larmor"):
             if key not in env:
@@ -224,7 +148,7 @@ def _resolve_environment(env: Any) -> dict:
         temperature = read_positive(env["temperature"], "environment.temperature", "temperature")
         larmor = read_positive(env["electron_larmor"], "environment.electron_larmor", "frequency")
         p = math.tanh(0.5 * inverse_temperature(temperature) * TWO_PI * larmor)
-    values = {"mw_amplitude": w1, "p": p}
+    values = {"mw_amplitude": w1, "p": p, "temperature": temperature, "electron_larmor": larmor}
     for key in ("t1e", "t2e", "t1n", "t2n"):
         if key not in env:
             raise SpecError(f"environment.{key}", "is required")
@@ -243,8 +167,8 @@ def resolve(spec: dict, seed: int | None = None) -> CrossEffectSetup:
         raise SpecError("environment", "section is required")
     if "method" not in spec:
         raise SpecError("method", "section is required (kind = lindblad, zeeman_rates or kmc)")
+    method = method_from_table(spec["method"], "cross_effect")
     model = check_keys(spec["model"], MODEL_KEYS, "model")
-    method = _resolve_method(spec["method"])
     env = _resolve_environment(spec["environment"])
     if "offsets" not in model:
         raise SpecError("model.offsets", "is required (Delta_1, Delta_2 in Hz)")
@@ -362,7 +286,7 @@ def resolve(spec: dict, seed: int | None = None) -> CrossEffectSetup:
         resolved["electron_coupling"] = float(D)
     if model_seed is not None:
         resolved["seed"] = model_seed
-    kind = method["kind"]
+    kind = method.kind
     if kind == "lindblad" and n + 2 > MAX_LINDBLAD_SPINS:
         raise SpecError("model.nuclei", f"method 'lindblad' handles at most {MAX_LINDBLAD_SPINS - 2} nuclei, got {n}")
     if kind == "zeeman_rates" and n + 2 > MAX_RATE_SPINS:

@@ -4,16 +4,16 @@ Keys (DESIGN.md, "One run, one file"): ``model.electron_larmor``, ``offsets`` (l
 ``equally_spaced`` / ``uniform`` table), ``couplings`` / ``ising`` (matrix or
 ``gaussian`` table), ``n_electrons``, ``seed``, ``nucleus.larmor``,
 ``nucleus.hyperfine``; ``environment.temperature``, ``mw_frequency``,
-``mw_amplitude``, ``t1e``, ``t2e``; ``method.kind = "rate_equation"`` with
-``solver`` ("auto", "elimination", "mixed", "dense": see
-:func:`dnpsim.solvers.markov.stationary_state`), ``tol``, ``spin_temperature``.
+``mw_amplitude``, ``t1e``, ``t2e``; ``method.kind = "rate_equation"`` (options:
+:class:`dnpsim.methods.RateEquation`).
 
 The 2021 open-system engine (Maimbourg et al. 2021) shares the model keys (no
 nucleus) and reads ``environment.t1``, ``t_star``, ``t_zero`` (s) and optionally
 ``irradiated`` (index of the one irradiated spin, note after Eq. (S46)), with
 ``model.ising = "dipolar"`` sets J_ij = -4 U_ij (the truncated dipolar
-Hamiltonian of Eq. (2) of the 2021 paper).  ``method.kind = "nonsecular"`` (GKSL, Eqs. (7)-(8); ``solver`` gmres/bicgstab/dense,
-``tol``, ``maxiter``, ``restart``) or ``"hilbert"`` (rate equation S52; ``tol``).
+Hamiltonian of Eq. (2) of the 2021 paper).  ``method.kind = "nonsecular"`` (GKSL,
+Eqs. (7)-(8); :class:`dnpsim.methods.Nonsecular`) or ``"hilbert"`` (rate equation
+S52; :class:`dnpsim.methods.Hilbert`).
 """
 
 from __future__ import annotations
@@ -25,21 +25,18 @@ import numpy as np
 
 from dnpsim.models import disorder
 from dnpsim.errors import SpecError
-from dnpsim.spec import (check_keys, read_coupling_matrix, read_distribution, read_frequencies,
-                         read_gaussian_scale, read_integer, read_microwave_environment, read_model_seed,
-                         read_number, read_positive)
+from dnpsim.methods import Method, Nonsecular, method_from_table
+from dnpsim.specs.readers import (check_keys, read_coupling_matrix, read_distribution, read_frequencies,
+                                  read_gaussian_scale, read_integer, read_microwave_environment, read_model_seed,
+                                  read_number, read_positive)
 
-METHOD_KINDS = {"rate_equation": None, "nonsecular": None, "hilbert": None}
 OPEN_METHODS = ("nonsecular", "hilbert")
 DIPOLAR_KEYS = {"kind", "electron_larmor", "offsets", "couplings", "ising", "n_electrons", "seed", "nucleus"}
 NUCLEUS_KEYS = {"larmor", "hyperfine"}
 ENVIRONMENT_KEYS = {"temperature", "mw_frequency", "mw_amplitude", "t1e", "t2e", "t1", "t_star", "t_zero", "irradiated"}
 OPEN_ENVIRONMENT_KEYS = {"temperature", "mw_frequency", "mw_amplitude", "t1", "t_star", "t_zero", "irradiated"}
-NONSECULAR_KEYS = {"kind", "solver", "tol", "maxiter", "restart"}
-HILBERT_KEYS = {"kind", "tol"}
 #: Largest N of the 4^N nonsecular problem accepted by a spec (memory, see _check_open_memory).
 MAX_NONSECULAR_ELECTRONS = 12
-RATE_EQUATION_KEYS = {"kind", "solver", "tol", "spin_temperature"}
 #: Table I of the 2016 paper, used when a spec leaves the relaxation times out.
 DEFAULT_T1E = 1.0
 DEFAULT_T2E = 1e-6
@@ -63,7 +60,7 @@ class DipolarSetup:
     nuclear_larmor: float | None
     hyperfine: np.ndarray | None
     environment_values: dict
-    method: dict
+    method: Method
     seed: int | None
 
     @property
@@ -85,7 +82,7 @@ class DipolarSetup:
         from dnpsim.units import TWO_PI
 
         v = self.environment_values if values is None else values
-        if self.method["kind"] in OPEN_METHODS:
+        if self.method.kind in OPEN_METHODS:
             from dnpsim.dynamics.jumps import BathTimescales
             from dnpsim.dynamics.lindblad import OpenEnvironment
 
@@ -111,40 +108,17 @@ class DipolarSetup:
         return out
 
 
-    # ------------------------------------------------------------ kind interface
-    def run(self, progress: bool = False) -> dict:
-        """One point (``dnpsim run``): result keys without provenance."""
-        if self.method["kind"] in OPEN_METHODS:
-            from dnpsim.experiments.open_system import solve_open_points
-
-            return solve_open_points(self, [self.environment_values])[0]
-        engine = _engine(self, progress=progress)
-        return _solve_points(self, engine, [self.environment_values])[0]
-
-    def run_group(self, variants: list["DipolarSetup"]) -> list[dict]:
-        """Results for variant setups of this realization (differing in
-        ``environment.*`` only): diagonalized once, rates rebuilt per variant."""
-        if self.method["kind"] in OPEN_METHODS:
-            from dnpsim.experiments.open_system import solve_open_points
-
-            results = solve_open_points(self, [v.environment_values for v in variants])
-        else:
-            results = _solve_points(self, _engine(self), [v.environment_values for v in variants])
-        out = []
-        for result in results:
-            result["offsets"] = self.offsets
-            result["couplings"] = self.couplings
-            result["dims"].update({"offsets": ("electron",), "couplings": ("electron", "electron_j")})
-            if self.hyperfine is not None:
-                result["hyperfine"] = self.hyperfine
-                result["dims"]["hyperfine"] = ("electron",)
-            out.append(result)
+    def drawn_arrays(self) -> dict[str, tuple[tuple[str, ...], np.ndarray]]:
+        """The realization's arrays (Hz) a sweep stores with its results."""
+        out = {"offsets": (("electron",), self.offsets), "couplings": (("electron", "electron_j"), self.couplings)}
+        if self.hyperfine is not None:
+            out["hyperfine"] = (("electron",), self.hyperfine)
         return out
 
     def resolved_spec(self) -> dict:
         """``model``, ``environment``, ``method`` tables, drawn arrays written out."""
         return {"model": self.resolved_model_spec(), "environment": dict(self.environment_values),
-                "method": dict(self.method)}
+                "method": self.method.to_table()}
 
 def _resolve_open_environment(env: Any, kind: str) -> dict:
     """Environment of the 2021 engine: temperature, microwaves, T_1, T*, T(0)."""
@@ -175,45 +149,6 @@ def _resolve_environment(env: Any) -> dict:
     return read_microwave_environment(env, {"t1e": DEFAULT_T1E, "t2e": DEFAULT_T2E})
 
 
-def _resolve_method(method: Any) -> dict:
-    if not isinstance(method, dict):
-        raise SpecError("method", f"must be a table, got {type(method).__name__}")
-    kind = method.get("kind", "rate_equation")
-    if kind not in METHOD_KINDS:
-        raise SpecError("method.kind", f"must be one of {sorted(METHOD_KINDS)} for model kind "
-                        f"'dipolar_electrons', got {kind!r}")
-    if METHOD_KINDS[kind] is not None:
-        raise SpecError("method.kind", f"{kind!r} is not implemented yet ({METHOD_KINDS[kind]})")
-    if kind in OPEN_METHODS:
-        return _resolve_open_method(method, kind)
-    check_keys(method, RATE_EQUATION_KEYS, "method")
-    solver = method.get("solver", "auto")
-    if solver not in ("auto", "elimination", "mixed", "dense"):
-        raise SpecError("method.solver", f"must be 'auto', 'elimination', 'mixed' or 'dense', got {solver!r}")
-    tol = read_number(method.get("tol", 1e-8), "method.tol")
-    if not 0 < tol < 1:
-        raise SpecError("method.tol", f"must be in (0, 1), got {tol}")
-    fit = method.get("spin_temperature", True)
-    if not isinstance(fit, bool):
-        raise SpecError("method.spin_temperature", f"must be true or false, got {fit!r}")
-    return {"kind": kind, "solver": solver, "tol": tol, "spin_temperature": fit}
-
-
-def _resolve_open_method(method: dict, kind: str) -> dict:
-    check_keys(method, NONSECULAR_KEYS if kind == "nonsecular" else HILBERT_KEYS, "method")
-    tol = read_number(method.get("tol", 1e-8), "method.tol")
-    if not 0 < tol < 1:
-        raise SpecError("method.tol", f"must be in (0, 1), got {tol}")
-    if kind == "hilbert":
-        return {"kind": kind, "tol": tol}
-    solver = method.get("solver", "gmres")
-    if solver not in ("gmres", "bicgstab", "dense"):
-        raise SpecError("method.solver", f"must be 'gmres', 'bicgstab' or 'dense', got {solver!r}")
-    maxiter = read_integer(method.get("maxiter", 500), "method.maxiter", 1)
-    restart = read_integer(method.get("restart", 30), "method.restart", 2)
-    return {"kind": kind, "solver": solver, "tol": tol, "maxiter": maxiter, "restart": restart}
-
-
 def resolve(spec: dict, seed: int | None = None) -> DipolarSetup:
     """Validate ``spec`` and draw its disorder; ``seed`` overrides ``model.seed``.
 
@@ -225,11 +160,11 @@ def resolve(spec: dict, seed: int | None = None) -> DipolarSetup:
         raise SpecError("environment", "section is required")
     model = spec["model"]
     check_keys(model, DIPOLAR_KEYS, "model")
-    method = _resolve_method(spec.get("method", {}))
-    if method["kind"] in OPEN_METHODS:
-        environment = _resolve_open_environment(spec["environment"], method["kind"])
+    method = method_from_table(spec.get("method", {}), "dipolar_electrons", default="rate_equation")
+    if method.kind in OPEN_METHODS:
+        environment = _resolve_open_environment(spec["environment"], method.kind)
         if "nucleus" in model:
-            raise SpecError("model.nucleus", f"method {method['kind']!r} (2021 engine) has no thermometer nucleus; "
+            raise SpecError("model.nucleus", f"method {method.kind!r} (2021 engine) has no thermometer nucleus; "
                             "remove [model.nucleus]")
     else:
         environment = _resolve_environment(spec["environment"])
@@ -254,7 +189,7 @@ def resolve(spec: dict, seed: int | None = None) -> DipolarSetup:
             raise SpecError("model.n_electrons", "is required when offsets and couplings are drawn")
     if n > MAX_ELECTRONS:
         raise SpecError("model.n_electrons", f"{n} electrons is beyond exact diagonalization here (at most {MAX_ELECTRONS})")
-    if method["kind"] == "nonsecular":
+    if isinstance(method, Nonsecular):
         _check_open_memory(n, method)
     else:
         _check_memory(n, "nucleus" in model)
@@ -313,12 +248,12 @@ def resolve(spec: dict, seed: int | None = None) -> DipolarSetup:
     return DipolarSetup(larmor, offsets, couplings, ising, nuclear_larmor, hyperfine, environment, method, model_seed)
 
 
-def _check_open_memory(n: int, method: dict) -> None:
+def _check_open_memory(n: int, method: Nonsecular) -> None:
     """Nonsecular steady state: Krylov vectors of length 4^N (complex) plus ~8 work
     vectors; the dense solver needs the 16^N superoperator."""
     import psutil
 
-    if method["solver"] == "dense":
+    if method.solver == "dense":
         if n > 5:
             raise SpecError("method.solver", f"'dense' forms the 4^N x 4^N superoperator; use it for N <= 5 (got N = {n})")
         need = 16 * 16**n * 2
@@ -326,12 +261,12 @@ def _check_open_memory(n: int, method: dict) -> None:
         if n > MAX_NONSECULAR_ELECTRONS:
             raise SpecError("model.n_electrons", f"the nonsecular engine handles at most {MAX_NONSECULAR_ELECTRONS} "
                             f"electrons (4^N density matrix), got {n}")
-        vectors = (method["restart"] + 10) if method["solver"] == "gmres" else 12
+        vectors = (method.restart + 10) if method.solver == "gmres" else 12
         need = 16 * 4**n * vectors
     have = psutil.virtual_memory().total
     if need > 0.85 * have:
         raise SpecError("model.n_electrons", f"{n} electrons need about {need / 2**30:.1f} GiB for method 'nonsecular' "
-                        f"({method['solver']}), more than this machine's {have / 2**30:.1f} GiB allows")
+                        f"({method.solver}), more than this machine's {have / 2**30:.1f} GiB allows")
 
 
 def _check_memory(n: int, with_nucleus: bool) -> None:
@@ -344,48 +279,3 @@ def _check_memory(n: int, with_nucleus: bool) -> None:
     if need > 0.85 * have:
         raise SpecError("model.n_electrons", f"{n} electrons{' with the nucleus' if with_nucleus else ''} need about "
                         f"{need / 2**30:.1f} GiB, more than this machine's {have / 2**30:.1f} GiB allows")
-
-
-def _solve_points(setup: DipolarSetup, engine, environment_values: list[dict]) -> list[dict]:
-    """Stationary states and their result dicts for several environments of one
-    realization (solved together, see ``SpinTemperatureEngine.stationary_many``)."""
-    points = engine.stationary_many([setup.environment(values) for values in environment_values],
-                                    method=setup.method["solver"], tol=setup.method["tol"])
-    return [_point_result(setup, engine, point) for point in points]
-
-
-def _point_result(setup: DipolarSetup, engine, point) -> dict:
-    from dnpsim.units import HBAR, K_B, TWO_PI
-
-    method = setup.method
-    result: dict[str, Any] = {
-        "electron_polarization": point.electron_polarization.tolist(),
-        "residual": point.residual,
-        "solver": point.method,
-        "wall_time": point.wall_time,
-    }
-    if setup.nuclear_larmor is not None:
-        result["nuclear_polarization"] = point.nuclear_polarization
-    if method["spin_temperature"]:
-        fit = engine.spin_temperature(point)
-        result["spin_temperature"] = HBAR / (K_B * fit.beta_s) if fit.beta_s != 0 else float("inf")
-        result["inverse_spin_temperature"] = fit.beta_s
-        result["spin_temperature_field"] = fit.h / TWO_PI
-        result["kl_divergence"] = engine.kl_divergence(point, fit)
-        if setup.nuclear_larmor is not None:
-            result["nuclear_polarization_ansatz"] = fit.nuclear_polarization(TWO_PI * setup.nuclear_larmor)
-    result["dims"] = {"electron_polarization": ("electron",)}
-    return result
-
-
-def _engine(setup: DipolarSetup, progress: bool = False):
-    from dnpsim.experiments.spin_temperature import SpinTemperatureEngine
-
-    if not progress:
-        return SpinTemperatureEngine(setup.model())
-    from tqdm.auto import tqdm
-
-    with tqdm(total=setup.n_electrons + 1, desc="diagonalizing sectors", unit="sector", leave=False) as bar:
-        return SpinTemperatureEngine(setup.model(), progress=lambda done: bar.update(done - bar.n))
-
-

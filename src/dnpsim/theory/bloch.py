@@ -93,9 +93,11 @@ def efficiency(model) -> Efficiency:
     if model.n_nuclei > 20:
         raise ValueError("model: efficiency() enumerates 2^N nuclear states; N <= 20")
     d1, d2 = effective_offsets(model)
-    w2 = model.omega1**2 if model.omega1 > 0 else np.finfo(float).tiny
-    eta1 = (model.R2**2 + d1**2) / w2
-    eta2 = (model.R2**2 + d2**2) / w2
+    if model.omega1 > 0:
+        eta1 = (model.R2**2 + d1**2) / model.omega1**2
+        eta2 = (model.R2**2 + d2**2) / model.omega1**2
+    else:  # no drive: no saturation, eta_j is infinite
+        eta1 = eta2 = np.array([np.inf])
     eta = model.R2 / model.R1 if model.R1 > 0 else np.inf
     return Efficiency(float(eta), float(eta1.min()), float(eta1.max()), float(eta2.min()),
                       float(min(eta / eta1.max(), eta2.min() / eta)), float(eta1.min()))

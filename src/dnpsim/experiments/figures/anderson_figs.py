@@ -29,7 +29,7 @@ import numpy as np
 
 from dnpsim.experiments.anderson import TABLE_I
 from dnpsim.models.anderson import critical_hopping
-from dnpsim.netcdf import write_netcdf
+from dnpsim.io import write_netcdf
 from dnpsim.plots import pyplot
 
 HOPPINGS = (1e6, 2e6, 3e6, 4e6, 5e6, 6e6, 6.6e6, 7.5e6, 9e6, 11e6, 14e6, 18e6, 24e6, 32e6)

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from dnpsim.experiments.cross_effect import geometry_model, paper_model
-from dnpsim.netcdf import write_netcdf
+from dnpsim.io import write_netcdf
 from dnpsim.plots import pyplot
 
 FIG2_OMEGA1 = (1e3, 3e3, 10e3, 30e3)

@@ -48,7 +48,7 @@ from dnpsim.observables.localization import (
     eth_scaling,
     sector_spin_z,
 )
-from dnpsim.netcdf import write_netcdf
+from dnpsim.io import write_netcdf
 from dnpsim.units import TWO_PI
 
 NETCDF_NAME = "spin-temperature-fig4.nc"

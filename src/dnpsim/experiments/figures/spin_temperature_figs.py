@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dnpsim.netcdf import write_netcdf
+from dnpsim.io import write_netcdf
 from dnpsim.plots import pyplot
 from dnpsim.units import TWO_PI
 
@@ -277,16 +277,7 @@ def _fig3_and_5_data(quick, output_dir, realizations, workers, progress, n_elect
                         "mode": "quick" if quick else "full", "mw_detuning_hz_at_3.35T": FIG3_DETUNING,
                         "hyperfine_scale_hz": HYPERFINE_SCALE})
         d.attrs.pop("spec", None)
-    # two groups in one file: both go to a hidden file, renamed over nc when complete
-    import os
-
-    tmp = write_netcdf(vs_u, nc.with_name(f".{nc.name}.groups"), group="vs_coupling", mode="w")
-    try:
-        vs_b.to_netcdf(tmp, engine="h5netcdf", group="vs_field", mode="a")
-        os.replace(tmp, nc)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    write_netcdf({"vs_coupling": vs_u, "vs_field": vs_b}, nc)
     return n, vs_u, vs_b, nc
 
 

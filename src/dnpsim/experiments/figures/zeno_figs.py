@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dnpsim.netcdf import write_netcdf
+from dnpsim.io import write_netcdf
 from dnpsim.plots import pyplot
 from dnpsim.units import TWO_PI
 

@@ -1,0 +1,125 @@
+"""Field readers of the spec kinds: each reads one value of a spec table and raises
+:class:`~dnpsim.errors.SpecError` naming the field (its dotted key) when the value is
+missing, of the wrong type or unit, or out of range.  Quantities go through
+:func:`dnpsim.units.parse_quantity` (numbers in SI units with Hz for frequencies, or
+strings with units)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from dnpsim.errors import SpecError
+from dnpsim.units import parse_quantity
+
+
+def check_keys(table: Any, allowed: set[str], where: str) -> dict:
+    if not isinstance(table, dict):
+        raise SpecError(where, f"must be a table, got {type(table).__name__}")
+    for key in table:
+        if key not in allowed:
+            raise SpecError(f"{where}.{key}" if where else key,
+                            f"unknown key (allowed here: {', '.join(sorted(allowed))})")
+    return table
+
+
+def read_number(value: Any, field: str, dimension: str = "dimensionless") -> float:
+    try:
+        out = parse_quantity(value, dimension, field)
+    except SpecError as exc:
+        raise SpecError(field, exc.message) from None
+    if not math.isfinite(out):
+        raise SpecError(field, f"must be finite, got {value!r}")
+    return out
+
+
+def read_positive(value: Any, field: str, dimension: str) -> float:
+    out = read_number(value, field, dimension)
+    if out <= 0.0:
+        what = {"time": "a positive time", "temperature": "a positive temperature"}.get(dimension, "positive")
+        raise SpecError(field, f"must be {what}, got {value!r}")
+    return out
+
+
+def read_microwave_environment(env: dict, times: dict[str, float | None], required_by: str = "") -> dict:
+    """The ``[environment]`` values every engine driven by microwaves shares:
+    ``temperature`` (K), ``mw_frequency`` and ``mw_amplitude`` (Hz, amplitude >= 0),
+    all required, plus the relaxation ``times`` (s): key -> default, ``None`` meaning
+    required.  Unknown keys are the caller's check (:func:`check_keys`)."""
+    suffix = f" by {required_by}" if required_by else ""
+    for key in ("temperature", "mw_frequency", "mw_amplitude", *(k for k, d in times.items() if d is None)):
+        if key not in env:
+            raise SpecError(f"environment.{key}", f"is required{suffix}")
+    values = {
+        "temperature": read_positive(env["temperature"], "environment.temperature", "temperature"),
+        "mw_frequency": read_positive(env["mw_frequency"], "environment.mw_frequency", "frequency"),
+        "mw_amplitude": read_number(env["mw_amplitude"], "environment.mw_amplitude", "frequency"),
+    }
+    if values["mw_amplitude"] < 0:
+        raise SpecError("environment.mw_amplitude", f"must be non-negative, got {env['mw_amplitude']!r}")
+    for key, default in times.items():
+        values[key] = read_positive(env.get(key, default), f"environment.{key}", "time")
+    return values
+
+
+def read_model_seed(model: dict, seed: int | None) -> int | None:
+    """The seed for a model's draws: ``seed`` (a sweep realization's, which overrides)
+    or ``model.seed`` (a non-negative integer), or None when neither is given."""
+    if seed is not None:
+        if "seed" in model:
+            read_integer(model["seed"], "model.seed", 0)  # still validated
+        return seed
+    return read_integer(model["seed"], "model.seed", 0) if "seed" in model else None
+
+
+def read_integer(value: Any, field: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SpecError(field, f"must be an integer, got {value!r}")
+    if value < minimum:
+        raise SpecError(field, f"must be >= {minimum}, got {value}")
+    return value
+
+
+def read_frequencies(value: Any, field: str, n: int | None) -> np.ndarray:
+    if not isinstance(value, list):
+        raise SpecError(field, f"must be a list of frequencies or a distribution table, got {value!r}")
+    out = np.array([read_number(v, f"{field}[{i}]", "frequency") for i, v in enumerate(value)])
+    if n is not None and out.size != n:
+        raise SpecError(field, f"has {out.size} entries but there are {n} electrons")
+    return out
+
+
+def read_coupling_matrix(value: Any, field: str, n: int) -> np.ndarray:
+    if not isinstance(value, list) or len(value) != n or not all(isinstance(r, list) and len(r) == n for r in value):
+        raise SpecError(field, f"must be an {n} x {n} nested list (one row per electron)")
+    m = np.array([[read_number(v, f"{field}[{i}][{j}]", "frequency") for j, v in enumerate(row)]
+                  for i, row in enumerate(value)])
+    for i in range(n):
+        if m[i, i] != 0.0:
+            raise SpecError(f"{field}[{i}][{i}]", f"diagonal must be zero, got {m[i, i]!r}")
+        for j in range(i + 1, n):
+            if m[i, j] != m[j, i]:
+                raise SpecError(f"{field}[{i}][{j}]", f"must be symmetric: {m[i, j]!r} != [{j}][{i}] = {m[j, i]!r}")
+    return m
+
+
+def read_distribution(value: dict, field: str, allowed: dict[str, set[str]]) -> tuple[str, dict]:
+    name = value.get("distribution")
+    if name not in allowed:
+        raise SpecError(f"{field}.distribution", f"must be one of {sorted(allowed)}, got {name!r}")
+    check_keys(value, allowed[name] | {"distribution"}, field)
+    for key in allowed[name]:
+        if key not in value:
+            raise SpecError(f"{field}.{key}", f"is required for distribution {name!r}")
+    return name, value
+
+
+def read_gaussian_scale(value: dict, field: str) -> float:
+    """The non-negative ``scale`` (Hz) of a ``{distribution = "gaussian", scale}`` table."""
+    _, table = read_distribution(value, field, {"gaussian": {"scale"}})
+    scale = read_number(table["scale"], f"{field}.scale", "frequency")
+    if scale < 0:
+        raise SpecError(f"{field}.scale", "must be non-negative")
+    return scale
