@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from dnpsim import jit  # noqa: F401  (says so on stderr while kernels compile)
 from dnpsim.dynamics.eigenbasis import Eigenbasis
 from dnpsim.errors import ModelError
 from dnpsim.solvers.markov import (SMALL_BLOCK, BlockTridiagonal, SplitGenerator, available_blas_threads,
