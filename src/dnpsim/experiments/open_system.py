@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from dnpsim.observables.polarization import polarization
 from dnpsim.result import Enhancement, Result, boltzmann_polarization
 
 
@@ -63,8 +64,8 @@ def _solve(setup, environment_values: list[dict]) -> list[tuple]:
             vec = rho.ravel(order="F")
             residual = float(np.linalg.norm(liou @ vec) / (np.abs(np.diag(liou)).max() * np.linalg.norm(vec)))
             n = model.n_electrons
-            idx = np.arange(2**n)
-            pol = np.array([2.0 * np.real(np.diag(rho)) @ (((idx >> i) & 1) - 0.5) for i in range(n)])
+            spin_z = ((np.arange(2**n)[:, None] >> np.arange(n)) & 1) - 0.5  # product basis, bit i = spin i up
+            pol = polarization(np.real(np.diag(rho)), spin_z)
             out.append((pol, residual, None, "dense", time.perf_counter() - start, {}))
         return out
     sectors = [diagonalize_sector(model, k, keep_vectors=True) for k in range(model.n_electrons + 1)]
@@ -85,11 +86,11 @@ def _spin_temperature(model, sectors, populations) -> dict[str, Any]:
     :mod:`dnpsim.observables.spin_temperature`.  ``spin_temperature_field`` is h of
     that module's convention (exp(-beta_s (eps + h s))), in Hz; Eq. (S78) writes -h."""
     from dnpsim.observables.spin_temperature import fit_spin_temperature
-    from dnpsim.units import HBAR, K_B, TWO_PI
+    from dnpsim.units import TWO_PI
 
     energies = np.concatenate([s.energies for s in sectors])
     mags = np.concatenate([np.full(s.dim, s.magnetization) for s in sectors])
     fit = fit_spin_temperature(energies, mags, np.clip(populations, 0.0, None), model.electron_larmor)
     return {"inverse_spin_temperature": fit.beta_s,
-            "spin_temperature": HBAR / (K_B * fit.beta_s) if fit.beta_s != 0 else float("inf"),
+            "spin_temperature": fit.temperature,
             "spin_temperature_field": fit.h / TWO_PI}

@@ -24,7 +24,7 @@ import numpy as np
 from dnpsim.dynamics.eigenbasis import Eigenbasis
 from dnpsim.dynamics.rates import Environment, PauliRates
 from dnpsim.models.electrons import DipolarElectrons
-from dnpsim.observables.polarization import electron_polarizations, nuclear_polarization
+from dnpsim.observables.polarization import polarization
 from dnpsim.observables.spin_temperature import SpinTemperatureFit, fit_spin_temperature, kl_divergence
 from dnpsim.result import Result
 from dnpsim.solvers.markov import (MIXED_MIN_BLOCK, BlockTridiagonal, Float32Workspace, evolve_populations,
@@ -96,8 +96,8 @@ class SpinTemperatureEngine:
 
     def _point(self, environment: Environment, result) -> StationaryPoint:
         p = result.populations
-        pn = nuclear_polarization(p, self._nuclear_z) if self._nuclear_z is not None else float("nan")
-        return StationaryPoint(environment, p, pn, electron_polarizations(p, self._spin_z), result.residual,
+        pn = polarization(p, self._nuclear_z) if self._nuclear_z is not None else float("nan")
+        return StationaryPoint(environment, p, pn, polarization(p, self._spin_z), result.residual,
                                result.method, result.wall_time, result.iterations)
 
     def _uses_split_generator(self, method: str) -> bool:
@@ -238,9 +238,9 @@ class SpinTemperatureEngine:
             p0 = self.thermal_populations(environment.temperature)
         times = np.asarray(times, dtype=float)
         pops = evolve_populations(self.generator(environment), p0, times)
-        out = {"time": times, "populations": pops, "electron_polarization": 2.0 * pops @ self._spin_z}
+        out = {"time": times, "populations": pops, "electron_polarization": polarization(pops, self._spin_z)}
         if self._nuclear_z is not None:
-            out["nuclear_polarization"] = 2.0 * pops @ self._nuclear_z
+            out["nuclear_polarization"] = polarization(pops, self._nuclear_z)
         return out
 
 
@@ -267,7 +267,7 @@ def run_points(setup, variants, *, progress: bool = False) -> list[Result]:
 
 def _result(setup, variant, engine: SpinTemperatureEngine, point: StationaryPoint) -> Result:
     from dnpsim.result import Enhancement, boltzmann_polarization
-    from dnpsim.units import HBAR, K_B, TWO_PI
+    from dnpsim.units import TWO_PI
 
     temperature = variant.environment_values["temperature"]
     electron_b = boltzmann_polarization(setup.electron_larmor, temperature, "electron")
@@ -278,7 +278,7 @@ def _result(setup, variant, engine: SpinTemperatureEngine, point: StationaryPoin
         nuclear_enhancement = nuclear / boltzmann_polarization(setup.nuclear_larmor, temperature, "nuclear")
     if setup.method.spin_temperature:
         fit = engine.spin_temperature(point)
-        extras["spin_temperature"] = HBAR / (K_B * fit.beta_s) if fit.beta_s != 0 else float("inf")
+        extras["spin_temperature"] = fit.temperature
         extras["inverse_spin_temperature"] = fit.beta_s
         extras["spin_temperature_field"] = fit.h / TWO_PI
         extras["kl_divergence"] = engine.kl_divergence(point, fit)

@@ -1,19 +1,18 @@
-"""Polarizations read from eigenstate populations (P = 2<S_z>, DESIGN.md "Signs")."""
+"""The polarization readout of the package: P = 2<S_z> along B0 (docs: "Conventions")."""
 
 from __future__ import annotations
 
 import numpy as np
 
 
-def nuclear_polarization(populations: np.ndarray, nuclear_z: np.ndarray) -> float:
-    """P_n = 2 sum_m p_m <m|I_z|m>, Eq. (26) of the 2016 paper (with P = 2<I_z>).
+def polarization(populations, z_diagonal):
+    """P = 2 sum_m p_m <m|S_z|m>: the polarization of one spin, or of several, from the
+    populations of states that diagonalize S_z in the sense of the rate equation
+    (eigenstates or Zeeman product states), e.g. Eq. (26) of the 2016 paper (P = 2<I_z>).
 
-    populations, nuclear_z : (n_states,) in the same eigenstate order.
+    populations : (..., n_states), e.g. (n_states,) or (n_times, n_states).
+    z_diagonal : (n_states,) <m|S_z|m> of one spin, or (n_states, n_spins) of several.
+    Returns (...) or (..., n_spins); a float for one spin and one population vector.
     """
-    return float(2.0 * np.dot(populations, nuclear_z))
-
-
-def electron_polarizations(populations: np.ndarray, spin_z: np.ndarray) -> np.ndarray:
-    """Per-electron polarization 2 sum_m p_m <m|S_z^i|m>; spin_z is (n_states, N),
-    the result (N,) in input order."""
-    return 2.0 * populations @ spin_z
+    out = 2.0 * (np.asarray(populations) @ np.asarray(z_diagonal))
+    return float(out) if np.ndim(out) == 0 else out

@@ -40,6 +40,14 @@ class SpinTemperatureFit:
     residual: float
     iterations: int
 
+    @property
+    def temperature(self) -> float:
+        """The spin temperature T_s = hbar / (k_B beta_s) in K (inf for beta_s = 0,
+        negative for an inverted ansatz)."""
+        from dnpsim.units import HBAR, K_B
+
+        return HBAR / (K_B * self.beta_s) if self.beta_s != 0 else float("inf")
+
     def nuclear_polarization(self, omega_n: float) -> float:
         """Eq. (1): P_n = tanh(beta_s omega_n / 2) (omega_n in rad/s)."""
         return float(np.tanh(0.5 * self.beta_s * omega_n))

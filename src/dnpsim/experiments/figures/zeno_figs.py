@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dnpsim.observables.polarization import polarization
 from dnpsim.io import write_netcdf
 from dnpsim.plots import pyplot
 from dnpsim.units import TWO_PI
@@ -78,7 +79,7 @@ def realization(model, temperature: float, bath, *, mw_hz: float = MW_HZ, omega1
         fit = fit_spin_temperature(energies, mags, np.clip(pops, 0, None), model.electron_larmor)
         p_ans = fit.populations(energies, mags)
         out[f"polarization_{name}"] = pol
-        out[f"ansatz_polarization_{name}"] = 2.0 * p_ans @ spin_z
+        out[f"ansatz_polarization_{name}"] = polarization(p_ans, spin_z)
         out[f"beta_s_{name}"] = fit.beta_s
         if edges is not None:
             out[f"epr_{name}"] = epr_spectrum(model, basis.sectors, blocks, edges, coherent=(name == "nonsecular"))
