@@ -7,9 +7,9 @@ import pytest
 from scipy import stats
 
 from dnpsim.dynamics import zeeman as zp
-from dnpsim.models.cross_effect import CrossEffectModel
-from dnpsim.solvers.kmc import fit_build_up
 from dnpsim.errors import ConvergenceError
+from dnpsim.models.cross_effect import CrossEffectModel
+from dnpsim.observables.build_up import fit_build_up
 
 
 def small_system():

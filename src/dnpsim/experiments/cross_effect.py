@@ -61,7 +61,7 @@ def run_point(model: CrossEffectModel, method: dict, progress: bool = False) -> 
     """Result dictionary of the ``cross_effect`` spec kind (keys in
     :mod:`dnpsim.specs.cross_effect`) for ``method`` (resolved method table)."""
     from dnpsim.dynamics import liouville, zeeman
-    from dnpsim.solvers.kmc import fit_build_up
+    from dnpsim.observables.build_up import fit_build_up
     from dnpsim.theory.bloch import efficiency
 
     kind = method["kind"]

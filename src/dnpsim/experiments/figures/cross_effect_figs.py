@@ -91,7 +91,7 @@ def fig2ab_point(omega1: float, D: float) -> tuple[float, float]:
     equation: steady state, and a mono-exponential fit of the build-up on a grid of
     five times the slowest projected relaxation time."""
     from dnpsim.dynamics import liouville, zeeman
-    from dnpsim.solvers.kmc import fit_build_up
+    from dnpsim.observables.build_up import fit_build_up
 
     model = paper_model("e1-e2-n", omega1=omega1, D=D)
     ss = liouville.steady_state(model)
@@ -204,7 +204,7 @@ def make_fig2de(quick: bool, output_dir: Path, progress: bool = True, realizatio
     import xarray as xr
 
     from dnpsim.dynamics.zeeman import kmc
-    from dnpsim.solvers.kmc import fit_build_up
+    from dnpsim.observables.build_up import fit_build_up
 
     trajectories = realizations or (20 if quick else 2000)
     t_end = 60.0 if quick else 220.0
