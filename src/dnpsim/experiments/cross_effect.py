@@ -60,7 +60,11 @@ def paper_model(figure: str, *, omega1: float, D: float, p: float | None = None,
 def run_point(model: CrossEffectModel, method: dict, progress: bool = False) -> dict:
     """Result dictionary of the ``cross_effect`` spec kind (keys in
     :mod:`dnpsim.specs.cross_effect`) for ``method`` (resolved method table)."""
-    from dnpsim.dynamics import liouville, zeeman
+    from dnpsim.dynamics import liouville
+    from dnpsim.dynamics.cross_effect_kmc import kmc
+    from dnpsim.dynamics.zeeman_local_rates import local_rates
+    from dnpsim.dynamics.zeeman_projection import projected_rates
+    from dnpsim.dynamics.zeeman_rate_equation import rate_evolve, rate_steady_state
     from dnpsim.observables.build_up import fit_build_up
     from dnpsim.theory.bloch import efficiency
 
@@ -76,18 +80,17 @@ def run_point(model: CrossEffectModel, method: dict, progress: bool = False) -> 
             tr = liouville.evolve(model, times)
             pe_t, pn_t = tr.electron_polarization, tr.nuclear_polarization
     elif kind == "zeeman_rates":
-        rates = zeeman.projected_rates(model) if method.get("rates", "generic") == "generic" \
-            else zeeman.local_rates(model)
+        rates = projected_rates(model) if method.get("rates", "generic") == "generic" \
+            else local_rates(model)
         if times is None:
-            sol = zeeman.rate_steady_state(rates, tol=method.get("tol", 1e-9))
+            sol = rate_steady_state(rates, tol=method.get("tol", 1e-9))
             pe, pn, result["residual"] = sol.electron_polarization, sol.nuclear_polarization, sol.residual
         else:
-            sol = zeeman.rate_evolve(rates, times)
+            sol = rate_evolve(rates, times)
             pe_t, pn_t = sol.electron_polarization, sol.nuclear_polarization
     elif kind == "kmc":
-        res = zeeman.kmc(model, times, method["trajectories"], np.random.default_rng(method["seed"]),
-                         min_pair_coupling=2 * np.pi * method.get("min_pair_coupling", 0.0),
-                         threads=method.get("threads"), algorithm=method.get("algorithm", "tree"))
+        res = kmc(model, times, method["trajectories"], np.random.default_rng(method["seed"]),
+                  min_pair_coupling=2 * np.pi * method.get("min_pair_coupling", 0.0), threads=method.get("threads"))
         pe_t, pn_t = res.electron_polarization, res.nuclear_polarization
         result["nuclear_polarization_stderr"] = res.nuclear_stderr[-1].tolist()
         result["events"] = res.events

@@ -9,10 +9,12 @@
 * a binary sum tree over non-negative rates (:func:`sumtree_empty`,
   :func:`sumtree_build`, :func:`sumtree_update`, :func:`sumtree_sample`,
   :func:`sumtree_total`, :func:`sumtree_leaf`): O(log n) selection of an event with
-  probability rate_i / sum(rates) and O(log n) update of one rate.
+  probability rate_i / sum(rates) and O(log n) update of one rate;
+* :func:`interleaved_mean` — mean and standard error of many trajectories from their
+  sums over a few interleaved groups (what parallel event loops accumulate).
 
 The model-specific event loop lives with the rates it draws from
-(:mod:`dnpsim.dynamics.zeeman`, ``kmc``).
+(:mod:`dnpsim.dynamics.cross_effect_kmc`).
 """
 
 from __future__ import annotations
@@ -139,3 +141,18 @@ def trajectory_seeds(rng: np.random.Generator, n: int) -> np.ndarray:
     seeds = rng.integers(1, np.iinfo(np.uint64).max, size=n, dtype=np.uint64, endpoint=True)
     return seeds
 
+
+def interleaved_mean(sums: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard error of ``n`` samples given their sums over G interleaved
+    groups: ``sums`` (G, ...) with sums[c] the sum of samples c, c + G, c + 2 G, ...
+    (1 <= G <= n).  The standard error is the spread of the group means m_c (sizes n_c)
+    about the mean m, sqrt(sum_c n_c (m_c - m)^2 / (n (G - 1))) (zero for G = 1), so
+    (m - exact) / stderr is t-distributed with G - 1 degrees of freedom.  Both (...)."""
+    n_groups = sums.shape[0]
+    counts = np.array([len(range(c, n, n_groups)) for c in range(n_groups)], float)
+    counts = counts.reshape((n_groups,) + (1,) * (sums.ndim - 1))
+    mean = sums.sum(axis=0) / n
+    group = sums / counts
+    stderr = np.sqrt(np.sum(counts * (group - mean) ** 2, axis=0) / (n * (n_groups - 1))) \
+        if n_groups > 1 else np.zeros_like(mean)
+    return mean, stderr

@@ -45,7 +45,6 @@ frequencies, times and temperatures)::
     seed = 1                           # kmc random stream
     min_pair_coupling = 0.0            # kmc: drop nuclear pairs with |d| below this (Hz)
     threads = 2                        # kmc: numba threads
-    algorithm = "tree"                 # kmc: "tree" (sum trees + exact thinning) or "scan" (baseline)
     rates = "generic"                  # zeeman_rates: "generic" projection or the kmc's "local" rates
     tol = 1e-9                         # steady-state residual tolerance
 
@@ -81,7 +80,7 @@ ENVIRONMENT_KEYS = {"mw_amplitude", "electron_polarization", "temperature", "ele
 METHOD_KEYS = {
     "lindblad": {"kind", "times", "tol"},
     "zeeman_rates": {"kind", "times", "tol", "rates"},
-    "kmc": {"kind", "times", "trajectories", "seed", "min_pair_coupling", "threads", "algorithm"},
+    "kmc": {"kind", "times", "trajectories", "seed", "min_pair_coupling", "threads"},
 }
 MAX_LINDBLAD_SPINS = 6
 MAX_RATE_SPINS = 12
@@ -195,10 +194,6 @@ def _resolve_method(method: Any) -> dict:
         out["min_pair_coupling"] = mpc
         if "threads" in method:
             out["threads"] = read_integer(method["threads"], "method.threads", 1)
-        algorithm = method.get("algorithm", "tree")
-        if algorithm not in ("tree", "scan"):
-            raise SpecError("method.algorithm", f"must be 'tree' or 'scan', got {algorithm!r}")
-        out["algorithm"] = algorithm
     return out
 
 
