@@ -11,9 +11,10 @@ Part 2, kinetic Monte Carlo of Eq. (4) with the Fig. 2(d, e) geometry (electrons
 apart, protons at fixed density: the sphere radius grows as N^(1/3) from 5 nm at N = 118,
 pairs with |d| < 5 Hz dropped), N = 118 and 1000 by default.  Each size runs in a fresh
 subprocess (peak RSS = ru_maxrss of that size alone) and times, on the same model with
-the same seeds, the baseline ``kmc(..., algorithm="scan")`` (linear scan, O(N) SE/CE
-refresh per nuclear event) and the default ``algorithm="tree"`` (sum trees + thinning)
-on ``--trajectories`` x ``--t-end``, then the tree alone on the longer
+the same seeds, the baseline ``scan_kmc`` of ``benchmarks/baselines/scan_kmc.py`` (linear
+scan, O(N) SE/CE refresh per nuclear event) and the package's
+``dnpsim.dynamics.cross_effect_kmc.kmc`` (sum trees + thinning, "tree") on
+``--trajectories`` x ``--t-end``, then the tree alone on the longer
 ``--tree-trajectories`` x ``--tree-t-end`` (the scan would take hours there).  Reported:
 events/s of each, the speed-up, the tree's acceptance and bound violations (must be 0),
 and the extrapolation to 2000 trajectories x 220 s (the paper's Fig. 2(d, e) run, "to
@@ -68,7 +69,9 @@ def small_model(n_nuclei: int):
 
 
 def worker_small(n_nuclei: int) -> dict:
-    from dnpsim.dynamics import liouville, zeeman
+    from dnpsim.dynamics import liouville
+    from dnpsim.dynamics.zeeman_projection import projected_rates
+    from dnpsim.dynamics.zeeman_rate_equation import rate_evolve, rate_steady_state
 
     model = small_model(n_nuclei)
     times = np.linspace(0, 200.0, 20)
@@ -77,10 +80,10 @@ def worker_small(n_nuclei: int) -> dict:
     t1 = time.perf_counter()
     tr = liouville.evolve(model, times)
     t2 = time.perf_counter()
-    rates = zeeman.projected_rates(model)
-    rs = zeeman.rate_steady_state(rates)
+    rates = projected_rates(model)
+    rs = rate_steady_state(rates)
     t3 = time.perf_counter()
-    re = zeeman.rate_evolve(rates, times)
+    re = rate_evolve(rates, times)
     t4 = time.perf_counter()
     err = max(np.abs(ss.nuclear_polarization - rs.nuclear_polarization).max(),
               np.abs(tr.nuclear_polarization - re.nuclear_polarization).max()) / model.p
@@ -112,7 +115,8 @@ def worker_kmc(n: int, trajectories: int, t_end: float, tree_trajectories: int, 
                scan: bool) -> dict:
     """Time kMC on the N = ``n`` model: scan and tree on trajectories x t_end (s), tree on
     tree_trajectories x tree_t_end; events, proposals, wall (s), counters per run."""
-    from dnpsim.dynamics.zeeman import kmc
+    from baselines.scan_kmc import scan_kmc
+    from dnpsim.dynamics.cross_effect_kmc import kmc
     from dnpsim.experiments.figures import cross_effect_figs as figs
 
     model = fig2de_model_n(n)
@@ -121,12 +125,12 @@ def worker_kmc(n: int, trajectories: int, t_end: float, tree_trajectories: int, 
     runs = [("scan", trajectories, t_end)] if scan else []
     runs += [("tree", trajectories, t_end), ("tree_long", tree_trajectories, tree_t_end)]
     for name, traj, t1 in runs:
-        algorithm = "scan" if name == "scan" else "tree"
-        kmc(model, [0.0, 1e-4], 2, np.random.default_rng(0), threads=threads, min_pair_coupling=min_pair,
-            algorithm=algorithm)  # compile / load outside the timing
+        run = scan_kmc if name == "scan" else kmc
+        run(model, [0.0, 1e-4], 2, np.random.default_rng(0), threads=threads,
+            min_pair_coupling=min_pair)  # compile / load outside the timing
         t0 = time.perf_counter()
-        res = kmc(model, np.linspace(0, t1, 5), traj, np.random.default_rng(1), threads=threads,
-                  min_pair_coupling=min_pair, algorithm=algorithm)
+        res = run(model, np.linspace(0, t1, 5), traj, np.random.default_rng(1), threads=threads,
+                  min_pair_coupling=min_pair)
         wall = time.perf_counter() - t0
         out[name] = {"trajectories": traj, "t_end": t1, "events": res.events, "proposals": res.proposals,
                      "wall": wall, "acceptance": res.acceptance, "counts": res.event_counts,
@@ -139,7 +143,7 @@ def flip_flop_census(n: int, shares=(0.5, 0.8, 0.9)) -> dict:
     """Where the flip-flop events of the N = ``n`` benchmark model come from, and how
     many of them an exact aggregation could absorb.
 
-    Every kept pair's flip-flop rate (local rates of :mod:`dnpsim.dynamics.zeeman`,
+    Every kept pair's flip-flop rate (:mod:`dnpsim.dynamics.zeeman_local_rates`,
     antiparallel pair, zero dipolar field from the other nuclei) averaged over the four
     electron configurations (the saturated-electron weighting; ``thermal`` weights them
     with the thermal electron polarization p instead).  Reported per weighting: the
@@ -154,14 +158,14 @@ def flip_flop_census(n: int, shares=(0.5, 0.8, 0.9)) -> dict:
     import scipy.sparse as sps
     from scipy.sparse.csgraph import connected_components
 
-    from dnpsim.dynamics import zeeman
+    from dnpsim.dynamics.zeeman_local_rates import nuclear_pairs, packed_parameters, pair_rate
     from dnpsim.experiments.figures import cross_effect_figs as figs
 
     model = fig2de_model_n(n)
-    pk, pl, pd, *_ = zeeman._pairs(model, 2 * np.pi * figs.FIG2DE_MIN_PAIR_HZ)
-    par = zeeman._packed(model)
+    pk, pl, pd, *_ = nuclear_pairs(model, 2 * np.pi * figs.FIG2DE_MIN_PAIR_HZ)
+    par = packed_parameters(model)
     configs = [(s1, s2) for s2 in (-0.5, 0.5) for s1 in (-0.5, 0.5)]
-    rates = np.array([[zeeman._pair_rate(k, l, d, s1, s2, 0.5, -0.5, 0.0, 0.0, model.A, par) for s1, s2 in configs]
+    rates = np.array([[pair_rate(k, l, d, s1, s2, 0.5, -0.5, 0.0, 0.0, model.A, par) for s1, s2 in configs]
                       for k, l, d in zip(pk, pl, pd)])                         # (pairs, 4) s^-1
     down = 0.5 * (1 + model.p)
     weights = {"saturated": np.full(4, 0.25),

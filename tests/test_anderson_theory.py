@@ -232,7 +232,7 @@ def test_resonant_approximation_eq24_matches_eq22_for_dense_levels():
 
 # ------------------------------------------------------------------ Monte Carlo
 def _mc_case(a0, t1n, steps, seed=0, t1e=1.0, omega_1=0.8):
-    from dnpsim.dynamics.free_fermion_mc import simulate
+    from tests.free_fermion_mc import simulate
 
     # modes 0, 1 resonant with the nucleus (eps_1 - eps_0 = omega_n), mode 0 driven
     eps = np.array([1.0, 1.3, 1.75])

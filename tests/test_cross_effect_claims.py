@@ -36,7 +36,7 @@ def test_spin_diffusion_speeds_up_bulk_build_up_fast():
     """Fig. 2(e), reduced to the pentagon of Fig. 2(c) run by kMC: the "bulk" nucleus 3
     (no hyperfine coupling) polarizes only through nuclear flip-flops (d_13 = d_23 =
     10 Hz); with d = 0 it stays at zero."""
-    from dnpsim.dynamics.zeeman import kmc
+    from dnpsim.dynamics.cross_effect_kmc import kmc
     from dnpsim.experiments.cross_effect import paper_model
 
     times = np.linspace(0, 100.0, 3)
@@ -53,7 +53,7 @@ def test_spin_diffusion_speeds_up_bulk_build_up():
     """Fig. 2(e) on the pentagon by kMC, 2000 trajectories: at every time the total
     nuclear polarization with nuclear dipolar couplings exceeds the one without (the
     bulk nucleus is fed by flip-flops), by more than 5 standard errors at t > 0."""
-    from dnpsim.dynamics.zeeman import kmc
+    from dnpsim.dynamics.cross_effect_kmc import kmc
     from dnpsim.experiments.cross_effect import paper_model
 
     times = np.linspace(0, 200.0, 5)
@@ -73,7 +73,7 @@ def test_spin_diffusion_polarizes_the_118_proton_bulk():
     2 nm from both electrons (the bulk, no CE source among them) build up a
     polarization above 0.1 p; without them they stay below 0.05 p and the total is
     lower by more than 5 standard errors from 110 s on."""
-    from dnpsim.dynamics.zeeman import kmc
+    from dnpsim.dynamics.cross_effect_kmc import kmc
     from dnpsim.experiments.figures.cross_effect_figs import (FIG2DE_ELECTRONS, FIG2DE_MIN_PAIR_HZ,
                                                               fig2de_model)
 

@@ -6,10 +6,14 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from dnpsim.dynamics import zeeman as zp
-from dnpsim.models.cross_effect import CrossEffectModel
-from dnpsim.solvers.kmc import fit_build_up
+from dnpsim.dynamics.cross_effect_kmc import kmc
+from dnpsim.dynamics.kmc_bounds import nucleus_bound, pair_bound, strongest_partners
+from dnpsim.dynamics.zeeman_local_rates import local_rates, nuclear_pairs, nucleus_rates, packed_parameters, pair_rate
+from dnpsim.dynamics.zeeman_projection import projected_rates
+from dnpsim.dynamics.zeeman_rate_equation import rate_evolve, rate_steady_state
 from dnpsim.errors import ConvergenceError
+from dnpsim.models.cross_effect import CrossEffectModel
+from dnpsim.observables.build_up import fit_build_up
 
 
 def small_system():
@@ -30,14 +34,14 @@ def test_local_rates_match_generic_projection():
     """The O(1)-per-process rates of the kMC equal the generic second-order projection
     up to the second-order level shifts (relative O(D^2/omega_I^2))."""
     model = small_system()
-    generic = zp.projected_rates(model)
-    local = zp.local_rates(model)
+    generic = projected_rates(model)
+    local = local_rates(model)
     big = generic.W > 1e-6 * generic.W.max()
     assert np.array_equal(big, local.W > 1e-6 * generic.W.max())
     rel = np.abs(local.W - generic.W)[big] / generic.W[big]
     assert rel.max() < 0.01
-    a = zp.rate_steady_state(generic).nuclear_polarization
-    b = zp.rate_steady_state(local).nuclear_polarization
+    a = rate_steady_state(generic).nuclear_polarization
+    b = rate_steady_state(local).nuclear_polarization
     assert np.abs(a - b).max() < 1e-3
 
 
@@ -83,20 +87,18 @@ def assert_matches_rate_equation(res, det, alpha=1e-3):
     return np.abs(z).max()
 
 
-@pytest.mark.parametrize("algorithm", ["tree", "scan"])
-def test_kmc_mean_equals_deterministic_rate_equation(algorithm):
+def test_kmc_mean_equals_deterministic_rate_equation():
     """The trajectory average agrees with exp(Q t) p0 of the same rates: exact binomial
     tests with a Bonferroni threshold over the 35 comparisons (7 times x 5 spins)."""
     model = small_system()
     times = np.linspace(0, 60.0, 7)
-    res = zp.kmc(model, times, 2000, np.random.default_rng(7), algorithm=algorithm)
-    det = zp.rate_evolve(zp.local_rates(model), times)
+    res = kmc(model, times, 2000, np.random.default_rng(7))
+    det = rate_evolve(local_rates(model), times)
     assert_matches_rate_equation(res, det)
     assert det.nuclear_polarization[-1].min() > 0.2  # the comparison is not trivially at zero
     assert np.all(np.abs(res.nuclear_polarization) <= 1)
-    if algorithm == "tree":
-        assert res.event_counts["bound_violations"] == 0
-        assert res.events + res.event_counts["rejected_nuclear"] + res.event_counts["rejected_pair"] == res.proposals
+    assert res.event_counts["bound_violations"] == 0
+    assert res.events + res.event_counts["rejected_nuclear"] + res.event_counts["rejected_pair"] == res.proposals
 
 
 @pytest.mark.parametrize("windows", [(None, None), (0.0, 0.0), (2e5, 5e3)],
@@ -109,11 +111,11 @@ def test_tree_kmc_strong_hyperfine_and_pairs(windows):
     and wide (rare refreshes, many rejections) must all sample the same process."""
     model = strong_hyperfine_system()
     times = np.linspace(0, 30.0, 4)
-    det = zp.rate_evolve(zp.local_rates(model), times)
+    det = rate_evolve(local_rates(model), times)
     # the hyperfine field matters: without A the build-up differs by >> the statistical error
-    flat = zp.rate_evolve(zp.local_rates(strong_hyperfine_system(0.0)), times)
+    flat = rate_evolve(local_rates(strong_hyperfine_system(0.0)), times)
     assert np.abs(flat.nuclear_polarization[-1] - det.nuclear_polarization[-1]).max() > 0.15
-    res = zp.kmc(model, times, 3000, np.random.default_rng(11), hyperfine_window=windows[0],
+    res = kmc(model, times, 3000, np.random.default_rng(11), hyperfine_window=windows[0],
                  dipolar_window=windows[1])
     assert_matches_rate_equation(res, det)
     counts = res.event_counts
@@ -147,7 +149,7 @@ def test_nucleus_bounds_dominate_true_rates():
     out = np.zeros(4)
     for trial in range(150):
         model = _random_model(rng, trial)
-        par = zp._packed(model, [None, 0.9 * model.omega_I][trial % 2])
+        par = packed_parameters(model, [None, 0.9 * model.omega_I][trial % 2])
         A, Bre, Bim = model.A, np.ascontiguousarray(model.B.real), np.ascontiguousarray(model.B.imag)
         sigma = np.sqrt((model.A ** 2).sum(axis=1)) / 2 + 1.0
         for _ in range(10):
@@ -157,8 +159,8 @@ def test_nucleus_bounds_dominate_true_rates():
             wd = rng.choice([0.0, 1e-3, 10 ** rng.uniform(0, 5)])
             hc = rng.normal(0, sigma)
             wh = rng.choice([0.0, 10 ** rng.uniform(0, 6)])
-            bound = zp._nucleus_bound(k, sk, hdc - wd, hdc + wd, hdc, hc[0] - wh, hc[0] + wh, hc[0],
-                                      hc[1] - wh, hc[1] + wh, hc[1], A, Bre, Bim, par)
+            bound = nucleus_bound(k, sk, hdc - wd, hdc + wd, hdc, hc[0] - wh, hc[0] + wh, hc[0],
+                                  hc[1] - wh, hc[1] + wh, hc[1], A, Bre, Bim, par)
             worst = 0.0
             for point in range(12):
                 u = rng.uniform(-1, 1, 3)
@@ -167,7 +169,7 @@ def test_nucleus_bounds_dominate_true_rates():
                 hd = np.clip(hdc + u[0] * wd, hdc - wd, hdc + wd)
                 h = np.clip(hc + u[1:] * wh, hc - wh, hc + wh)
                 for c in range(4):
-                    zp._nucleus_rates(k, (c & 1) - 0.5, (c >> 1) - 0.5, sk, hd, h[0], h[1], A, Bre, Bim, par, out)
+                    nucleus_rates(k, (c & 1) - 0.5, (c >> 1) - 0.5, sk, hd, h[0], h[1], A, Bre, Bim, par, out)
                     worst = max(worst, out.sum())
             assert worst <= bound, (trial, worst, bound)
             if wd == 0 and wh == 0:
@@ -184,16 +186,16 @@ def test_pair_bounds_dominate_true_rates():
     for trial in range(200):
         N = [2, 4, 5][trial % 3]
         model = _random_model(rng, trial, N)
-        par = zp._packed(model)
-        pk, pl, pd, *_ = zp._pairs(model)
-        partner, partner_d = zp._strongest_partners(N, pk, pl, pd)
+        par = packed_parameters(model)
+        pk, pl, pd, *_ = nuclear_pairs(model)
+        partner, partner_d = strongest_partners(N, pk, pl, pd)
         for _ in range(5):
             p = rng.integers(pk.size)
             k, l = pk[p], pl[p]
             c0 = rng.normal(0, 3e3, N)
             w = rng.choice([0.0, 1e-3, 10 ** rng.uniform(0, 4)])
-            bound = zp._pair_bound(k, l, pd[p], c0[k] - w, c0[k] + w, c0[l] - w, c0[l] + w, partner, partner_d,
-                                   model.A, par)
+            bound = pair_bound(k, l, pd[p], c0[k] - w, c0[k] + w, c0[l] - w, c0[l] + w, partner, partner_d,
+                               model.A, par)
             worst = 0.0
             for point in range(20):
                 spins = rng.choice([-0.5, 0.5], N)
@@ -204,8 +206,8 @@ def test_pair_bounds_dominate_true_rates():
                 hd = np.array([hstar[x] + (2 * partner_d[x] * spins[partner[x]] if partner[x] >= 0 else 0.0)
                                for x in range(N)])
                 for c in range(4):
-                    r = zp._pair_rate(k, l, pd[p], (c & 1) - 0.5, (c >> 1) - 0.5, spins[k], spins[l], hd[k], hd[l],
-                                      model.A, par)
+                    r = pair_rate(k, l, pd[p], (c & 1) - 0.5, (c >> 1) - 0.5, spins[k], spins[l], hd[k], hd[l],
+                                  model.A, par)
                     worst = max(worst, r)
             assert worst <= bound, (trial, worst, bound)
             if w == 0 and partner[k] == l and partner[l] == k:
@@ -214,8 +216,8 @@ def test_pair_bounds_dominate_true_rates():
                 for sk in (-0.5, 0.5):
                     hd_k, hd_l = c0[k] + 2 * pd[p] * (-sk), c0[l] + 2 * pd[p] * sk
                     for c in range(4):
-                        best = max(best, zp._pair_rate(k, l, pd[p], (c & 1) - 0.5, (c >> 1) - 0.5, sk, -sk, hd_k,
-                                                       hd_l, model.A, par))
+                        best = max(best, pair_rate(k, l, pd[p], (c & 1) - 0.5, (c >> 1) - 0.5, sk, -sk, hd_k,
+                                                   hd_l, model.A, par))
                 # the mismatch interval is padded by 16 ulps (~7e-6 rad/s at omega_I = 2 pi 145 MHz):
                 # relative excess <= pad / (2 gamma_n) ~ 4e-8 for 2 gamma_n >= 200 s^-1 here
                 assert bound <= best * (1 + 1e-6)
@@ -224,38 +226,31 @@ def test_pair_bounds_dominate_true_rates():
 def test_tree_kmc_max_events_and_result_fields():
     model = small_system()
     with pytest.raises(ConvergenceError, match="max_events"):
-        zp.kmc(model, [0.0, 50.0], 4, np.random.default_rng(0), max_events=100)
-    with pytest.raises(ValueError, match="algorithm"):
-        zp.kmc(model, [0.0, 1.0], 4, np.random.default_rng(0), algorithm="fast")
+        kmc(model, [0.0, 50.0], 4, np.random.default_rng(0), max_events=100)
     with pytest.raises(ValueError, match="hyperfine_window"):
-        zp.kmc(model, [0.0, 1.0], 4, np.random.default_rng(0), hyperfine_window=-1.0)
-    res = zp.kmc(model, [0.0, 1.0], 4, np.random.default_rng(0))
-    assert res.algorithm == "tree" and 0 < res.acceptance <= 1 and res.proposals >= res.events > 0
-    scan = zp.kmc(model, [0.0, 1.0], 4, np.random.default_rng(0), algorithm="scan")
-    assert scan.acceptance == 1.0 and scan.proposals == scan.events
-    # same seeds, same initial states (the first draws of each trajectory)
-    assert np.array_equal(res.nuclear_polarization[0], scan.nuclear_polarization[0])
+        kmc(model, [0.0, 1.0], 4, np.random.default_rng(0), hyperfine_window=-1.0)
+    res = kmc(model, [0.0, 1.0], 4, np.random.default_rng(0))
+    assert 0 < res.acceptance <= 1 and res.proposals >= res.events > 0
 
 
-@pytest.mark.parametrize("algorithm", ["tree", "scan"])
-def test_kmc_reproducible_and_thread_independent(algorithm):
+def test_kmc_reproducible_and_thread_independent():
     model = strong_hyperfine_system()
     times = np.array([0.0, 5.0, 20.0])
-    a = zp.kmc(model, times, 64, np.random.default_rng(3), threads=1, algorithm=algorithm)
-    b = zp.kmc(model, times, 64, np.random.default_rng(3), threads=2, algorithm=algorithm)
+    a = kmc(model, times, 64, np.random.default_rng(3), threads=1)
+    b = kmc(model, times, 64, np.random.default_rng(3), threads=2)
     assert np.array_equal(a.nuclear_polarization, b.nuclear_polarization)
     assert np.array_equal(a.electron_polarization, b.electron_polarization)
     assert a.event_counts == b.event_counts and a.events == b.events
-    c = zp.kmc(model, times, 64, np.random.default_rng(4), algorithm=algorithm)
+    c = kmc(model, times, 64, np.random.default_rng(4))
     assert not np.array_equal(a.nuclear_polarization, c.nuclear_polarization)
 
 
 def test_kmc_bad_input():
     model = small_system()
     with pytest.raises(ValueError, match="times"):
-        zp.kmc(model, [1.0, 0.5], 10, np.random.default_rng(0))
+        kmc(model, [1.0, 0.5], 10, np.random.default_rng(0))
     with pytest.raises(ValueError, match="trajectories"):
-        zp.kmc(model, [0.0, 1.0], 1, np.random.default_rng(0))
+        kmc(model, [0.0, 1.0], 1, np.random.default_rng(0))
 
 
 def test_build_up_fit_recovers_parameters():

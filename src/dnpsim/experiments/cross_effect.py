@@ -79,9 +79,13 @@ def run_points(setup, variants, *, progress: bool = False) -> list:
 def _run_one(setup):
     import time
 
-    from dnpsim.dynamics import liouville, zeeman
+    from dnpsim.dynamics import liouville
+    from dnpsim.dynamics.cross_effect_kmc import kmc
+    from dnpsim.dynamics.zeeman_local_rates import local_rates
+    from dnpsim.dynamics.zeeman_projection import projected_rates
+    from dnpsim.dynamics.zeeman_rate_equation import rate_evolve, rate_steady_state
+    from dnpsim.observables.build_up import fit_build_up
     from dnpsim.result import Enhancement, Result
-    from dnpsim.solvers.kmc import fit_build_up
     from dnpsim.theory.bloch import efficiency
 
     start = time.perf_counter()
@@ -98,16 +102,16 @@ def _run_one(setup):
             tr = liouville.evolve(model, times)
             pe_t, pn_t = tr.electron_polarization, tr.nuclear_polarization
     elif method.kind == "zeeman_rates":
-        rates = zeeman.projected_rates(model) if method.rates == "generic" else zeeman.local_rates(model)
+        rates = projected_rates(model) if method.rates == "generic" else local_rates(model)
         if times is None:
-            sol = zeeman.rate_steady_state(rates, tol=method.tol)
+            sol = rate_steady_state(rates, tol=method.tol)
             pe, pn, residual = sol.electron_polarization, sol.nuclear_polarization, sol.residual
         else:
-            sol = zeeman.rate_evolve(rates, times)
+            sol = rate_evolve(rates, times)
             pe_t, pn_t = sol.electron_polarization, sol.nuclear_polarization
     else:  # kmc (validated by the options class)
-        res = zeeman.kmc(model, times, method.trajectories, np.random.default_rng(method.seed),
-                         min_pair_coupling=2 * np.pi * method.min_pair_coupling, threads=method.threads)
+        res = kmc(model, times, method.trajectories, np.random.default_rng(method.seed),
+                  min_pair_coupling=2 * np.pi * method.min_pair_coupling, threads=method.threads)
         pe_t, pn_t = res.electron_polarization, res.nuclear_polarization
         stderr_t = res.nuclear_stderr
         stderr = stderr_t[-1]

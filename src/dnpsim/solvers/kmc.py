@@ -10,15 +10,14 @@
   :func:`sumtree_build`, :func:`sumtree_update`, :func:`sumtree_sample`,
   :func:`sumtree_total`, :func:`sumtree_leaf`): O(log n) selection of an event with
   probability rate_i / sum(rates) and O(log n) update of one rate;
-* :func:`fit_build_up` — least-squares fit of p(t) = eps (1 - exp(-t/tau)).
+* :func:`interleaved_mean` — mean and standard error of many trajectories from their
+  sums over a few interleaved groups (what parallel event loops accumulate).
 
 The model-specific event loop lives with the rates it draws from
-(:mod:`dnpsim.dynamics.zeeman`, ``kmc``).
+(:mod:`dnpsim.dynamics.cross_effect_kmc`).
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numba
 import numpy as np
@@ -143,33 +142,17 @@ def trajectory_seeds(rng: np.random.Generator, n: int) -> np.ndarray:
     return seeds
 
 
-@dataclass(frozen=True)
-class BuildUpFit:
-    """p(t) = eps (1 - exp(-t / tau)) fitted by least squares; ``rms`` residual."""
-
-    eps: float
-    tau: float
-    rms: float
-
-
-def fit_build_up(times, values) -> BuildUpFit:
-    """Fit the mono-exponential build-up p_I(t) = eps (1 - exp(-t/tau)) (caption of
-    Fig. 2 of Karabanov et al.) to ``values`` at ``times`` (s).  Starts from the last
-    value and the 63% crossing time; scipy ``curve_fit``."""
-    from scipy.optimize import curve_fit
-
-    t = np.asarray(times, float)
-    y = np.asarray(values, float)
-    if t.shape != y.shape or t.size < 3:
-        raise ValueError("values: need at least three (time, value) pairs of equal length")
-    eps0 = y[-1] if y[-1] != 0 else (y.max() or 1e-12)
-    crossing = np.nonzero(np.abs(y) >= 0.63 * abs(eps0))[0]
-    tau0 = t[crossing[0]] if crossing.size and t[crossing[0]] > 0 else max(t[-1] / 3, 1e-12)
-
-    def model(tt, eps, tau):
-        return eps * -np.expm1(-tt / tau)
-
-    (eps, tau), _ = curve_fit(model, t, y, p0=(eps0, tau0), bounds=([-np.inf, 1e-15 * max(t[-1], 1)],
-                                                                    [np.inf, np.inf]), maxfev=20000)
-    rms = float(np.sqrt(np.mean((model(t, eps, tau) - y) ** 2)))
-    return BuildUpFit(float(eps), float(tau), rms)
+def interleaved_mean(sums: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard error of ``n`` samples given their sums over G interleaved
+    groups: ``sums`` (G, ...) with sums[c] the sum of samples c, c + G, c + 2 G, ...
+    (1 <= G <= n).  The standard error is the spread of the group means m_c (sizes n_c)
+    about the mean m, sqrt(sum_c n_c (m_c - m)^2 / (n (G - 1))) (zero for G = 1), so
+    (m - exact) / stderr is t-distributed with G - 1 degrees of freedom.  Both (...)."""
+    n_groups = sums.shape[0]
+    counts = np.array([len(range(c, n, n_groups)) for c in range(n_groups)], float)
+    counts = counts.reshape((n_groups,) + (1,) * (sums.ndim - 1))
+    mean = sums.sum(axis=0) / n
+    group = sums / counts
+    stderr = np.sqrt(np.sum(counts * (group - mean) ** 2, axis=0) / (n * (n_groups - 1))) \
+        if n_groups > 1 else np.zeros_like(mean)
+    return mean, stderr

@@ -90,12 +90,13 @@ def fig2ab_point(omega1: float, D: float) -> tuple[float, float]:
     """(enhancement p_I/p, build-up time tau in s) of the e1-e2-n model from the full
     equation: steady state, and a mono-exponential fit of the build-up on a grid of
     five times the slowest projected relaxation time."""
-    from dnpsim.dynamics import liouville, zeeman
-    from dnpsim.solvers.kmc import fit_build_up
+    from dnpsim.dynamics import liouville
+    from dnpsim.dynamics.zeeman_projection import projected_rates
+    from dnpsim.observables.build_up import fit_build_up
 
     model = paper_model("e1-e2-n", omega1=omega1, D=D)
     ss = liouville.steady_state(model)
-    q = zeeman.projected_rates(model).generator
+    q = projected_rates(model).generator
     slow = np.sort(-np.linalg.eigvals(q).real)
     slow = slow[slow > 1e-12 * slow.max()]
     times = np.linspace(0, 5.0 / slow[0], 40)
@@ -140,15 +141,17 @@ def make_fig2ab(quick: bool, output_dir: Path, progress: bool = True, realizatio
 
 def fig2c_error(omega1: float, D: float) -> float:
     """max_{t,k} |p_FE - p_ZP| / p on the pentagon over the build-up (0 .. 5 tau)."""
-    from dnpsim.dynamics import liouville, zeeman
+    from dnpsim.dynamics import liouville
+    from dnpsim.dynamics.zeeman_projection import projected_rates
+    from dnpsim.dynamics.zeeman_rate_equation import rate_evolve
 
     model = paper_model("pentagon", omega1=omega1, D=D)
-    rates = zeeman.projected_rates(model)
+    rates = projected_rates(model)
     slow = np.sort(-np.linalg.eigvals(rates.generator).real)
     slow = slow[slow > 1e-12 * slow.max()]
     times = np.linspace(0, 5.0 / slow[0], 30)
     full = liouville.evolve(model, times).nuclear_polarization
-    proj = zeeman.rate_evolve(rates, times).nuclear_polarization
+    proj = rate_evolve(rates, times).nuclear_polarization
     return float(np.abs(full - proj).max() / model.p)
 
 
@@ -203,8 +206,8 @@ def make_fig2de(quick: bool, output_dir: Path, progress: bool = True, realizatio
     (and, dotted, with the secular hyperfine couplings)."""
     import xarray as xr
 
-    from dnpsim.dynamics.zeeman import kmc
-    from dnpsim.solvers.kmc import fit_build_up
+    from dnpsim.dynamics.cross_effect_kmc import kmc
+    from dnpsim.observables.build_up import fit_build_up
 
     trajectories = realizations or (20 if quick else 2000)
     t_end = 60.0 if quick else 220.0

@@ -1,5 +1,7 @@
 """Monte Carlo of the full free-fermion + nuclei rate equations (2018 paper, Eqs. (10),
-(14), (16), (17)) without the factorization p_{A,mu} = p_A p_mu (the paper's future work).
+(14), (16), (17)) without the factorization p_{A,mu} = p_A p_mu (the paper's future work):
+the reference of ``tests/test_anderson_theory.py`` for the factorized theory (Eq. (20))
+and for where the factorization fails.
 
 State: the occupations n_alpha of the N single-particle modes and the states s_j = +-1
 (up/down) of one core nucleus per site j (Appendix C model: no nuclear dipolar coupling;
@@ -30,6 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from dnpsim.dynamics.free_fermion import Environment, lorentzian, mode_rates
 from dnpsim.units import detailed_balance
@@ -74,9 +77,6 @@ class MCResult:
     accepted: np.ndarray
 
 
-from numba import njit
-
-
 @njit(cache=True)
 def _draw(prob, alias, u1, u2):
     i = int(u1 * prob.size)
@@ -84,13 +84,15 @@ def _draw(prob, alias, u1, u2):
         i = prob.size - 1
     return i if u2 < prob[i] else alias[i]
 
+
 @njit(cache=True)
 def _run(n, s, fill, empty, e_prob, e_alias, e_bound, pair_prob, pair_alias, pair_w, n_modes, a2w, t2n,
          omega_n, pl_prob, pl_alias, pl_bound, pl_l, leak_up, leak_down, n_sites, class_p, total_rate,
-         steps, burn, n_batches, seed, weights):
+         steps, burn, n_batches, rng, weights):
+    """The uniformized chain of :func:`simulate` from the state (n, s), every draw from
+    ``rng`` (a ``numpy.random.Generator``, advanced in place)."""
     # Time integrals are accumulated lazily (on each change and at batch boundaries),
     # so a step costs O(1) apart from the rare accepted ISS / loss proposals.
-    np.random.seed(seed)
     acc = np.zeros(4, np.int64)
     int_s = np.zeros(n_sites)
     int_n = np.zeros(n_modes)
@@ -115,19 +117,19 @@ def _run(n, s, fill, empty, e_prob, e_alias, e_bound, pair_prob, pair_alias, pai
                 batch[b, j] = int_s[j] - prev[j]
                 prev[j] = int_s[j]
             b += 1
-        t += -np.log(1.0 - np.random.random()) / total_rate
-        u = np.random.random()
+        t += -np.log(1.0 - rng.random()) / total_rate
+        u = rng.random()
         if u < class_p[0]:  # electron flip
-            a = _draw(e_prob, e_alias, np.random.random(), np.random.random())
+            a = _draw(e_prob, e_alias, rng.random(), rng.random())
             rate = empty[a] if n[a] == 1 else fill[a]
-            if np.random.random() * e_bound[a] < rate:
+            if rng.random() * e_bound[a] < rate:
                 if step >= burn:
                     int_n[a] += n[a] * (t - last_n[a])
                     last_n[a] = t
                 n[a] = 1 - n[a]
                 acc[0] += 1
         elif u < class_p[1]:  # ISS
-            k = _draw(pair_prob, pair_alias, np.random.random(), np.random.random())
+            k = _draw(pair_prob, pair_alias, rng.random(), rng.random())
             d_index = k // (n_modes * n_modes)
             r = k % (n_modes * n_modes)
             a = r // n_modes
@@ -135,7 +137,7 @@ def _run(n, s, fill, empty, e_prob, e_alias, e_bound, pair_prob, pair_alias, pai
             if n[a] == 1 and n[bb] == 0:
                 d = 1 if d_index == 0 else -1
                 # pick nucleus j with probability A_j^2 w_aj w_bj / sum_j (...)
-                target = np.random.random() * pair_w[a, bb]
+                target = rng.random() * pair_w[a, bb]
                 acc_w = 0.0
                 j = n_sites - 1
                 for jj in range(n_sites):
@@ -156,22 +158,22 @@ def _run(n, s, fill, empty, e_prob, e_alias, e_bound, pair_prob, pair_alias, pai
                     n[bb] = 1
                     acc[1] += 1
         elif u < class_p[2]:  # polarization loss
-            j = _draw(pl_prob, pl_alias, np.random.random(), np.random.random())
+            j = _draw(pl_prob, pl_alias, rng.random(), rng.random())
             m = 0.0
             for a in range(n_modes):
                 m += weights[j, a] * (n[a] - 0.5)
-            if np.random.random() < 4.0 * m * m:
+            if rng.random() < 4.0 * m * m:
                 if step >= burn:
                     int_s[j] += s[j] * (t - last_s[j])
                     last_s[j] = t
                 s[j] = -s[j]
                 acc[2] += 1
         else:  # leakage
-            j = int(np.random.random() * n_sites)
+            j = int(rng.random() * n_sites)
             if j >= n_sites:
                 j = n_sites - 1
             rate = leak_up if s[j] == -1 else leak_down
-            if np.random.random() * leak_bound < rate:
+            if rng.random() * leak_bound < rate:
                 if step >= burn:
                     int_s[j] += s[j] * (t - last_s[j])
                     last_s[j] = t
@@ -192,7 +194,8 @@ def simulate(weights, lab_energies, hyperfine, omega_n: float, t2n: float, t1n: 
 
     weights (N_sites, N_modes) |phi|^2; lab_energies (N,) rad/s; hyperfine (N_sites,) A_j
     in rad/s (0 = no core nucleus); omega_n, t2n, t1n as in Eqs. (14)-(17).  The initial
-    state is drawn from the factorized stationary state (Eq. (12), nuclei unpolarized).
+    state is drawn from the factorized stationary state (Eq. (12), nuclei unpolarized);
+    ``rng`` draws it and then every step of the chain.
     Memory O(N^2) for the pair table; for N up to a few thousand modes."""
     w = np.ascontiguousarray(weights, dtype=float)
     e = np.asarray(lab_energies, dtype=float)
@@ -219,10 +222,9 @@ def simulate(weights, lab_energies, hyperfine, omega_n: float, t2n: float, t1n: 
     p_b = (fill - empty) / (fill + empty)
     n0 = (rng.random(n_modes) < (1 + p_b) / 2).astype(np.int64)
     s0 = np.where(rng.random(n_sites) < 0.5, 1, -1).astype(np.int64)
-    seed = int(rng.integers(2**31 - 1))
     ps, batch, nbar, t_total, acc = _run(n0, s0, fill, empty, e_prob, e_alias, e_bound, pair_prob, pair_alias,
                                          pair_w, n_modes, a2, t2n, omega_n, pl_prob, pl_alias, 1.0, pl_l, leak_up,
-                                         leak_down, n_sites, class_p, total, steps, burn, n_batches, seed, w)
+                                         leak_down, n_sites, class_p, total, steps, burn, n_batches, rng, w)
     # batch means (batches of equal step counts; per-batch time ~ t_total / n_batches)
     per = batch / (t_total / n_batches)
     err = per.std(axis=0, ddof=1) / np.sqrt(n_batches)
