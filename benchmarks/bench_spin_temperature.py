@@ -427,7 +427,7 @@ def build_tables(naive: dict[int, dict], dnp: dict[int, dict], skipped: dict[int
     else:
         targets.append(("N = 14 peak memory <= 16 GiB", f"{r14['rss_gib']:.2f} GiB",
                         _status(r14["rss_gib"] <= TARGET_N14_GIB)))
-    from dnpsim.models.electrons import estimate_engine_memory
+    from dnpsim.experiments.spin_temperature import estimate_engine_memory
 
     parts = []
     for n in sorted(dnp):
@@ -838,7 +838,7 @@ def main(argv=None) -> int:
         args.json.write_text(json.dumps(record))
         return 0
 
-    from dnpsim.models.electrons import estimate_engine_memory
+    from dnpsim.experiments.spin_temperature import estimate_engine_memory
 
     naive_sizes = sorted(set(DEFAULT_NAIVE_SIZES if args.naive_sizes is None else args.naive_sizes))
     dnpsim_sizes = sorted(set(DEFAULT_DNPSIM_SIZES if args.dnpsim_sizes is None else args.dnpsim_sizes)

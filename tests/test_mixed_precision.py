@@ -27,7 +27,7 @@ from .conftest import make_model
 
 
 def _environment(ghz, temperature=1.2):
-    return Environment(temperature, TWO_PI * ghz * 1e9, TWO_PI * 25e3, 1.0, 1e-6)
+    return Environment(temperature, ghz * 1e9, 25e3, 1.0, 1e-6)
 
 
 REGIMES = [
@@ -67,7 +67,7 @@ def test_split_generator_equals_assembled_generator(coupling_mhz, hyperfine_mhz,
     engine = SpinTemperatureEngine(make_model(7, coupling_mhz=coupling_mhz, hyperfine_mhz=hyperfine_mhz, seed=3))
     environment = _environment(ghz, temperature)
     rates = engine.rates(environment)
-    split = rates.split_generator(environment.mw_frequency, environment.mw_amplitude, environment.t2e)
+    split = rates.split_generator(environment.omega_mw, environment.omega_1, environment.t2e)
     assembled = AssembledGenerator(engine.generator(environment))
     g = assembled.generator
     dims = g.dims
@@ -111,10 +111,10 @@ def test_workspace_reuse_gives_the_same_states():
 def test_auto_uses_mixed_precision_for_large_blocks_only():
     small = SpinTemperatureEngine(make_model(6))
     assert max(small.basis.dims) < MIXED_MIN_BLOCK
-    assert small.stationary(_environment(93.88)).method == "elimination"
+    assert small.stationary_point(_environment(93.88)).method == "elimination"
     large = SpinTemperatureEngine(make_model(10))
     assert max(large.basis.dims) >= MIXED_MIN_BLOCK
-    point = large.stationary(_environment(93.88))
+    point = large.stationary_point(_environment(93.88))
     assert point.method == "mixed"
     exact = stationary_block_elimination(large.generator(_environment(93.88)))
     assert np.abs(point.populations - exact).sum() < 1e-12
@@ -154,7 +154,7 @@ def test_mixed_falls_back_to_float64_when_refinement_fails(monkeypatch):
 def test_split_generator_falls_back_to_float64_when_refinement_fails(monkeypatch):
     engine = SpinTemperatureEngine(make_model(5))
     environment = _environment(93.88)
-    split = engine.rates(environment).split_generator(environment.mw_frequency, environment.mw_amplitude,
+    split = engine.rates(environment).split_generator(environment.omega_mw, environment.omega_1,
                                                       environment.t2e)
     monkeypatch.setattr(markov, "stationary_mixed_precision", lambda g, **_: (np.full(g.size, 1.0 / g.size), 12, 1e-3))
     result = stationary_state_split(split)
@@ -270,9 +270,9 @@ def test_threaded_split_profile_equals_float64_elimination():
     engine = SpinTemperatureEngine(make_model(10, seed=6))
     assert max(engine.basis.dims) >= MIXED_MIN_BLOCK
     environment = _environment(93.88)
-    frequencies = TWO_PI * np.linspace(93.86e9, 93.92e9, 6)
-    threaded = engine.profile(environment, frequencies, workers=2)
-    serial = engine.profile(environment, frequencies, workers=1)
+    environments = [_environment(f / 1e9) for f in np.linspace(93.86e9, 93.92e9, 6)]
+    threaded = engine.stationary_many(environments, workers=2)
+    serial = engine.stationary_many(environments, workers=1)
     for a, b in zip(serial, threaded):
         assert a.method == b.method == "mixed"
         np.testing.assert_array_equal(b.populations, a.populations)

@@ -7,8 +7,7 @@ from hypothesis import strategies as st
 
 from dnpsim.dynamics.rates import Environment
 from dnpsim.experiments.spin_temperature import SpinTemperatureEngine
-from dnpsim.units import TWO_PI
-from tests.conftest import OMEGA_E, make_model
+from tests.conftest import ELECTRON_LARMOR, make_model
 
 params = st.fixed_dictionaries({
     "n": st.integers(1, 5),
@@ -25,8 +24,8 @@ params = st.fixed_dictionaries({
 @given(params)
 def test_populations_and_polarizations_are_physical(p):
     model = make_model(p["n"], coupling_mhz=p["coupling"], hyperfine_mhz=p["hyperfine"], seed=p["seed"])
-    env = Environment(p["temperature"], OMEGA_E + TWO_PI * p["detuning"] * 1e6, TWO_PI * p["amplitude"] * 1e3, 1.0, 1e-6)
-    point = SpinTemperatureEngine(model).stationary(env)
+    env = Environment(p["temperature"], ELECTRON_LARMOR + p["detuning"] * 1e6, p["amplitude"] * 1e3, 1.0, 1e-6)
+    point = SpinTemperatureEngine(model).stationary_point(env)
     assert np.all(point.populations >= 0) and np.all(point.populations <= 1)
     assert abs(point.populations.sum() - 1) < 1e-12
     assert np.all(np.abs(point.electron_polarization) <= 1 + 1e-12)
@@ -38,7 +37,7 @@ def test_populations_and_polarizations_are_physical(p):
 def test_detailed_balance_without_microwaves(p):
     """W_{n->m} e^{-beta eps_n} = W_{m->n} e^{-beta eps_m} for every pair of states."""
     model = make_model(p["n"], coupling_mhz=p["coupling"], hyperfine_mhz=p["hyperfine"], seed=p["seed"])
-    env = Environment(p["temperature"], OMEGA_E, 0.0, 1.0, 1e-6)
+    env = Environment(p["temperature"], ELECTRON_LARMOR, 0.0, 1.0, 1e-6)
     engine = SpinTemperatureEngine(model)
     q = engine.generator(env).to_dense()
     thermal = engine.thermal_populations(p["temperature"])

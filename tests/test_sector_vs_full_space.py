@@ -10,9 +10,9 @@ from dnpsim.experiments.spin_temperature import SpinTemperatureEngine
 from dnpsim.models.electrons import ThermometerNucleus
 from dnpsim.spin.operators import full_operator
 from dnpsim.spin.sectors import sector
-from dnpsim.units import TWO_PI, inverse_temperature
+from dnpsim.units import inverse_temperature
 from tests.brute_force import brute_force_stationary
-from tests.conftest import OMEGA_E, make_model
+from tests.conftest import ELECTRON_LARMOR, make_model
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 4, 5])
@@ -24,20 +24,20 @@ def test_stationary_state_matches_brute_force(n, nucleus, detuning_mhz):
         # P_n is fixed by nuclear-flip rates ~ (D / 2 omega_n)^2 of the electron rates, so
         # any solver resolves it only to ~eps (2 omega_n / D)^2: use D_i of order 1 MHz
         # (a random draw can give a few kHz and make the comparison ill-conditioned).
-        hyperfine = TWO_PI * 1e6 * np.linspace(1.0, -0.6, n)
+        hyperfine = 1e6 * np.linspace(1.0, -0.6, n)
         model = replace(model, nucleus=ThermometerNucleus(model.nucleus.larmor, hyperfine))
     beta = inverse_temperature(1.2)
-    env = Environment(1.2, OMEGA_E + TWO_PI * detuning_mhz * 1e6, TWO_PI * 25e3, 1.0, 1e-6)
+    env = Environment(1.2, ELECTRON_LARMOR + detuning_mhz * 1e6, 25e3, 1.0, 1e-6)
     engine = SpinTemperatureEngine(model)
-    point = engine.stationary(env)
-    _, p_ref, pn_ref, pe_ref, _ = brute_force_stationary(model, beta, env.mw_frequency, env.mw_amplitude, 1.0, 1e-6)
+    point = engine.stationary_point(env)
+    _, p_ref, pn_ref, pe_ref, _ = brute_force_stationary(model, beta, env.omega_mw, env.omega_1, 1.0, 1e-6)
     np.testing.assert_allclose(point.electron_polarization, pe_ref, rtol=0, atol=1e-10)
     if nucleus:
         assert point.nuclear_polarization == pytest.approx(pn_ref, abs=1e-10)
     assert point.residual < 1e-12
     # the plain dense solve loses ~cond(Q) eps (cond ~ 1e7 here), the GTH-stabilized
     # elimination does not; both must still agree to that level
-    dense = engine.stationary(env, method="dense")
+    dense = engine.stationary_point(env, method="dense")
     np.testing.assert_allclose(dense.electron_polarization, pe_ref, rtol=0, atol=1e-8)
 
 
@@ -45,10 +45,10 @@ def test_generator_matches_brute_force_rates():
     """Every rate of Eqs. (12) and (16), compared entry by entry after matching states."""
     model = make_model(3, seed=5)
     beta = inverse_temperature(1.2)
-    env = Environment(1.2, OMEGA_E - TWO_PI * 10e6, TWO_PI * 50e3, 1.0, 1e-6)
+    env = Environment(1.2, ELECTRON_LARMOR - 10e6, 50e3, 1.0, 1e-6)
     engine = SpinTemperatureEngine(model)
     q = engine.generator(env).to_dense()
-    energies, _, _, _, q_ref = brute_force_stationary(model, beta, env.mw_frequency, env.mw_amplitude, 1.0, 1e-6)
+    energies, _, _, _, q_ref = brute_force_stationary(model, beta, env.omega_mw, env.omega_1, 1.0, 1e-6)
     order = np.argsort(engine.basis.lab_energies())
     assert np.all(np.diff(energies) > 1e3)  # non-degenerate, so states match one to one
     np.testing.assert_allclose(q[np.ix_(order, order)], q_ref, rtol=1e-9, atol=1e-9 * np.abs(q_ref).max())

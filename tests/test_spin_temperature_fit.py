@@ -7,12 +7,12 @@ from dnpsim.dynamics.rates import Environment
 from dnpsim.experiments.spin_temperature import SpinTemperatureEngine
 from dnpsim.observables.spin_temperature import ansatz_populations, fit_spin_temperature, kl_divergence
 from dnpsim.units import TWO_PI, inverse_temperature
-from tests.conftest import OMEGA_E, OMEGA_N, make_model
+from tests.conftest import ELECTRON_LARMOR, OMEGA_E, OMEGA_N, make_model
 
 
 def test_fit_recovers_lattice_temperature_without_microwaves():
     engine = SpinTemperatureEngine(make_model(5))
-    point = engine.stationary(Environment(1.2, OMEGA_E, 0.0, 1.0, 1e-6))
+    point = engine.stationary_point(Environment(1.2, ELECTRON_LARMOR, 0.0, 1.0, 1e-6))
     fit = engine.spin_temperature(point)
     assert fit.beta_s == pytest.approx(inverse_temperature(1.2), rel=1e-9)
     assert abs(fit.h) < 1e-6 * TWO_PI * 1e6  # h = 0 within a micro-MHz
@@ -36,8 +36,8 @@ def test_fit_recovers_ansatz_parameters(beta_ratio, field_mhz):
 def test_fit_over_realizations_matches_summed_averages():
     """Eq. (18) with overlines: one (beta_s, h) matches the realization-summed <H>, <S_z>."""
     engines = [SpinTemperatureEngine(make_model(5, seed=s)) for s in range(3)]
-    env = Environment(1.2, OMEGA_E - TWO_PI * 20e6, TWO_PI * 25e3, 1.0, 1e-6)
-    points = [e.stationary(env) for e in engines]
+    env = Environment(1.2, ELECTRON_LARMOR - 20e6, 25e3, 1.0, 1e-6)
+    points = [e.stationary_point(env) for e in engines]
     fit = fit_spin_temperature([e.block_energies() for e in engines], [e.magnetizations() for e in engines],
                                [p.populations for p in points], OMEGA_E)
     stat_e = sum(p.populations @ e.block_energies() for e, p in zip(engines, points))
@@ -67,7 +67,7 @@ def test_driven_state_is_cooled():
     """Microwaves below omega_e in the ergodic regime cool the spin system:
     beta_s >> beta and P_n from Eq. (1) is far above the thermal tanh(beta omega_n / 2)."""
     engine = SpinTemperatureEngine(make_model(6, coupling_mhz=30.0))
-    point = engine.stationary(Environment(1.2, OMEGA_E - TWO_PI * 20e6, TWO_PI * 25e3, 1.0, 1e-6))
+    point = engine.stationary_point(Environment(1.2, ELECTRON_LARMOR - 20e6, 25e3, 1.0, 1e-6))
     fit = engine.spin_temperature(point)
     beta = inverse_temperature(1.2)
     assert fit.beta_s > 10 * beta
@@ -83,7 +83,7 @@ def test_fit_converges_in_localized_regime():
 
     setup = resolve_spec(base_spec(10, 2e6), seed=realization_seeds(2016, 100)[53])
     engine = SpinTemperatureEngine(setup.model())
-    point = engine.stationary(setup.environment(dict(setup.environment_values, mw_frequency=93.864e9)))
+    point = engine.stationary_point(setup.environment(dict(setup.environment_values, mw_frequency=93.864e9)))
     fit = engine.spin_temperature(point)
     assert fit.residual < 1e-12
     ansatz = fit.populations(engine.block_energies(), engine.magnetizations())

@@ -32,7 +32,7 @@ import numpy as np
 
 from dnpsim.units import QUANTITIES
 
-__all__ = ["Result", "Enhancement", "SOLUTIONS", "boltzmann_polarization"]
+__all__ = ["Result", "Enhancement", "SOLUTIONS", "boltzmann_polarization", "results_dataset"]
 
 #: What a result's numbers come from.
 SOLUTIONS = ("stationary", "time_resolved", "closed_form")
@@ -101,6 +101,9 @@ class Result:
         (``result.spin_temperature``); their units are in :data:`dnpsim.units.QUANTITIES`.
     dims : dimension names of array-valued extras (``{"onsite": ("x", "y", "z")}``).
     dnpsim_version, git_revision : provenance.
+    state : the engine's raw state for custom observables (stationary populations in
+        the engine's eigenstate order, populations vs time, or a density matrix); None
+        for results read back from files.  Never written to files.
     """
 
     model: str
@@ -123,6 +126,7 @@ class Result:
     dims: Mapping[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
     dnpsim_version: str = ""
     git_revision: str = ""
+    state: Any = field(default=None, repr=False)
 
     def __post_init__(self):
         if self.solution not in SOLUTIONS:
@@ -309,6 +313,34 @@ class Result:
             parts.append(f"enhancement {np.mean(eps):+.4g}")
         parts.append(f"residual {self.residual:.2e}" if self.residual is not None else self.solution.replace("_", "-"))
         return ", ".join(parts)
+
+
+def results_dataset(results, dim: str, coordinate, attrs: Mapping[str, Any] | None = None):
+    """Stack Results that differ in one parameter into an :class:`xarray.Dataset` with
+    the new leading dimension ``dim`` (coordinate values ``coordinate``, e.g. the
+    microwave frequencies of a DNP profile): every variable of :meth:`Result.variables`
+    with its units; ``attrs`` plus the method, the first result's spec and the
+    provenance in the attributes."""
+    import xarray as xr
+
+    results = list(results)
+    if not results:
+        raise ValueError("results_dataset needs at least one result")
+    names = results[0].variables()
+    data_vars = {}
+    for name, (dims, _) in names.items():
+        if name == "times":
+            continue
+        stacked = np.stack([np.asarray(r.variables()[name][1]) for r in results])
+        data_vars[name] = xr.Variable((dim,) + dims, stacked, attrs=_attrs(name))
+    coords = {dim: xr.Variable((dim,), np.asarray(coordinate), attrs=_attrs(dim))}
+    if results[0].times is not None:
+        coords["time"] = xr.Variable(("time",), results[0].times, attrs=_attrs("times"))
+    first = results[0]
+    out_attrs = {"model": first.model, "method": first.method, "solution": first.solution,
+                 "spec": json.dumps(_plain(dict(first.parameters))), "dnpsim_version": first.dnpsim_version,
+                 "git_revision": first.git_revision, **(attrs or {})}
+    return xr.Dataset(data_vars, coords=coords, attrs=out_attrs)
 
 
 _FIELD_NAMES = frozenset(f.name for f in fields(Result)) | {"electron_enhancement", "nuclear_enhancement",

@@ -150,7 +150,7 @@ def parse_quantity(value, dimension: str, field: str = "value") -> float:
 
     Parameters
     ----------
-    value : number or str
+    value : number, str or pint Quantity
         A plain number is taken to be in SI units already (Hz, s, K).  A string may
         carry a unit: ``"93.9 GHz"``, ``"25 kHz"``, ``"1 us"``, ``"1.2 K"``.  Angular
         units ("rad/s") are converted to cyclic Hz.
@@ -168,6 +168,8 @@ def parse_quantity(value, dimension: str, field: str = "value") -> float:
         raise UnitError(field, f"expected a number or a string with a unit, got {value!r}")
     if isinstance(value, Real):
         return float(value)
+    if hasattr(value, "magnitude") and hasattr(value, "units") and np.ndim(value.magnitude) == 0:
+        value = f"{value.magnitude!r} {value.units}"  # a pint Quantity (of any registry)
     if not isinstance(value, str):
         raise UnitError(field, f"expected a number or a string with a unit, got {type(value).__name__} {value!r}")
     ureg = _registry()
@@ -191,6 +193,24 @@ def parse_quantity(value, dimension: str, field: str = "value") -> float:
         return float(quantity.to(unit).magnitude) if unit else float(quantity.to("dimensionless").magnitude)
     except Exception:
         raise UnitError(field, f"{value!r} is not a {dimension} (expected units convertible to {unit or 'a pure number'})") from None
+
+
+def parse_array(values, dimension: str, field: str = "value") -> np.ndarray:
+    """:func:`parse_quantity` for an array: a numeric array-like (SI units), a pint
+    Quantity array, or a (nested) list whose entries may be strings with units.
+    Returns a float ndarray of the same shape."""
+    if hasattr(values, "magnitude") and hasattr(values, "units"):
+        unit = parse_quantity(f"1 {values.units}", dimension, field)
+        return np.asarray(values.magnitude, dtype=float) * unit
+    try:
+        return np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        pass
+    array = np.asarray(values, dtype=object)
+    out = np.empty(array.shape)
+    for index in np.ndindex(array.shape):
+        out[index] = parse_quantity(array[index], dimension, f"{field}{list(index)}")
+    return out
 
 
 _NUMBER_FIRST = re.compile(r"^\s*[-+]?(\d|\.\d)")

@@ -10,19 +10,19 @@ import pytest
 
 from dnpsim.dynamics.rates import Environment
 from dnpsim.experiments.spin_temperature import SpinTemperatureEngine
-from dnpsim.units import TWO_PI, angular, inverse_temperature, thermal_electron_polarization, thermal_nuclear_polarization
-from tests.conftest import OMEGA_E, OMEGA_N, make_model
+from dnpsim.units import angular, inverse_temperature, thermal_electron_polarization, thermal_nuclear_polarization
+from tests.conftest import ELECTRON_LARMOR, OMEGA_E, OMEGA_N, make_model
 
 
 def environment(temperature=1.2, amplitude=0.0):
-    return Environment(temperature, OMEGA_E - TWO_PI * 20e6, amplitude, 1.0, 1e-6)
+    return Environment(temperature, ELECTRON_LARMOR - 20e6, amplitude, 1.0, 1e-6)
 
 
 @pytest.mark.parametrize("n,ising", [(3, None), (4, 5.0), (5, None)])
 def test_boltzmann_populations_of_full_hamiltonian(n, ising):
     model = make_model(n, ising_mhz=ising)
     engine = SpinTemperatureEngine(model)
-    point = engine.stationary(environment(), method="dense")
+    point = engine.stationary_point(environment(), method="dense")
     # Boltzmann weights from a brute-force diagonalization of the full 2^(N+1) space
     energies = np.linalg.eigvalsh(model.full_hamiltonian())
     beta = inverse_temperature(1.2)
@@ -51,12 +51,12 @@ def test_noninteracting_electrons_have_thermal_polarization():
     model = make_model(4, coupling_mhz=0.0, nucleus=False)
     engine = SpinTemperatureEngine(model)
     point = engine.stationary(environment(temperature=2.0))
-    expected = thermal_electron_polarization(OMEGA_E + model.offsets, inverse_temperature(2.0))
+    expected = thermal_electron_polarization(OMEGA_E + model.Delta, inverse_temperature(2.0))
     np.testing.assert_allclose(point.electron_polarization, expected, rtol=1e-12)
 
 
 def test_units_reference_numbers():
-    """DESIGN.md, Conventions: at 1.2 K and 93.9 GHz, beta omega_e = 3.755 and P_e = -0.954."""
+    """docs/conventions.md: at 1.2 K and 93.9 GHz, beta omega_e = 3.755 and P_e = -0.954."""
     beta = inverse_temperature(1.2)
     assert beta * angular(93.9e9) == pytest.approx(3.755, abs=5e-4)
     assert thermal_electron_polarization(angular(93.9e9), beta) == pytest.approx(-0.954, abs=5e-4)

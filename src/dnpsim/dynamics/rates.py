@@ -29,44 +29,85 @@ import numpy as np
 
 from dnpsim import jit  # noqa: F401  (says so on stderr while kernels compile)
 from dnpsim.dynamics.eigenbasis import Eigenbasis
-from dnpsim.errors import ModelError
+from dnpsim.errors import ModelError, SpecError
 from dnpsim.solvers.markov import (SMALL_BLOCK, BlockTridiagonal, SplitGenerator, available_blas_threads,
                                    column_sums2, complete_generator, diagonal_view, dot2, escape_rates2,
                                    finish_residual2, offdiagonal_product2)
-from dnpsim.units import inverse_temperature
+from dnpsim.units import TWO_PI, inverse_temperature, parse_quantity
 
 
 @dataclass(frozen=True)
 class Environment:
-    """Bath and microwave parameters of the rate equation (internal units).
+    """Bath and microwaves of the 2016 rate equation (Eqs. (12), (16)), in the units of
+    the spec files (numbers or strings with units).
 
     temperature : K (> 0)
-    mw_frequency : omega_MW, rad/s
-    mw_amplitude : omega_1, rad/s (>= 0)
-    t1e, t2e : s (> 0)
+    mw_frequency : omega_MW / 2 pi, Hz (> 0)
+    mw_amplitude : omega_1 / 2 pi, Hz (>= 0)
+    t1e, t2e : electron relaxation times, s (> 0, T2e <= 2 T1e)
+
+    The rates use :attr:`beta` (s/rad), :attr:`omega_mw` and :attr:`omega_1` (rad/s).
     """
 
     temperature: float
     mw_frequency: float
     mw_amplitude: float
-    t1e: float
-    t2e: float
+    t1e: float = 1.0
+    t2e: float = 1e-6
 
     def __post_init__(self):
+        for name, dimension in (("temperature", "temperature"), ("mw_frequency", "frequency"),
+                                ("mw_amplitude", "frequency"), ("t1e", "time"), ("t2e", "time")):
+            object.__setattr__(self, name, _quantity(getattr(self, name), dimension, f"environment.{name}"))
         if not self.temperature > 0:
             raise ModelError("environment.temperature", f"must be positive, got {self.temperature}")
+        if not self.mw_frequency > 0:
+            raise ModelError("environment.mw_frequency", f"must be positive, got {self.mw_frequency}")
         if not self.mw_amplitude >= 0:
             raise ModelError("environment.mw_amplitude", f"must be non-negative, got {self.mw_amplitude}")
         for name in ("t1e", "t2e"):
             if not getattr(self, name) > 0:
                 raise ModelError(f"environment.{name}", f"must be a positive time, got {getattr(self, name)}")
-        if not np.isfinite(self.mw_frequency):
-            raise ModelError("environment.mw_frequency", "must be finite")
+        check_relaxation_times(self.t1e, self.t2e, "environment.t2e")
 
     @property
     def beta(self) -> float:
         """hbar / (k_B T) in s/rad."""
         return inverse_temperature(self.temperature)
+
+    def to_table(self) -> dict:
+        """The spec's ``[environment]`` table (K, Hz, s)."""
+        return {"temperature": self.temperature, "mw_frequency": self.mw_frequency,
+                "mw_amplitude": self.mw_amplitude, "t1e": self.t1e, "t2e": self.t2e}
+
+    @property
+    def omega_mw(self) -> float:
+        """omega_MW, rad/s."""
+        return TWO_PI * self.mw_frequency
+
+    @property
+    def omega_1(self) -> float:
+        """omega_1, rad/s."""
+        return TWO_PI * self.mw_amplitude
+
+
+def _quantity(value, dimension: str, field: str) -> float:
+    try:
+        out = parse_quantity(value, dimension, field)
+    except SpecError as exc:
+        raise ModelError(field, exc.message) from None
+    if not np.isfinite(out):
+        raise ModelError(field, f"must be finite, got {value!r}")
+    return out
+
+
+def check_relaxation_times(t1: float, t2: float, field: str) -> None:
+    """Refuse T2 > 2 T1: the transverse decay rate 1/T2 is at least half the
+    longitudinal one 1/T1 for any completely positive relaxation (ModelError naming
+    ``field``)."""
+    if t2 > 2.0 * t1:
+        raise ModelError(field, f"T2 = {t2:g} s exceeds 2 T1 = {2 * t1:g} s, which no physical relaxation allows "
+                         "(did you swap T1 and T2?)")
 
 
 def low_major(shape) -> np.ndarray:

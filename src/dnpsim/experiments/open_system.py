@@ -90,7 +90,7 @@ def _spin_temperature(model, sectors, populations) -> dict[str, Any]:
 
     energies = np.concatenate([s.energies for s in sectors])
     mags = np.concatenate([np.full(s.dim, s.magnetization) for s in sectors])
-    fit = fit_spin_temperature(energies, mags, np.clip(populations, 0.0, None), model.electron_larmor)
+    fit = fit_spin_temperature(energies, mags, np.clip(populations, 0.0, None), model.omega_e)
     return {"inverse_spin_temperature": fit.beta_s,
             "spin_temperature": fit.temperature,
             "spin_temperature_field": fit.h / TWO_PI}

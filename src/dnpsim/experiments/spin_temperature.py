@@ -16,6 +16,7 @@ omega_n = 20 MHz).  The thermometer must be weak, but not arbitrarily weak.
 from __future__ import annotations
 
 import threading
+from math import comb
 import time
 from dataclasses import dataclass, field, replace
 
@@ -26,13 +27,27 @@ from dnpsim.dynamics.rates import Environment, PauliRates
 from dnpsim.models.electrons import DipolarElectrons
 from dnpsim.observables.polarization import polarization
 from dnpsim.observables.spin_temperature import SpinTemperatureFit, fit_spin_temperature, kl_divergence
-from dnpsim.result import Result
+from dnpsim.errors import SpecError
+from dnpsim.methods import RateEquation
+from dnpsim.result import Enhancement, Result
 from dnpsim.solvers.markov import (MIXED_MIN_BLOCK, BlockTridiagonal, Float32Workspace, evolve_populations,
                                    stationary_state_split, stationary_states)
 
 #: Largest batch of generators (bytes) eliminated together by
 #: :meth:`SpinTemperatureEngine.stationary_many`.
 BATCH_BYTES = 16 * 2**20
+
+
+def estimate_engine_memory(n_electrons: int, with_nucleus: bool) -> int:
+    """Peak bytes the spin-temperature engine needs for ``n_electrons`` (rough upper
+    bound): eigenvectors of one sector pair, the sector-pair transition strengths and
+    the block-tridiagonal rate matrix with its factorization."""
+    p = 2 if with_nucleus else 1
+    dims = [comb(n_electrons, k) * p for k in range(n_electrons + 1)]
+    sq = sum(d * d for d in dims)
+    cross = sum(a * b for a, b in zip(dims[:-1], dims[1:]))
+    # strengths: 2 cross (raising, S_x) + 1 sq (S_z); rates: bath + total + factor
+    return 8 * (3 * sq + 2 * cross + 3 * (sq + 2 * cross))
 
 
 @dataclass(frozen=True)
@@ -57,17 +72,33 @@ class StationaryPoint:
 
 
 class SpinTemperatureEngine:
-    """Rate-equation engine for one realization of :class:`DipolarElectrons`.
+    """Rate-equation engine for one realization of :class:`DipolarElectrons` (2016
+    paper): diagonalizes once on construction, then solves the Pauli master equation
+    (Eq. (11) with Eqs. (12), (16)) for any number of environments.
 
     Parameters
     ----------
-    model : DipolarElectrons
+    model : DipolarElectrons (Hz, like every public input)
+    method : :class:`~dnpsim.methods.RateEquation` options (solver, tol, spin-temperature
+        fit); the defaults of the spec files.
     progress : callable(done_sectors) or None, called while diagonalizing
     keep_vectors : keep eigenvectors (needed only for custom observables)
+
+    Operations: :meth:`stationary` (one :class:`~dnpsim.result.Result`), :meth:`profile`
+    (a DNP profile as an :class:`xarray.Dataset`), :meth:`evolve` (the build-up from
+    the thermal state, a time-resolved Result).  ``stationary_point`` /
+    :meth:`stationary_many` give the raw :class:`StationaryPoint` objects.
     """
 
-    def __init__(self, model: DipolarElectrons, *, progress=None, keep_vectors: bool = False):
+    def __init__(self, model: DipolarElectrons, method: RateEquation | None = None, *, progress=None,
+                 keep_vectors: bool = False):
+        if not isinstance(model, DipolarElectrons):
+            raise SpecError("model", f"must be a DipolarElectrons, got {type(model).__name__}")
+        method = RateEquation() if method is None else method
+        if not isinstance(method, RateEquation):
+            raise SpecError("method", f"the spin-temperature engine runs RateEquation options, got {method!r}")
         self.model = model
+        self.method = method
         start = time.perf_counter()
         self.basis = Eigenbasis.build(model, keep_vectors=keep_vectors, progress=progress)
         self.setup_time = time.perf_counter() - start
@@ -75,6 +106,98 @@ class SpinTemperatureEngine:
         self._nuclear_z = self.basis.nuclear_z()
         self._spin_z = self.basis.spin_z()
         self._local = threading.local()  # float32 workspace of each solving thread
+
+    # -------------------------------------------------------- public operations
+    def stationary(self, environment: Environment) -> Result:
+        """Stationary state of Eq. (11) for ``environment`` as a Result (polarizations,
+        enhancements, residual, spin-temperature fit when the method asks for it)."""
+        return self.result(self.stationary_point(environment))
+
+    def profile(self, environment: Environment, frequencies, *, progress: bool = False,
+                workers: int | None = None):
+        """DNP profile: the stationary state at every microwave frequency in
+        ``frequencies`` (Hz, numbers or strings with units), all other parameters from
+        ``environment``.  Reuses spectrum, matrix elements and bath rates (see
+        :meth:`stationary_many`).  Returns an :class:`xarray.Dataset` with dimension
+        ``mw_frequency`` (Hz) and the variables of :meth:`Result.variables` (e.g.
+        ``nuclear_polarization``, ``nuclear_enhancement``, ``electron_polarization``)."""
+        from dnpsim.result import results_dataset
+        from dnpsim.units import parse_array
+
+        freqs = np.atleast_1d(parse_array(frequencies, "frequency", "frequencies")).ravel()
+        environments = [replace(environment, mw_frequency=float(f)) for f in freqs]
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(environments), desc="DNP profile", unit="frequency")
+        try:
+            points = self.stationary_many(environments, progress=None if bar is None else bar.update, workers=workers)
+        finally:
+            if bar is not None:
+                bar.close()
+        return results_dataset([self.result(p) for p in points], "mw_frequency", freqs)
+
+    def evolve(self, environment: Environment, times, p0: np.ndarray | None = None) -> Result:
+        """Build-up under Eq. (11) from ``p0`` (default: the thermal state, microwaves
+        off) at ``times`` (s): a time-resolved Result (``times``,
+        ``nuclear_polarization_t``, ``electron_polarization_t``; ``state`` holds the
+        populations, (T, n_states))."""
+        from dnpsim.methods import time_grid
+
+        start = time.perf_counter()
+        times = np.asarray(time_grid(times, "times"))
+        if p0 is None:
+            p0 = self.thermal_populations(environment.temperature)
+        pops = evolve_populations(self.generator(environment), p0, times)
+        pe_t = polarization(pops, self._spin_z)
+        pn_t = None if self._nuclear_z is None else polarization(pops, self._nuclear_z)
+        electron_b, nuclear_b = self._boltzmann(environment)
+        return Result(model="dipolar_electrons", method=self.method.kind, solution="time_resolved",
+                      electron_polarization=pe_t[-1], nuclear_polarization=None if pn_t is None else pn_t[-1],
+                      enhancement=Enhancement(pe_t[-1] / electron_b, None if pn_t is None else pn_t[-1] / nuclear_b),
+                      residual=None, iterations=None, wall_time=time.perf_counter() - start, times=times,
+                      electron_polarization_t=pe_t, nuclear_polarization_t=pn_t,
+                      state=pops).with_provenance(self._parameters(environment))
+
+    def result(self, point: StationaryPoint, parameters: dict | None = None) -> Result:
+        """The :class:`~dnpsim.result.Result` of a stationary point: polarizations,
+        enhancements (P / P_B at the environment's temperature), the solver's
+        diagnostics and, if the method asks for it, the spin-temperature fit (Eq. (18))
+        and its KL distance (Eq. (27)) as extras.  ``parameters`` (the resolved spec)
+        defaults to the tables of this model, the point's environment and the method."""
+        from dnpsim.units import TWO_PI
+
+        electron_b, nuclear_b = self._boltzmann(point.environment)
+        nuclear = None if self.model.nucleus is None else point.nuclear_polarization
+        extras: dict = {}
+        if self.method.spin_temperature:
+            fit = self.spin_temperature(point)
+            extras["spin_temperature"] = fit.temperature
+            extras["inverse_spin_temperature"] = fit.beta_s
+            extras["spin_temperature_field"] = fit.h / TWO_PI
+            extras["kl_divergence"] = self.kl_divergence(point, fit)
+            if self.model.nucleus is not None:
+                extras["nuclear_polarization_ansatz"] = fit.nuclear_polarization(self.model.nucleus.omega_n)
+        parameters = self._parameters(point.environment) if parameters is None else parameters
+        return Result(model="dipolar_electrons", method=self.method.kind, solution="stationary",
+                      electron_polarization=point.electron_polarization, nuclear_polarization=nuclear,
+                      enhancement=Enhancement(point.electron_polarization / electron_b,
+                                              None if nuclear is None else nuclear / nuclear_b),
+                      residual=point.residual, iterations=point.iterations, wall_time=point.wall_time,
+                      solver=point.method, extras=extras, state=point.populations).with_provenance(parameters)
+
+    def _boltzmann(self, environment: Environment) -> tuple[float, float | None]:
+        from dnpsim.result import boltzmann_polarization
+
+        electron = boltzmann_polarization(self.model.electron_larmor, environment.temperature, "electron")
+        nuclear = None if self.model.nucleus is None else \
+            boltzmann_polarization(self.model.nucleus.larmor, environment.temperature, "nuclear")
+        return electron, nuclear
+
+    def _parameters(self, environment: Environment) -> dict:
+        return {"model": self.model.to_table(), "environment": environment.to_table(),
+                "method": self.method.to_table()}
 
     # ------------------------------------------------------------------ rates
     def rates(self, environment: Environment) -> PauliRates:
@@ -87,12 +210,16 @@ class SpinTemperatureEngine:
 
     def generator(self, environment: Environment) -> BlockTridiagonal:
         """Generator Q of Eq. (11) (columns sum to zero) for ``environment``."""
-        return self.rates(environment).generator(environment.mw_frequency, environment.mw_amplitude, environment.t2e)
+        return self.rates(environment).generator(environment.omega_mw, environment.omega_1, environment.t2e)
 
     # ------------------------------------------------------------ stationary
-    def stationary(self, environment: Environment, *, method: str = "auto", tol: float = 1e-8) -> StationaryPoint:
-        """Stationary state of Eq. (11) (dp/dt = 0) with its observables."""
-        return self._stationary_batch([environment], method, tol)[0]
+    def stationary_point(self, environment: Environment, *, method: str | None = None,
+                         tol: float | None = None) -> StationaryPoint:
+        """Stationary state of Eq. (11) (dp/dt = 0) as a :class:`StationaryPoint`
+        (populations and diagnostics); ``method`` / ``tol`` default to the engine's
+        :class:`~dnpsim.methods.RateEquation` options."""
+        return self._stationary_batch([environment], method or self.method.solver,
+                                      self.method.tol if tol is None else tol)[0]
 
     def _point(self, environment: Environment, result) -> StationaryPoint:
         p = result.populations
@@ -124,15 +251,15 @@ class SpinTemperatureEngine:
         if self._uses_split_generator(method):
             workspace, microwave = self._buffers(rates)
             return [self._point(e, stationary_state_split(
-                rates.split_generator(e.mw_frequency, e.mw_amplitude, e.t2e, microwave_buffers=microwave),
+                rates.split_generator(e.omega_mw, e.omega_1, e.t2e, microwave_buffers=microwave),
                 tol=tol, workspace=workspace)) for e in environments]
-        omegas = np.array([e.mw_frequency for e in environments])
-        generators = rates.generator(omegas if len(environments) > 1 else omegas[0], first.mw_amplitude, first.t2e)
+        omegas = np.array([e.omega_mw for e in environments])
+        generators = rates.generator(omegas if len(environments) > 1 else omegas[0], first.omega_1, first.t2e)
         results = stationary_states(generators, method=method, tol=tol)
         return [self._point(e, r) for e, r in zip(environments, results)]
 
     def stationary_many(self, environments, *, progress=None, workers: int | None = None,
-                        method: str = "auto", tol: float = 1e-8) -> list[StationaryPoint]:
+                        method: str | None = None, tol: float | None = None) -> list[StationaryPoint]:
         """Stationary states for several environments of this realization, in order.
 
         Environments that differ only in omega_MW are cut into batches of at most
@@ -150,6 +277,8 @@ class SpinTemperatureEngine:
 
         from dnpsim.solvers.markov import available_blas_threads, single_threaded_blas
 
+        method = method or self.method.solver
+        tol = self.method.tol if tol is None else tol
         environments = list(environments)
         if not environments:
             return []
@@ -195,14 +324,6 @@ class SpinTemperatureEngine:
                 out[i] = point
         return out
 
-    def profile(self, environment: Environment, frequencies, *, progress=None,
-                workers: int | None = None) -> list[StationaryPoint]:
-        """DNP profile: stationary states for every omega_MW in ``frequencies`` (rad/s),
-        reusing spectrum, matrix elements and bath rates (see :meth:`stationary_many`)."""
-        return self.stationary_many([replace(environment, mw_frequency=float(omega))
-                                     for omega in np.asarray(frequencies, dtype=float)],
-                                    progress=progress, workers=workers)
-
     # ------------------------------------------------------- spin temperature
     def block_energies(self) -> np.ndarray:
         """E_n = eps_n - omega_e s_n of every eigenstate (rad/s), engine order."""
@@ -211,14 +332,15 @@ class SpinTemperatureEngine:
     def magnetizations(self) -> np.ndarray:
         return self.basis.magnetizations()
 
-    def spin_temperature(self, point: StationaryPoint) -> SpinTemperatureFit:
-        """Fitting method (Eq. (18)) for this realization alone."""
-        return fit_spin_temperature(self.block_energies(), self.magnetizations(), point.populations,
-                                    self.model.electron_larmor)
+    def spin_temperature(self, point: StationaryPoint | Result) -> SpinTemperatureFit:
+        """Fitting method (Eq. (18)) for this realization alone (a stationary point, or
+        the Result of :meth:`stationary`)."""
+        return fit_spin_temperature(self.block_energies(), self.magnetizations(), _populations(point),
+                                    self.model.omega_e)
 
-    def kl_divergence(self, point: StationaryPoint, fit: SpinTemperatureFit) -> float:
+    def kl_divergence(self, point: StationaryPoint | Result, fit: SpinTemperatureFit) -> float:
         """Eq. (27) between the stationary state and the ansatz ``fit``."""
-        return kl_divergence(point.populations, fit.populations(self.block_energies(), self.magnetizations()))
+        return kl_divergence(_populations(point), fit.populations(self.block_energies(), self.magnetizations()))
 
     # --------------------------------------------------------------- dynamics
     def thermal_populations(self, temperature: float) -> np.ndarray:
@@ -230,18 +352,9 @@ class SpinTemperatureEngine:
         w = np.exp(log_w - log_w.max())
         return w / w.sum()
 
-    def evolve(self, environment: Environment, times, p0: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        """Populations under Eq. (11) from ``p0`` (default: thermal, microwaves off) at
-        ``times`` (s).  Returns {"time", "populations" (T, n), "nuclear_polarization"
-        (T,), "electron_polarization" (T, N)} — the build-up curve of P_n."""
-        if p0 is None:
-            p0 = self.thermal_populations(environment.temperature)
-        times = np.asarray(times, dtype=float)
-        pops = evolve_populations(self.generator(environment), p0, times)
-        out = {"time": times, "populations": pops, "electron_polarization": polarization(pops, self._spin_z)}
-        if self._nuclear_z is not None:
-            out["nuclear_polarization"] = polarization(pops, self._nuclear_z)
-        return out
+
+def _populations(point) -> np.ndarray:
+    return point.populations if isinstance(point, StationaryPoint) else point.state
 
 
 # ------------------------------------------------------------------ spec runs
@@ -252,40 +365,13 @@ def run_points(setup, variants, *, progress: bool = False) -> list[Result]:
     diagonalized once and the environments are solved together
     (:meth:`SpinTemperatureEngine.stationary_many`).  ``progress`` shows a bar while
     the sectors are diagonalized."""
-    method = setup.method
     model = setup.model()
     if progress:
         from tqdm.auto import tqdm
 
         with tqdm(total=setup.n_electrons + 1, desc="diagonalizing sectors", unit="sector", leave=False) as bar:
-            engine = SpinTemperatureEngine(model, progress=lambda done: bar.update(done - bar.n))
+            engine = SpinTemperatureEngine(model, setup.method, progress=lambda done: bar.update(done - bar.n))
     else:
-        engine = SpinTemperatureEngine(model)
-    points = engine.stationary_many([v.environment() for v in variants], method=method.solver, tol=method.tol)
-    return [_result(setup, variant, engine, point) for variant, point in zip(variants, points)]
-
-
-def _result(setup, variant, engine: SpinTemperatureEngine, point: StationaryPoint) -> Result:
-    from dnpsim.result import Enhancement, boltzmann_polarization
-    from dnpsim.units import TWO_PI
-
-    temperature = variant.environment_values["temperature"]
-    electron_b = boltzmann_polarization(setup.electron_larmor, temperature, "electron")
-    nuclear = nuclear_enhancement = None
-    extras: dict = {}
-    if setup.nuclear_larmor is not None:
-        nuclear = point.nuclear_polarization
-        nuclear_enhancement = nuclear / boltzmann_polarization(setup.nuclear_larmor, temperature, "nuclear")
-    if setup.method.spin_temperature:
-        fit = engine.spin_temperature(point)
-        extras["spin_temperature"] = fit.temperature
-        extras["inverse_spin_temperature"] = fit.beta_s
-        extras["spin_temperature_field"] = fit.h / TWO_PI
-        extras["kl_divergence"] = engine.kl_divergence(point, fit)
-        if setup.nuclear_larmor is not None:
-            extras["nuclear_polarization_ansatz"] = fit.nuclear_polarization(TWO_PI * setup.nuclear_larmor)
-    return Result(model="dipolar_electrons", method=setup.method.kind, solution="stationary",
-                  electron_polarization=point.electron_polarization, nuclear_polarization=nuclear,
-                  enhancement=Enhancement(point.electron_polarization / electron_b, nuclear_enhancement),
-                  residual=point.residual, iterations=point.iterations, wall_time=point.wall_time,
-                  solver=point.method, extras=extras, parameters=variant.resolved_spec())
+        engine = SpinTemperatureEngine(model, setup.method)
+    points = engine.stationary_many([v.environment() for v in variants])
+    return [engine.result(point, v.resolved_spec()) for v, point in zip(variants, points)]

@@ -6,28 +6,33 @@ Ising term (the S_z S_z part of Eq. (4) that the paper drops):
     H_S = sum_i (omega_e + Delta_i) S_z^i + sum_{i<j} U_ij (S_+^i S_-^j + S_-^i S_+^j)
           + sum_{i<j} J_ij S_z^i S_z^j - omega_n I_z + sum_i D_i S_z^i I_x
 
-All frequencies are angular (rad/s).  The total electron S_z is conserved, so H is
+Parameters are given as at every boundary of the package: cyclic frequencies in Hz
+(numbers or strings with units); the Hamiltonian is built from their angular values
+(rad/s, hbar = 1), the attributes named by the paper's symbols (``omega_e``, ``Delta``,
+``U``, ``J``, ``omega_n``, ``D``).  The total electron S_z is conserved, so H is
 diagonalized per magnetization sector; with the nucleus a block has dimension
 2 C(N, n_up) and the layout ``index = a + s * C(N, n_up)``, with ``a`` the electron
 state in the sector and ``s`` = 1 for the nucleus up (I_z = +1/2), 0 for down.
 The constant omega_e * M of a sector is kept out of the diagonalized block
-(DESIGN.md, "Rotating frame") and added back by :meth:`DipolarElectrons.lab_energy_shift`.
+(docs/conventions.md, rotating frame) and added back by :meth:`DipolarElectrons.lab_energy_shift`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from math import comb
 
 import numpy as np
 
-from dnpsim.errors import ModelError
+from dnpsim.errors import ModelError, SpecError
 from dnpsim.spin.operators import full_operator
 from dnpsim.spin.sectors import Sector, sector
+from dnpsim.units import TWO_PI, parse_array, parse_quantity
 
 
 def _symmetric_matrix(name: str, value, n: int) -> np.ndarray:
-    m = np.array(value, dtype=float)
+    m = _frequencies(value, name)
     if m.shape != (n, n):
         raise ModelError(name, f"must be an {n} x {n} matrix, got shape {m.shape}")
     if not np.all(np.isfinite(m)):
@@ -40,34 +45,71 @@ def _symmetric_matrix(name: str, value, n: int) -> np.ndarray:
     return m
 
 
+def _frequency(value, field: str) -> float:
+    try:
+        out = parse_quantity(value, "frequency", field)
+    except SpecError as exc:
+        raise ModelError(field, exc.message) from None
+    if not np.isfinite(out):
+        raise ModelError(field, f"must be finite, got {value!r}")
+    return out
+
+
+def _frequencies(values, field: str) -> np.ndarray:
+    try:
+        return parse_array(values, "frequency", field)
+    except SpecError as exc:
+        raise ModelError(exc.field, exc.message) from None
+
+
 @dataclass(frozen=True)
 class ThermometerNucleus:
     """The single nuclear spin of the 2016 paper: Zeeman -omega_n I_z and hyperfine
-    D_i S_z^i I_x (Eq. (9)).  ``larmor`` omega_n and ``hyperfine`` D_i (shape (N,))
-    in rad/s."""
+    D_i S_z^i I_x (Eq. (9)).
+
+    Parameters (cyclic, Hz; numbers or strings with units)
+    ------------------------------------------------------
+    larmor : omega_n / 2 pi (> 0 for a positive-gamma nucleus)
+    hyperfine : (N,) D_i / 2 pi
+
+    The angular values the engine uses are :attr:`omega_n` and :attr:`D` (rad/s).
+    """
 
     larmor: float
     hyperfine: np.ndarray = field(repr=False)
 
     def __post_init__(self):
-        object.__setattr__(self, "hyperfine", np.array(self.hyperfine, dtype=float).ravel())
-        if not np.isfinite(self.larmor):
-            raise ModelError("model.nucleus.larmor", "must be finite")
-        if not np.all(np.isfinite(self.hyperfine)):
+        object.__setattr__(self, "larmor", _frequency(self.larmor, "model.nucleus.larmor"))
+        hyperfine = _frequencies(self.hyperfine, "model.nucleus.hyperfine").ravel()
+        if not np.all(np.isfinite(hyperfine)):
             raise ModelError("model.nucleus.hyperfine", "has non-finite entries")
+        object.__setattr__(self, "hyperfine", hyperfine)
+
+    @cached_property
+    def omega_n(self) -> float:
+        """omega_n, rad/s."""
+        return TWO_PI * self.larmor
+
+    @cached_property
+    def D(self) -> np.ndarray:
+        """(N,) D_i, rad/s."""
+        return TWO_PI * self.hyperfine
 
 
 @dataclass(frozen=True)
 class DipolarElectrons:
     """N electron spins with Zeeman offsets and flip-flop couplings (Eq. (9), 2016).
 
-    Parameters (all rad/s)
-    ----------------------
-    electron_larmor : omega_e
-    offsets : (N,) Delta_i
-    couplings : (N, N) symmetric U_ij, zero diagonal (flip-flop amplitude)
-    ising : (N, N) symmetric J_ij or None (term J_ij S_z^i S_z^j)
+    Parameters (cyclic, Hz, as in the spec files; numbers or strings with units)
+    ------------------------------------------------------------------------
+    electron_larmor : omega_e / 2 pi (> 0)
+    offsets : (N,) Delta_i / 2 pi
+    couplings : (N, N) symmetric U_ij / 2 pi, zero diagonal (flip-flop amplitude)
+    ising : (N, N) symmetric J_ij / 2 pi or None (term J_ij S_z^i S_z^j)
     nucleus : ThermometerNucleus or None
+
+    The engines work with the angular values (rad/s) :attr:`omega_e`, :attr:`Delta`,
+    :attr:`U`, :attr:`J`.
     """
 
     electron_larmor: float
@@ -77,7 +119,7 @@ class DipolarElectrons:
     nucleus: ThermometerNucleus | None = None
 
     def __post_init__(self):
-        offsets = np.array(self.offsets, dtype=float).ravel()
+        offsets = _frequencies(self.offsets, "model.offsets").ravel()
         n = offsets.size
         if n < 1:
             raise ModelError("model.offsets", "needs at least one electron")
@@ -87,8 +129,12 @@ class DipolarElectrons:
         object.__setattr__(self, "couplings", _symmetric_matrix("model.couplings", self.couplings, n))
         if self.ising is not None:
             object.__setattr__(self, "ising", _symmetric_matrix("model.ising", self.ising, n))
-        if not (np.isfinite(self.electron_larmor) and self.electron_larmor > 0):
+        larmor = _frequency(self.electron_larmor, "model.electron_larmor")
+        if not larmor > 0:
             raise ModelError("model.electron_larmor", f"must be positive, got {self.electron_larmor}")
+        object.__setattr__(self, "electron_larmor", larmor)
+        if self.nucleus is not None and not isinstance(self.nucleus, ThermometerNucleus):
+            raise ModelError("model.nucleus", f"must be a ThermometerNucleus or None, got {type(self.nucleus).__name__}")
         if self.nucleus is not None and self.nucleus.hyperfine.size != n:
             raise ModelError("model.nucleus.hyperfine", f"needs {n} entries (one per electron), got {self.nucleus.hyperfine.size}")
         if self.nucleus is not None and not np.any(self.nucleus.hyperfine):
@@ -96,6 +142,37 @@ class DipolarElectrons:
             # equation is reducible and the stationary P_n depends on the initial state.
             raise ModelError("model.nucleus.hyperfine", "are all zero: the nucleus never flips, so its stationary "
                              "polarization is undefined (give a nonzero hyperfine or drop the nucleus)")
+
+    def to_table(self) -> dict:
+        """The spec's ``[model]`` table of this model (Hz, arrays written out)."""
+        out = {"kind": "dipolar_electrons", "electron_larmor": self.electron_larmor, "n_electrons": self.n_electrons,
+               "offsets": self.offsets.tolist(), "couplings": self.couplings.tolist()}
+        if self.ising is not None:
+            out["ising"] = self.ising.tolist()
+        if self.nucleus is not None:
+            out["nucleus"] = {"larmor": self.nucleus.larmor, "hyperfine": self.nucleus.hyperfine.tolist()}
+        return out
+
+    # ------------------------------------------------------- angular (rad/s)
+    @cached_property
+    def omega_e(self) -> float:
+        """omega_e, rad/s."""
+        return TWO_PI * self.electron_larmor
+
+    @cached_property
+    def Delta(self) -> np.ndarray:
+        """(N,) offsets Delta_i, rad/s."""
+        return TWO_PI * self.offsets
+
+    @cached_property
+    def U(self) -> np.ndarray:
+        """(N, N) flip-flop couplings U_ij, rad/s."""
+        return TWO_PI * self.couplings
+
+    @cached_property
+    def J(self) -> np.ndarray | None:
+        """(N, N) Ising couplings J_ij, rad/s, or None."""
+        return None if self.ising is None else TWO_PI * self.ising
 
     @property
     def n_electrons(self) -> int:
@@ -120,7 +197,7 @@ class DipolarElectrons:
 
     def lab_energy_shift(self, n_up: int) -> float:
         """omega_e * M, the constant that turns block energies into lab-frame ones."""
-        return self.electron_larmor * (n_up - 0.5 * self.n_electrons)
+        return self.omega_e * (n_up - 0.5 * self.n_electrons)
 
     def block_spin_z(self, n_up: int) -> np.ndarray:
         """(dim_block, N) S_z^i of every block basis state (nucleus layout included)."""
@@ -140,22 +217,22 @@ class DipolarElectrons:
         (block_dim, block_dim), rad/s.
         """
         sec = self.sector(n_up)
-        electronic = sec.flip_flop(self.couplings)
-        diag = sec.spin_z @ self.offsets
-        if self.ising is not None:
-            diag = diag + sec.ising(self.ising)
+        electronic = sec.flip_flop(self.U)
+        diag = sec.spin_z @ self.Delta
+        if self.J is not None:
+            diag = diag + sec.ising(self.J)
         electronic[np.diag_indices_from(electronic)] += diag
         if not self.has_nucleus:
             return electronic
         d = sec.dim
         h = np.zeros((2 * d, 2 * d))
-        omega_n = self.nucleus.larmor
+        omega_n = self.nucleus.omega_n
         h[:d, :d] = electronic
         h[d:, d:] = electronic
         h[np.arange(d), np.arange(d)] += 0.5 * omega_n  # -omega_n I_z, I_z = -1/2
         h[np.arange(d, 2 * d), np.arange(d, 2 * d)] -= 0.5 * omega_n
         # D_i S_z^i I_x couples nucleus down <-> up with <up|I_x|down> = 1/2
-        coupling = 0.5 * (sec.spin_z @ self.nucleus.hyperfine)
+        coupling = 0.5 * (sec.spin_z @ self.nucleus.D)
         h[np.arange(d), np.arange(d, 2 * d)] = coupling
         h[np.arange(d, 2 * d), np.arange(d)] = coupling
         return h
@@ -174,29 +251,17 @@ class DipolarElectrons:
             raise ValueError("full_hamiltonian is a brute-force reference for at most 12 spins")
         sz = [full_operator(total, i, "z") for i in range(n)]
         sp = [full_operator(total, i, "+") for i in range(n)]
-        larmor = self.electron_larmor if with_electron_larmor else 0.0
-        h = sum((larmor + self.offsets[i]) * sz[i] for i in range(n))
+        larmor = self.omega_e if with_electron_larmor else 0.0
+        h = sum((larmor + self.Delta[i]) * sz[i] for i in range(n))
         for i in range(n):
             for j in range(i + 1, n):
                 flip = sp[i] @ sp[j].T
-                h = h + self.couplings[i, j] * (flip + flip.T)
-                if self.ising is not None:
-                    h = h + self.ising[i, j] * sz[i] @ sz[j]
+                h = h + self.U[i, j] * (flip + flip.T)
+                if self.J is not None:
+                    h = h + self.J[i, j] * sz[i] @ sz[j]
         if self.has_nucleus:
             iz = full_operator(total, n, "z")
             ix = full_operator(total, n, "x")
-            h = h - self.nucleus.larmor * iz
-            h = h + sum(self.nucleus.hyperfine[i] * sz[i] @ ix for i in range(n))
+            h = h - self.nucleus.omega_n * iz
+            h = h + sum(self.nucleus.D[i] * sz[i] @ ix for i in range(n))
         return h
-
-
-def estimate_engine_memory(n_electrons: int, with_nucleus: bool) -> int:
-    """Peak bytes the spin-temperature engine needs for ``n_electrons`` (rough upper
-    bound): eigenvectors of one sector pair, the sector-pair transition strengths and
-    the block-tridiagonal rate matrix with its factorization."""
-    p = 2 if with_nucleus else 1
-    dims = [comb(n_electrons, k) * p for k in range(n_electrons + 1)]
-    sq = sum(d * d for d in dims)
-    cross = sum(a * b for a, b in zip(dims[:-1], dims[1:]))
-    # strengths: 2 cross (raising, S_x) + 1 sq (S_z); rates: bath + total + factor
-    return 8 * (3 * sq + 2 * cross + 3 * (sq + 2 * cross))

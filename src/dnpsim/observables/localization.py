@@ -55,7 +55,6 @@ import numpy as np
 from dnpsim.dynamics.eigenbasis import diagonalize_sector
 from dnpsim.models import disorder
 from dnpsim.models.electrons import DipolarElectrons
-from dnpsim.units import TWO_PI
 
 __all__ = [
     "DEFAULT_HALF_WIDTH_HZ",
@@ -172,9 +171,9 @@ def eth_model(n_electrons: int, coupling_hz: float, seed, half_width_hz: float =
     n = int(n_electrons)
     if n < 2:
         raise ValueError(f"n_electrons must be >= 2, got {n_electrons}")
-    couplings = _unit_couplings(n, seed) * (TWO_PI * float(coupling_hz))
-    offsets = disorder.equally_spaced_offsets(n, TWO_PI * float(half_width_hz))
-    return DipolarElectrons(TWO_PI * float(electron_larmor_hz), offsets, couplings)
+    couplings = _unit_couplings(n, seed) * float(coupling_hz)
+    offsets = disorder.equally_spaced_offsets(n, float(half_width_hz))
+    return DipolarElectrons(float(electron_larmor_hz), offsets, couplings)
 
 
 def realization_delta_m(n_electrons: int, couplings_hz: Sequence[float], seed, site: int | None = None,

@@ -68,14 +68,13 @@ class DipolarSetup:
         return int(self.offsets.size)
 
     def model(self):
+        """The :class:`~dnpsim.models.electrons.DipolarElectrons` of this realization."""
         from dnpsim.models.electrons import DipolarElectrons, ThermometerNucleus
-        from dnpsim.units import TWO_PI
 
         nucleus = None
         if self.nuclear_larmor is not None:
-            nucleus = ThermometerNucleus(TWO_PI * self.nuclear_larmor, TWO_PI * self.hyperfine)
-        return DipolarElectrons(TWO_PI * self.electron_larmor, TWO_PI * self.offsets, TWO_PI * self.couplings,
-                                None if self.ising is None else TWO_PI * self.ising, nucleus)
+            nucleus = ThermometerNucleus(self.nuclear_larmor, self.hyperfine)
+        return DipolarElectrons(self.electron_larmor, self.offsets, self.couplings, self.ising, nucleus)
 
     def environment(self, values: dict | None = None):
         from dnpsim.dynamics.rates import Environment
@@ -88,25 +87,14 @@ class DipolarSetup:
 
             return OpenEnvironment(v["temperature"], TWO_PI * v["mw_frequency"], TWO_PI * v["mw_amplitude"],
                                    BathTimescales(v["t1"], v["t_star"], v["t_zero"]), v.get("irradiated"))
-        return Environment(v["temperature"], TWO_PI * v["mw_frequency"], TWO_PI * v["mw_amplitude"], v["t1e"], v["t2e"])
+        return Environment(v["temperature"], v["mw_frequency"], v["mw_amplitude"], v["t1e"], v["t2e"])
 
     def resolved_model_spec(self) -> dict:
         """The ``[model]`` table with every drawn array written out (Hz)."""
-        out: dict[str, Any] = {
-            "kind": "dipolar_electrons",
-            "electron_larmor": self.electron_larmor,
-            "n_electrons": self.n_electrons,
-            "offsets": self.offsets.tolist(),
-            "couplings": self.couplings.tolist(),
-        }
-        if self.ising is not None:
-            out["ising"] = self.ising.tolist()
+        out = self.model().to_table()
         if self.seed is not None:
             out["seed"] = self.seed
-        if self.nuclear_larmor is not None:
-            out["nucleus"] = {"larmor": self.nuclear_larmor, "hyperfine": self.hyperfine.tolist()}
         return out
-
 
     def drawn_arrays(self) -> dict[str, tuple[tuple[str, ...], np.ndarray]]:
         """The realization's arrays (Hz) a sweep stores with its results."""
@@ -272,7 +260,7 @@ def _check_open_memory(n: int, method: Nonsecular) -> None:
 def _check_memory(n: int, with_nucleus: bool) -> None:
     import psutil
 
-    from dnpsim.models.electrons import estimate_engine_memory
+    from dnpsim.experiments.spin_temperature import estimate_engine_memory
 
     need = estimate_engine_memory(n, with_nucleus)
     have = psutil.virtual_memory().total

@@ -37,7 +37,7 @@ def _sizes(quick: bool, realizations: int | None, n_electrons: int | None = None
 
 
 def draw_model(n: int, seed: int, width_hz: float = WIDTH_HZ, coupling_hz: float = U_ETH_HZ):
-    """One disorder realization (rad/s inside): uniform offsets in [-w/2, w/2],
+    """One disorder realization (Hz): uniform offsets in [-w/2, w/2],
     U_ij ~ N(0, U^2/N), J_ij = -4 U_ij (Eq. (2))."""
     from dnpsim.models import disorder
     from dnpsim.models.electrons import DipolarElectrons
@@ -45,7 +45,7 @@ def draw_model(n: int, seed: int, width_hz: float = WIDTH_HZ, coupling_hz: float
     rng = np.random.default_rng(seed)
     offsets = disorder.uniform_offsets(n, width_hz, rng)
     u = disorder.gaussian_couplings(n, coupling_hz, rng)
-    return DipolarElectrons(TWO_PI * OMEGA_E_HZ, TWO_PI * offsets, TWO_PI * u, -4.0 * TWO_PI * u)
+    return DipolarElectrons(OMEGA_E_HZ, offsets, u, -4.0 * u)
 
 
 def realization(model, temperature: float, bath, *, mw_hz: float = MW_HZ, omega1_hz: float = OMEGA1_HZ,
@@ -76,7 +76,7 @@ def realization(model, temperature: float, bath, *, mw_hz: float = MW_HZ, omega1
               "hilbert": (hil.populations, diagonal_blocks_from_populations(basis.sectors, hil.populations),
                           hil.electron_polarization())}
     for name, (pops, blocks, pol) in states.items():
-        fit = fit_spin_temperature(energies, mags, np.clip(pops, 0, None), model.electron_larmor)
+        fit = fit_spin_temperature(energies, mags, np.clip(pops, 0, None), model.omega_e)
         p_ans = fit.populations(energies, mags)
         out[f"polarization_{name}"] = pol
         out[f"ansatz_polarization_{name}"] = polarization(p_ans, spin_z)
@@ -125,7 +125,7 @@ def profile_dataset(n: int, realizations: int, temperatures, baths, *, coupling_
     bar = tqdm(total=len(temperatures) * realizations, disable=not progress, desc="realizations")
     for r in range(realizations):
         model = draw_model(n, seed0 + r, width_hz, coupling_hz)
-        offsets[r] = model.offsets / TWO_PI
+        offsets[r] = model.offsets
         for t, (temp, bath) in enumerate(zip(temperatures, baths)):
             out = realization(model, temp, bath, edges=edges, irradiated=irradiated, mw_hz=mw_hz, omega1_hz=omega1_hz)
             for key in data:
