@@ -37,16 +37,17 @@ def _case(kind: str, L: int, extra: dict) -> dict:
     """Run one case in this process (called in the child)."""
     import resource
 
-    from dnpsim.dynamics.free_fermion import Environment, NuclearBath
+    from dnpsim.dynamics.free_fermion import NuclearBath
+    from dnpsim.dynamics.rates import Environment
     from dnpsim.experiments.anderson import TABLE_I, ExactAnderson, kpm_overlap
     from dnpsim.models.anderson import AndersonLattice, box_offsets, critical_hopping
 
     p = TABLE_I
     t = extra.get("t", critical_hopping(p["width"]))
     rng = np.random.default_rng(extra.get("seed", 1))
-    lat = AndersonLattice(L, TP * t, TP * box_offsets(L, p["width"], rng), TP * p["electron_larmor"])
-    env = Environment(p["temperature"], TP * p["mw_frequency"], TP * p["mw_amplitude"], p["t1e"], p["t2e"])
-    nuc = NuclearBath(TP * p["nuclear_larmor"], TP * p["hyperfine"], p["t1n"], p["t2n"], p["per_electron"])
+    lat = AndersonLattice(L, t, box_offsets(L, p["width"], rng), p["electron_larmor"])
+    env = Environment(p["temperature"], p["mw_frequency"], p["mw_amplitude"], p["t1e"], p["t2e"])
+    nuc = NuclearBath(p["nuclear_larmor"], p["hyperfine"], p["t1n"], p["t2n"], p["per_electron"])
     out = {"kind": kind, "L": L, "N": L ** 3}
     start = time.perf_counter()
     if kind == "exact":

@@ -34,7 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from dnpsim.dynamics.free_fermion import Environment, lorentzian, mode_rates
+from dnpsim.dynamics.free_fermion import lorentzian, mode_rates
+from dnpsim.dynamics.rates import Environment
 from dnpsim.units import detailed_balance
 
 

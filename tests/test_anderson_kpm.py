@@ -12,7 +12,7 @@ TP = 2 * np.pi
 
 def lattice(L, t_mhz=6.6, seed=1):
     rng = np.random.default_rng(seed)
-    return AndersonLattice(L, TP * t_mhz * 1e6, TP * box_offsets(L, 108e6, rng), TP * 93.9e9)
+    return AndersonLattice(L, t_mhz * 1e6, box_offsets(L, 108e6, rng), 93.9e9)
 
 
 def test_recursion_moments_equal_exact_moments():

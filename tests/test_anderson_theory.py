@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from dnpsim.dynamics.free_fermion import (
-    Environment,
     NuclearBath,
     bloch_bias,
     hyperfine_rates,
@@ -21,6 +20,7 @@ from dnpsim.dynamics.free_fermion import (
     mode_rates,
     product_state_probabilities,
 )
+from dnpsim.dynamics.rates import Environment
 from dnpsim.theory import free_fermion as theory
 from dnpsim.units import HBAR, K_B, TWO_PI, detailed_balance
 
@@ -35,16 +35,22 @@ def stationary(q):
 
 
 def env_in_units(beta, omega_mw, omega_1, t1e, t2e):
-    """Environment with a given beta (s/rad) (tiny systems use O(1) frequencies)."""
-    return Environment(HBAR / (K_B * beta), omega_mw, omega_1, t1e, t2e)
+    """Environment with a given beta (s/rad) and angular omega_mw, omega_1 (rad/s; tiny
+    systems use O(1) frequencies)."""
+    return Environment(HBAR / (K_B * beta), omega_mw / TWO_PI, omega_1 / TWO_PI, t1e, t2e)
 
 
-TABLE_ENV = Environment(1.2, TWO_PI * 93.86e9, TWO_PI * 25e3, 1.0, 1e-6)
+def nuclear_bath(omega_n, a0, t1n, t2n, per_electron):
+    """NuclearBath from angular omega_n, A_0 (rad/s; O(1) units in the tiny systems)."""
+    return NuclearBath(omega_n / TWO_PI, a0 / TWO_PI, t1n, t2n, per_electron)
+
+
+TABLE_ENV = Environment(1.2, 93.86e9, 25e3, 1.0, 1e-6)
 
 
 def test_table_one_thermal_numbers():
-    # DESIGN.md: beta omega_e = 3.755 at 1.2 K, 93.9 GHz; no drive -> P_B = tanh
-    env = Environment(1.2, TWO_PI * 93.86e9, 0.0, 1.0, 1e-6)
+    # docs/conventions.md: beta omega_e = 3.755 at 1.2 K, 93.9 GHz; no drive -> P_B = tanh
+    env = Environment(1.2, 93.86e9, 0.0, 1.0, 1e-6)
     assert bloch_bias(TWO_PI * 93.9e9, env) == pytest.approx(np.tanh(3.755 / 2), abs=2e-4)
     # on resonance the Table I drive saturates: 2 w1^2 T1 T2 = 2 (2 pi 25 kHz)^2 1e-6 = 49.3
     sat = bloch_bias(TWO_PI * 93.86e9, TABLE_ENV) / np.tanh(0.5 * TABLE_ENV.beta * TWO_PI * 93.86e9)
@@ -118,7 +124,7 @@ def test_eq20_matches_brute_force_rate_equation_weak_hyperfine(omega_mw, omega_1
     omega_n, t2n = 0.3, 4.0
     a0 = 1e-3
     t1n = 3.0 / a0 ** 2  # keep A^2 T1n fixed (Table I caption) as A -> 0
-    nuclei = NuclearBath(omega_n, a0, t1n, t2n, 1.0)
+    nuclei = nuclear_bath(omega_n, a0, t1n, t2n, 1.0)
     p_b = bloch_bias(eps, env)
     for j in range(w.shape[0]):
         exact = brute_force_nucleus(eps, w[j], omega_n, a0, t2n, t1n, env)
@@ -139,7 +145,7 @@ def test_printed_prefactor_and_sign_would_fail():
     t1n = 3.0 / a0 ** 2
     exact = brute_force_nucleus(eps, w[0], omega_n, a0, t2n, t1n, env)
     p_b = bloch_bias(eps, env)
-    four = NuclearBath(omega_n, 2 * a0, t1n, t2n, 1.0)  # A -> 2A == prefactor x4 on ISS/PL only
+    four = nuclear_bath(omega_n, 2 * a0, t1n, t2n, 1.0)  # A -> 2A == prefactor x4 on ISS/PL only
     emit = hyperfine_rates(w[:1], eps, p_b, omega_n, four, env.beta)[0]
     absorb = hyperfine_rates(w[:1], eps, p_b, -omega_n, four, env.beta)[0]
     assert abs((emit - absorb) / (emit + absorb) - exact) > 1e-2
@@ -157,28 +163,28 @@ def test_eq20_eq22_c7_identities():
     w = np.linalg.qr(rng.normal(size=(n, n)))[0] ** 2
     env = env_in_units(beta=1.5, omega_mw=1.3, omega_1=1.0, t1e=1.0, t2e=2.0)
     p_b = bloch_bias(eps, env)
-    nuclei = NuclearBath(0.25, 0.05, 50.0, 3.0, 7.0)
+    nuclei = nuclear_bath(0.25, 0.05, 50.0, 3.0, 7.0)
     beta = env.beta
-    om_e = hyperfine_rates(w, eps, p_b, nuclei.larmor, nuclei, beta).sum() \
-        + (nuclei.per_electron - 1) * n * detailed_balance(nuclei.larmor, beta) / nuclei.t1n
-    om_a = hyperfine_rates(w, eps, p_b, -nuclei.larmor, nuclei, beta).sum() \
-        + (nuclei.per_electron - 1) * n * detailed_balance(-nuclei.larmor, beta) / nuclei.t1n
+    om_e = hyperfine_rates(w, eps, p_b, nuclei.omega_n, nuclei, beta).sum() \
+        + (nuclei.per_electron - 1) * n * detailed_balance(nuclei.omega_n, beta) / nuclei.t1n
+    om_a = hyperfine_rates(w, eps, p_b, -nuclei.omega_n, nuclei, beta).sum() \
+        + (nuclei.per_electron - 1) * n * detailed_balance(-nuclei.omega_n, beta) / nuclei.t1n
     eq20 = (om_e - om_a) / (om_e + om_a)
     full = theory.nuclear_polarization(w, eps, p_b, nuclei, beta=beta, loss=True)
     assert full == pytest.approx(eq20, rel=1e-12)
     # Eq. (22): drop polarization loss and the leakage numerator
-    om_e22 = hyperfine_rates(w, eps, p_b, nuclei.larmor, nuclei, beta, loss=False).sum() \
-        + (nuclei.per_electron - 1) * n * detailed_balance(nuclei.larmor, beta) / nuclei.t1n
-    om_a22 = hyperfine_rates(w, eps, p_b, -nuclei.larmor, nuclei, beta, loss=False).sum() \
-        + (nuclei.per_electron - 1) * n * detailed_balance(-nuclei.larmor, beta) / nuclei.t1n
-    leak_diff = nuclei.per_electron * n * np.tanh(0.5 * beta * nuclei.larmor) / nuclei.t1n
+    om_e22 = hyperfine_rates(w, eps, p_b, nuclei.omega_n, nuclei, beta, loss=False).sum() \
+        + (nuclei.per_electron - 1) * n * detailed_balance(nuclei.omega_n, beta) / nuclei.t1n
+    om_a22 = hyperfine_rates(w, eps, p_b, -nuclei.omega_n, nuclei, beta, loss=False).sum() \
+        + (nuclei.per_electron - 1) * n * detailed_balance(-nuclei.omega_n, beta) / nuclei.t1n
+    leak_diff = nuclei.per_electron * n * np.tanh(0.5 * beta * nuclei.omega_n) / nuclei.t1n
     eq22 = (om_e22 - om_a22 - leak_diff) / (om_e22 + om_a22)
     assert theory.nuclear_polarization(w, eps, p_b, nuclei) == pytest.approx(eq22, rel=1e-12)
     # C7: per nucleus, no leakage
-    huge = NuclearBath(nuclei.larmor, nuclei.hyperfine, 1e300, nuclei.t2n, 1.0)
-    e = hyperfine_rates(w, eps, p_b, nuclei.larmor, huge, beta)
-    a = hyperfine_rates(w, eps, p_b, -nuclei.larmor, huge, beta)
-    c7 = theory.per_nucleus_polarization(w, eps, p_b, nuclei.larmor, nuclei.t2n)
+    huge = nuclear_bath(nuclei.omega_n, nuclei.A0, 1e300, nuclei.t2n, 1.0)
+    e = hyperfine_rates(w, eps, p_b, nuclei.omega_n, huge, beta)
+    a = hyperfine_rates(w, eps, p_b, -nuclei.omega_n, huge, beta)
+    c7 = theory.per_nucleus_polarization(w, eps, p_b, nuclei.omega_n, nuclei.t2n)
     assert np.allclose(c7, (e - a) / (e + a), rtol=1e-12)
     # several biases at once == one at a time
     env2 = env_in_units(beta=1.5, omega_mw=1.9, omega_1=0.5, t1e=1.0, t2e=2.0)
@@ -191,7 +197,7 @@ def test_thermal_limit_sign():
     eps = np.array([1.0, 1.3, 1.6, 1.9])
     w = np.full((4, 4), 0.25)
     env = env_in_units(beta=2.0, omega_mw=1.0, omega_1=0.0, t1e=1.0, t2e=1.0)
-    nuclei = NuclearBath(0.3, 1.0, 1e300, 1e4, 1.0)
+    nuclei = nuclear_bath(0.3, 1.0, 1e300, 1e4, 1.0)
     pn = theory.nuclear_polarization(w, eps, bloch_bias(eps, env), nuclei)
     # resonant pairs (a, b) with eps_a - eps_b = omega_n: (P_a - P_b)/(1 - P_a P_b) = tanh(beta omega_n/2)
     assert pn == pytest.approx(np.tanh(0.5 * 2.0 * 0.3), rel=1e-6)
@@ -200,7 +206,7 @@ def test_thermal_limit_sign():
 def test_goe_surrogate_equals_uniform_weights():
     eps, _ = small_system(6, seed=4)
     env = env_in_units(beta=1.0, omega_mw=1.2, omega_1=1.0, t1e=1.0, t2e=2.0)
-    nuclei = NuclearBath(0.3, 0.1, 100.0, 3.0, 5.0)
+    nuclei = nuclear_bath(0.3, 0.1, 100.0, 3.0, 5.0)
     p_b = bloch_bias(eps, env)
     uniform = np.full((6, 6), 1 / 6)
     assert theory.nuclear_polarization(None, eps, p_b, nuclei) == pytest.approx(
@@ -214,12 +220,12 @@ def test_resonant_approximation_eq24_matches_eq22_for_dense_levels():
     w = TWO_PI * 108e6
     n = 3000
     eps = TWO_PI * 93.9e9 + np.linspace(-w / 2, w / 2, n)
-    env = Environment(1.2, TWO_PI * 93.86e9, TWO_PI * 250e3, 1.0, 1e-7)
-    nuclei = NuclearBath(TWO_PI * 20e6, TWO_PI * 4.47e3, 1e4, 1e-6, 1e7)
+    env = Environment(1.2, 93.86e9, 250e3, 1.0, 1e-7)
+    nuclei = NuclearBath(20e6, 4.47e3, 1e4, 1e-6, 1e7)
     p_b = bloch_bias(eps, env)
     eq22 = theory.nuclear_polarization(None, eps, p_b, nuclei)
     rho = 1.0 / w
-    grid = np.linspace(eps[0] - nuclei.larmor, eps[-1], 200001)
+    grid = np.linspace(eps[0] - nuclei.omega_n, eps[-1], 200001)
 
     def k_goe(e1, e2):
         inside = lambda e: ((e >= eps[0]) & (e <= eps[-1])).astype(float)
@@ -243,7 +249,7 @@ def _mc_case(a0, t1n, steps, seed=0, t1e=1.0, omega_1=0.8):
     res = simulate(w, eps, hyper, omega_n, t2n, t1n, env, steps=steps, burn=steps // 20,
                    rng=np.random.default_rng(seed), n_batches=25)
     exact = brute_force_nucleus(eps, w[0], omega_n, a0, t2n, t1n, env)
-    nuclei = NuclearBath(omega_n, a0, t1n, t2n, 1.0)
+    nuclei = nuclear_bath(omega_n, a0, t1n, t2n, 1.0)
     p_b = bloch_bias(eps, env)
     emit = hyperfine_rates(w[:1], eps, p_b, omega_n, nuclei, env.beta)[0]
     absorb = hyperfine_rates(w[:1], eps, p_b, -omega_n, nuclei, env.beta)[0]

@@ -8,13 +8,12 @@ from dnpsim.models.anderson import AndersonLattice, box_offsets, clean_spectrum
 from dnpsim.observables import overlaps
 
 TP = 2 * np.pi
-OMEGA_E = TP * 93.9e9
 
 
 @pytest.mark.parametrize("L,boundary", [(2, "periodic"), (4, "periodic"), (5, "open"), (6, "periodic")])
 def test_clean_spectrum(L, boundary):
-    t = TP * 6.6e6
-    lat = AndersonLattice(L, t, np.zeros((L, L, L)), OMEGA_E, boundary)
+    t = TP * 6.6e6  # rad/s
+    lat = AndersonLattice(L, 6.6e6, np.zeros((L, L, L)), 93.9e9, boundary)
     vals = np.linalg.eigvalsh(lat.dense())
     assert np.max(np.abs(vals - clean_spectrum(L, t, boundary))) < 1e-12 * t * 12
 
@@ -23,13 +22,14 @@ def test_plane_waves_have_ipr_one_over_n():
     # periodic L = 5: plane waves e^{ik.r}; real combinations cos/sin have IPR != 1/N,
     # so build the complex plane waves explicitly and check they diagonalize M
     L, t = 5, 1.0
-    lat = AndersonLattice(L, t, np.zeros((L, L, L)), 1.0)
+    lat = AndersonLattice(L, t / TP, np.zeros((L, L, L)), 1.0)  # hopping 1 rad/s
     m = lat.dense()
     x = np.array(np.meshgrid(*(np.arange(L),) * 3, indexing="ij")).reshape(3, -1)
     ks = 2 * np.pi * np.array(np.meshgrid(*(np.arange(L),) * 3, indexing="ij")).reshape(3, -1) / L
     phi = np.exp(1j * ks.T @ x).T / np.sqrt(L ** 3)  # columns = plane waves
     energies = -2 * t * np.cos(ks).sum(axis=0)
     assert np.allclose(m @ phi, phi * energies[None, :], atol=1e-12)
+    assert lat.t == pytest.approx(t, rel=1e-15)
     assert np.allclose(phi.conj().T @ phi, np.eye(L ** 3), atol=1e-12)
     assert overlaps.inverse_participation_ratio(overlaps.eigen_weights(phi)) == pytest.approx(1 / L ** 3, rel=1e-12)
 
@@ -37,10 +37,10 @@ def test_plane_waves_have_ipr_one_over_n():
 def test_zero_hopping_is_fully_localized():
     rng = np.random.default_rng(0)
     L = 4
-    lat = AndersonLattice(L, 0.0, TP * box_offsets(L, 108e6, rng), OMEGA_E)
+    lat = AndersonLattice(L, 0.0, box_offsets(L, 108e6, rng), 93.9e9)
     ex = ExactAnderson(lat)
     assert ex.ipr() == 1.0
-    assert np.allclose(np.sort(ex.energies), np.sort(lat.offsets.reshape(-1)))
+    assert np.allclose(np.sort(ex.energies), np.sort(TP * lat.offsets.reshape(-1)))
     # K(omega) = delta(omega): all weight in the bin containing 0
     edges = np.linspace(-TP * 120e6, TP * 120e6, 241)
     k = ex.k_omega(edges)
@@ -54,7 +54,7 @@ def test_zero_hopping_is_fully_localized():
 def test_k_sum_rule(t_mhz):
     rng = np.random.default_rng(5)
     L = 6
-    lat = AndersonLattice(L, TP * t_mhz * 1e6, TP * box_offsets(L, 108e6, rng), OMEGA_E)
+    lat = AndersonLattice(L, t_mhz * 1e6, box_offsets(L, 108e6, rng), 93.9e9)
     ex = ExactAnderson(lat)
     span = ex.energies[-1] - ex.energies[0]
     edges = np.linspace(-span * 1.001, span * 1.001, 2000)  # odd bin count: 0 at a bin centre
@@ -69,7 +69,7 @@ def test_k_sum_rule(t_mhz):
 def test_correlator_marginals_are_dos():
     rng = np.random.default_rng(2)
     L = 5
-    lat = AndersonLattice(L, TP * 5e6, TP * box_offsets(L, 108e6, rng), OMEGA_E)
+    lat = AndersonLattice(L, 5e6, box_offsets(L, 108e6, rng), 93.9e9)
     ex = ExactAnderson(lat)
     edges = np.linspace(ex.energies[0] - 1, ex.energies[-1] + 1, 41)
     kk = overlaps.overlap_correlator(ex.weights, ex.energies, edges)
@@ -84,10 +84,10 @@ def test_site_index_convention():
     # offsets[x][y][z] sits at site (x L + y) L + z; neighbours along z differ by 1
     L = 3
     off = np.arange(27.0).reshape(3, 3, 3)
-    lat = AndersonLattice(L, 1.0, off, 1.0, "open")
+    lat = AndersonLattice(L, 1.0, off, 1.0, "open")  # Hz; M is in rad/s
     m = lat.dense()
-    assert m[(1 * 3 + 2) * 3 + 0, (1 * 3 + 2) * 3 + 0] == off[1][2][0]
-    assert m[0, 1] == -1.0 and m[0, 3] == -1.0 and m[0, 9] == -1.0 and m[0, 2] == 0.0
+    assert m[(1 * 3 + 2) * 3 + 0, (1 * 3 + 2) * 3 + 0] == TP * off[1][2][0]
+    assert m[0, 1] == -TP and m[0, 3] == -TP and m[0, 9] == -TP and m[0, 2] == 0.0
 
 
 @pytest.mark.parametrize("field,kwargs", [

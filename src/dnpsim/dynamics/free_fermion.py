@@ -1,4 +1,8 @@
-"""Rates of the free-fermion DNP model (2018 paper, Eqs. (10)-(19)); internal units.
+"""Rates of the free-fermion DNP model (2018 paper, Eqs. (10)-(19)).
+
+Parameters (:class:`NuclearBath`, :class:`~dnpsim.dynamics.rates.Environment`) are in
+Hz, s, K; the rates work with their angular values (rad/s): mode energies ``eps``
+are rad/s.
 
 Sign convention.  The paper writes the fermion Hamiltonian (6) with +eps n_alpha, but
 states <n_alpha> = (1 + P_B)/2 with P_B = tanh(beta eps / 2) > 0 (Eq. (11)).  Both hold
@@ -7,7 +11,7 @@ picture, S^z = 1/2 - n (Eq. (5)): E_mu = const - sum_alpha n_alpha eps_alpha (an
 occupied mode = a spin down = lower Zeeman energy).  We use that convention; the
 test ``test_bloch_bias_is_stationary_for_eqs_10`` builds the many-body rate matrix of
 Eqs. (10a)-(10b) on 2^N states and checks that Eq. (12) is its stationary vector.
-The electron polarization of mode alpha is 2<S^z> = -P_B(eps_alpha) (DESIGN.md signs).
+The electron polarization of mode alpha is 2<S^z> = -P_B(eps_alpha) (docs/conventions.md).
 """
 
 from __future__ import annotations
@@ -18,10 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from dnpsim.dynamics.rates import Environment
-from dnpsim.units import detailed_balance
+from dnpsim.units import TWO_PI, detailed_balance
 
 __all__ = [
-    "Environment",
     "NuclearBath",
     "bloch_bias",
     "hyperfine_rates",
@@ -34,12 +37,15 @@ __all__ = [
 
 @dataclass(frozen=True)
 class NuclearBath:
-    """Nuclear parameters of the 2018 paper (Table I), internal units.
+    """Nuclear parameters of the 2018 paper (Table I), in the units of the spec files
+    (numbers or strings with units).
 
-    larmor : omega_n, rad/s (> 0)
-    hyperfine : A_0, rad/s (>= 0), the same for every core nucleus
+    larmor : omega_n / 2 pi, Hz (> 0)
+    hyperfine : A_0 / 2 pi, Hz (>= 0), the same for every core nucleus
     t1n, t2n : s (> 0)
     per_electron : N_n / N_e (>= 1; the core nuclei are one per electron)
+
+    The rates use :attr:`omega_n` and :attr:`A0` (rad/s).
     """
 
     larmor: float
@@ -49,8 +55,15 @@ class NuclearBath:
     per_electron: float
 
     def __post_init__(self):
-        from dnpsim.errors import ModelError
+        from dnpsim.errors import ModelError, SpecError
+        from dnpsim.units import parse_quantity
 
+        for name, dimension in (("larmor", "frequency"), ("hyperfine", "frequency"), ("t1n", "time"),
+                                ("t2n", "time"), ("per_electron", "dimensionless")):
+            try:
+                object.__setattr__(self, name, parse_quantity(getattr(self, name), dimension, f"model.nuclei.{name}"))
+            except SpecError as exc:
+                raise ModelError(exc.field, exc.message) from None
         if not (np.isfinite(self.larmor) and self.larmor > 0):
             raise ModelError("model.nuclei.larmor", f"must be positive, got {self.larmor!r}")
         if not (np.isfinite(self.hyperfine) and self.hyperfine >= 0):
@@ -63,12 +76,27 @@ class NuclearBath:
             raise ModelError("model.nuclei.per_electron", f"must be >= 1, got {self.per_electron!r}")
 
     @property
+    def omega_n(self) -> float:
+        """omega_n, rad/s."""
+        return TWO_PI * self.larmor
+
+    @property
+    def A0(self) -> float:
+        """A_0, rad/s."""
+        return TWO_PI * self.hyperfine
+
+    def to_table(self) -> dict:
+        """The spec's ``[model.nuclei]`` table (Hz, s)."""
+        return {"larmor": self.larmor, "hyperfine": self.hyperfine, "t1n": self.t1n, "t2n": self.t2n,
+                "per_electron": self.per_electron}
+
+    @property
     def leakage_weight(self) -> float:
         """8 N_n / (N_e A_0^2 T_1n T_2n) (dimensionless): the leakage term of Eq. (22)
         relative to the pair sum sum_{ab} O_ab L (...) = N_e int K L; inf if A_0 = 0."""
         if self.hyperfine == 0:
             return np.inf
-        return 8.0 * self.per_electron / (self.hyperfine ** 2 * self.t1n * self.t2n)
+        return 8.0 * self.per_electron / (self.A0 ** 2 * self.t1n * self.t2n)
 
 
 def bloch_bias(eps, env: Environment):
@@ -77,8 +105,8 @@ def bloch_bias(eps, env: Environment):
     P_B = [1 + T2e^2 (eps - omega_MW)^2] tanh(beta eps/2) / [1 + T2e^2 (eps - omega_MW)^2
     + 2 omega_1^2 T1e T2e].  The mode occupation is <n> = (1 + P_B)/2 (Sec. III C)."""
     eps = np.asarray(eps, dtype=float)
-    d2 = (env.t2e * (eps - env.mw_frequency)) ** 2
-    return (1.0 + d2) * np.tanh(0.5 * env.beta * eps) / (1.0 + d2 + 2.0 * env.mw_amplitude ** 2 * env.t1e * env.t2e)
+    d2 = (env.t2e * (eps - env.omega_mw)) ** 2
+    return (1.0 + d2) * np.tanh(0.5 * env.beta * eps) / (1.0 + d2 + 2.0 * env.omega_1 ** 2 * env.t1e * env.t2e)
 
 
 def mode_rates(eps, env: Environment):
@@ -89,7 +117,7 @@ def mode_rates(eps, env: Environment):
     T2e omega_1^2 / (1 + T2e^2 (eps - omega_MW)^2) acts both ways."""
     eps = np.asarray(eps, dtype=float)
     beta = env.beta
-    mw = env.t2e * env.mw_amplitude ** 2 / (1.0 + (env.t2e * (eps - env.mw_frequency)) ** 2)
+    mw = env.t2e * env.omega_1 ** 2 / (1.0 + (env.t2e * (eps - env.omega_mw)) ** 2)
     return detailed_balance(eps, beta) / env.t1e + mw, detailed_balance(-eps, beta) / env.t1e + mw
 
 
@@ -116,7 +144,7 @@ def many_body_rates(eps, env: Environment):
             m = index[tuple(t)]
             de = energies[k] - energies[m]
             bath = detailed_balance(de, beta) / env.t1e  # Eq. (10a): |<mu|a^+|nu>|^2 + |<mu|a|nu>|^2 = 1
-            mw = env.t2e * env.mw_amplitude ** 2 / (1.0 + env.t2e ** 2 * (abs(de) - env.mw_frequency) ** 2)  # (10b)
+            mw = env.t2e * env.omega_1 ** 2 / (1.0 + env.t2e ** 2 * (abs(de) - env.omega_mw) ** 2)  # (10b)
             q[m, k] += bath + mw
     q -= np.diag(q.sum(axis=0))
     return states, q
@@ -159,7 +187,7 @@ def hyperfine_rates(weights, lab_energies, bias, omega, nuclei: NuclearBath, bet
     p = np.asarray(bias, dtype=float)
     lor = lorentzian(omega + e[None, :] - e[:, None], nuclei.t2n)  # [a, b]
     iss = np.einsum("ja,jb,ab->j", w * (1 + p), w * (1 - p), lor)
-    out = nuclei.hyperfine ** 2 * nuclei.t2n / 16.0 * iss
+    out = nuclei.A0 ** 2 * nuclei.t2n / 16.0 * iss
     if loss:
-        out = out + nuclei.hyperfine ** 2 * nuclei.t2n / 16.0 * (w @ p) ** 2 * lorentzian(omega, nuclei.t2n)
+        out = out + nuclei.A0 ** 2 * nuclei.t2n / 16.0 * (w @ p) ** 2 * lorentzian(omega, nuclei.t2n)
     return out + detailed_balance(omega, beta) / nuclei.t1n

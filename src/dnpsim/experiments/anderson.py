@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dnpsim.dynamics.free_fermion import Environment, NuclearBath, bloch_bias
+from dnpsim.dynamics.free_fermion import NuclearBath, bloch_bias
+from dnpsim.dynamics.rates import Environment
 from dnpsim.models.anderson import AndersonLattice
 from dnpsim.observables import overlaps
 from dnpsim.theory import free_fermion as theory
@@ -34,11 +35,11 @@ class ExactAnderson:
 
         self.lattice = lattice
         start = time.perf_counter()
-        if lattice.hopping == 0.0:
+        if lattice.t == 0.0:
             # t = 0: M is diagonal; eigenvectors are the sites (exactly, even for
             # degenerate offsets, where eigh may return any rotation)
-            order = np.argsort(lattice.offsets.reshape(-1), kind="stable")
-            self.energies = lattice.offsets.reshape(-1)[order]
+            order = np.argsort(lattice.delta_omega.reshape(-1), kind="stable")
+            self.energies = lattice.delta_omega.reshape(-1)[order]
             self.weights = np.zeros((lattice.n_sites,) * 2)
             self.weights[order, np.arange(lattice.n_sites)] = 1.0
         else:
@@ -56,7 +57,7 @@ class ExactAnderson:
     @property
     def lab_energies(self) -> np.ndarray:
         """omega_e + eigenvalues (rad/s), the eps_alpha of Eqs. (11), (19)-(22)."""
-        return self.energies + self.lattice.electron_larmor
+        return self.energies + self.lattice.omega_e
 
     def biases(self, env: Environment) -> np.ndarray:
         """P_B(eps_alpha) of Eq. (11), shape (N,)."""
@@ -196,15 +197,14 @@ def realization_observables(L: int, hopping_hz: float, seed, *, mw_frequencies_h
 
     rng = np.random.default_rng(seed)
     p = params
-    lat = AndersonLattice(L, TWO_PI * hopping_hz, TWO_PI * box_offsets(L, p["width"], rng),
-                          TWO_PI * p["electron_larmor"], boundary)
+    lat = AndersonLattice(L, hopping_hz, box_offsets(L, p["width"], rng), p["electron_larmor"], boundary)
     ex = ExactAnderson(lat)
 
     def env(f):
-        return Environment(p["temperature"], TWO_PI * f, TWO_PI * p["mw_amplitude"], p["t1e"], p["t2e"])
+        return Environment(p["temperature"], f, p["mw_amplitude"], p["t1e"], p["t2e"])
 
     def nuc(wn):
-        return NuclearBath(TWO_PI * wn, TWO_PI * p["hyperfine"], p["t1n"], p["t2n"], p["per_electron"])
+        return NuclearBath(wn, p["hyperfine"], p["t1n"], p["t2n"], p["per_electron"])
 
     p_mw = np.array([ex.biases(env(f)) for f in mw_frequencies_hz])
     p_ref = ex.biases(env(p["mw_frequency"]))[None]

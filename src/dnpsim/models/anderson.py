@@ -3,8 +3,10 @@
 
 Eq. (6)-(7): M_ij = omega_i delta_ij - t [i, j nearest neighbours] with
 omega_i = omega_e + delta omega_i and box disorder delta omega_i in [-w/2, w/2].
-Internal units: rad/s.  The constant omega_e is kept out of the matrix (it shifts
-every single-particle energy equally); lab-frame energies are omega_e + eigenvalues.
+The lattice's parameters are cyclic frequencies in Hz (as in the spec files); M is
+built from their angular values (rad/s).  The constant omega_e is kept out of the
+matrix (it shifts every single-particle energy equally); lab-frame energies are
+omega_e + eigenvalues.
 
 Sites are numbered i = (x L + y) L + z, so an L x L x L array ``a[x][y][z]`` of
 on-site offsets maps to ``a.reshape(-1)`` (C order), as the spec's nested list does.
@@ -13,11 +15,13 @@ on-site offsets maps to ``a.reshape(-1)`` (C order), as the spec's nested list d
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
 
-from dnpsim.errors import ModelError
+from dnpsim.errors import ModelError, SpecError
+from dnpsim.units import TWO_PI, parse_array, parse_quantity
 
 BOUNDARIES = ("periodic", "open")
 #: Critical disorder of the 3D Anderson model with box disorder, w_c / t = 16.536
@@ -29,13 +33,15 @@ CRITICAL_RATIO = 16.5
 class AndersonLattice:
     """The single-particle problem of Eq. (7) on an L x L x L cubic lattice.
 
-    Parameters (internal units)
+    Parameters (cyclic, Hz; numbers or strings with units)
     ----------
     L : linear size (N_e = L^3 sites), >= 1
-    hopping : t in rad/s (>= 0)
-    offsets : delta omega_j in rad/s, array of shape (L, L, L), index [x][y][z]
-    electron_larmor : omega_e in rad/s (> 0)
+    hopping : t / 2 pi (>= 0)
+    offsets : delta omega_j / 2 pi, array of shape (L, L, L), index [x][y][z]
+    electron_larmor : omega_e / 2 pi (> 0)
     boundary : "periodic" or "open"
+
+    The angular values (rad/s) are :attr:`t`, :attr:`delta_omega`, :attr:`omega_e`.
     """
 
     L: int
@@ -49,11 +55,19 @@ class AndersonLattice:
             raise ModelError("model.L", f"must be an integer >= 1, got {self.L!r}")
         if self.boundary not in BOUNDARIES:
             raise ModelError("model.boundary", f"must be one of {BOUNDARIES}, got {self.boundary!r}")
+        for name in ("hopping", "electron_larmor"):
+            try:
+                object.__setattr__(self, name, parse_quantity(getattr(self, name), "frequency", f"model.{name}"))
+            except SpecError as exc:
+                raise ModelError(exc.field, exc.message) from None
         if not (np.isfinite(self.hopping) and self.hopping >= 0):
             raise ModelError("model.hopping", f"must be a non-negative frequency, got {self.hopping!r}")
         if not (np.isfinite(self.electron_larmor) and self.electron_larmor > 0):
             raise ModelError("model.electron_larmor", f"must be positive, got {self.electron_larmor!r}")
-        offsets = np.asarray(self.offsets, dtype=float)
+        try:
+            offsets = parse_array(self.offsets, "frequency", "model.onsite")
+        except SpecError as exc:
+            raise ModelError(exc.field, exc.message) from None
         if offsets.shape != (self.L,) * 3:
             raise ModelError("model.onsite", f"must have shape {(self.L,) * 3}, got {offsets.shape}")
         if not np.all(np.isfinite(offsets)):
@@ -61,6 +75,28 @@ class AndersonLattice:
         offsets = offsets.copy()
         offsets.setflags(write=False)
         object.__setattr__(self, "offsets", offsets)
+
+    @property
+    def t(self) -> float:
+        """Hopping t, rad/s."""
+        return TWO_PI * self.hopping
+
+    @cached_property
+    def delta_omega(self) -> np.ndarray:
+        """(L, L, L) on-site offsets delta omega_j, rad/s."""
+        out = TWO_PI * self.offsets
+        out.setflags(write=False)
+        return out
+
+    @property
+    def omega_e(self) -> float:
+        """omega_e, rad/s."""
+        return TWO_PI * self.electron_larmor
+
+    def to_table(self) -> dict:
+        """The spec's ``[model]`` table of this lattice (Hz, offsets written out)."""
+        return {"kind": "anderson", "L": int(self.L), "boundary": self.boundary, "hopping": self.hopping,
+                "electron_larmor": self.electron_larmor, "onsite": self.offsets.tolist()}
 
     @property
     def n_sites(self) -> int:
@@ -73,7 +109,7 @@ class AndersonLattice:
         Periodic boundaries with L = 2 connect a site to the same neighbour twice
         (hopping -2t), which keeps the clean spectrum -2t sum_a cos k_a exact.
         """
-        L, t = int(self.L), float(self.hopping)
+        L, t = int(self.L), float(self.t)
         idx = np.arange(self.n_sites).reshape(L, L, L)
         rows, cols = [], []
         for axis in range(3):
@@ -96,7 +132,7 @@ class AndersonLattice:
         rows = np.concatenate(rows) if rows else np.zeros(0, int)
         cols = np.concatenate(cols) if cols else np.zeros(0, int)
         hop = sp.coo_matrix((np.full(rows.size, -t), (rows, cols)), shape=(self.n_sites,) * 2)
-        m = hop + sp.diags(self.offsets.reshape(-1))
+        m = hop + sp.diags(self.delta_omega.reshape(-1))
         return m.asformat(fmt)  # duplicates are summed on conversion
 
     def dense(self) -> np.ndarray:
@@ -105,7 +141,7 @@ class AndersonLattice:
 
     def spectral_bounds(self) -> tuple[float, float]:
         """Rigorous bounds on the spectrum of M (Gershgorin: offsets +- 6t), rad/s."""
-        return (float(self.offsets.min()) - 6.0 * self.hopping, float(self.offsets.max()) + 6.0 * self.hopping)
+        return (float(self.delta_omega.min()) - 6.0 * self.t, float(self.delta_omega.max()) + 6.0 * self.t)
 
 
 def box_offsets(L: int, width: float, rng: np.random.Generator) -> np.ndarray:

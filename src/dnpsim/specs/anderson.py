@@ -58,34 +58,29 @@ class AndersonSetup:
     seed: int | None
 
     def lattice(self):
-        """The :class:`~dnpsim.models.anderson.AndersonLattice` (internal units)."""
+        """The :class:`~dnpsim.models.anderson.AndersonLattice` of this realization (Hz)."""
         from dnpsim.models.anderson import AndersonLattice
-        from dnpsim.units import TWO_PI
 
-        return AndersonLattice(self.L, TWO_PI * self.hopping, TWO_PI * self.onsite, TWO_PI * self.electron_larmor,
+        return AndersonLattice(self.L, self.hopping, self.onsite, self.electron_larmor,
                                self.boundary)
 
     def environment(self, values: dict | None = None):
-        """Bath and microwaves (:class:`~dnpsim.dynamics.rates.Environment`, rad/s)."""
-        from dnpsim.dynamics.free_fermion import Environment
-        from dnpsim.units import TWO_PI
+        """Bath and microwaves (:class:`~dnpsim.dynamics.rates.Environment`, K, Hz, s)."""
+        from dnpsim.dynamics.rates import Environment
 
         v = self.environment_values if values is None else values
-        return Environment(v["temperature"], TWO_PI * v["mw_frequency"], TWO_PI * v["mw_amplitude"], v["t1e"], v["t2e"])
+        return Environment(v["temperature"], v["mw_frequency"], v["mw_amplitude"], v["t1e"], v["t2e"])
 
     def nuclei(self, values: dict | None = None):
-        """:class:`~dnpsim.dynamics.free_fermion.NuclearBath` (rad/s, s)."""
+        """:class:`~dnpsim.dynamics.free_fermion.NuclearBath` (Hz, s)."""
         from dnpsim.dynamics.free_fermion import NuclearBath
-        from dnpsim.units import TWO_PI
 
         v = self.nuclei_values if values is None else values
-        return NuclearBath(TWO_PI * v["larmor"], TWO_PI * v["hyperfine"], v["t1n"], v["t2n"], v["per_electron"])
+        return NuclearBath(v["larmor"], v["hyperfine"], v["t1n"], v["t2n"], v["per_electron"])
 
     def resolved_spec(self) -> dict:
         """``model``, ``environment``, ``method`` tables with the drawn offsets written out (Hz)."""
-        model = {"kind": "anderson", "L": self.L, "boundary": self.boundary, "hopping": self.hopping,
-                 "electron_larmor": self.electron_larmor, "onsite": self.onsite.tolist(),
-                 "nuclei": dict(self.nuclei_values)}
+        model = {**self.lattice().to_table(), "nuclei": self.nuclei().to_table()}
         if self.seed is not None:
             model["seed"] = self.seed
         return {"model": model, "environment": dict(self.environment_values), "method": self.method.to_table()}

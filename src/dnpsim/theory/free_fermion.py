@@ -1,6 +1,7 @@
 """Nuclear polarization of the free-fermion DNP model (2018 paper, Eqs. (19)-(24), (C7)).
 
-All inputs are internal units (rad/s, s).  ``weights`` W[j, alpha] = |phi_{alpha j}|^2
+Energies are angular (rad/s), times in s; ``nuclei`` is a :class:`NuclearBath` (its
+angular ``omega_n``, ``A0`` enter).  ``weights`` W[j, alpha] = |phi_{alpha j}|^2
 (or None for the GOE surrogate of Eq. (23)), ``energies`` lab-frame eps_alpha (only
 differences enter the pair sums), ``biases`` P_B(eps_alpha) of Eq. (11).
 
@@ -39,7 +40,7 @@ def iss_sums(weights, energies, biases, nuclei: NuclearBath) -> tuple[np.ndarray
     (L = Lorentzian of width 1/T2n).  One blocked pass over O for all k."""
     p = np.atleast_2d(np.asarray(biases, dtype=float))
     v = np.column_stack([np.ones(p.shape[1]), p.T])
-    y = lorentzian_pair_products(weights, energies, nuclei.larmor, nuclei.t2n, v)
+    y = lorentzian_pair_products(weights, energies, nuclei.omega_n, nuclei.t2n, v)
     num = p @ y[:, 0] - y[:, 1:].sum(axis=0)
     den = y[:, 0].sum() - np.einsum("kn,nk->k", p, y[:, 1:])
     return num, den
@@ -53,7 +54,7 @@ def iss_sums_many(weights, energies, cases) -> list[tuple[np.ndarray, np.ndarray
         raise ValueError("iss_sums_many: all cases must share t2n")
     ps = [np.atleast_2d(np.asarray(b, dtype=float)) for b, _ in cases]
     vs = [np.column_stack([np.ones(p.shape[1]), p.T]) for p in ps]
-    ys = lorentzian_pair_products(weights, energies, [c[1].larmor for c in cases], t2.pop(), vs)
+    ys = lorentzian_pair_products(weights, energies, [c[1].omega_n for c in cases], t2.pop(), vs)
     out = []
     for p, y in zip(ps, ys):
         out.append((p @ y[:, 0] - y[:, 1:].sum(axis=0), y[:, 0].sum() - np.einsum("kn,nk->k", p, y[:, 1:])))
@@ -81,13 +82,13 @@ def nuclear_polarization(weights, energies, biases, nuclei: NuclearBath, *, beta
         out = polarization_eq22(num, den, n, nuclei)
     else:
         # multiply Omega_emit +- Omega_abs (Eq. (19), 1/16 prefactor) by 8 / (A^2 T2n)
-        a2 = nuclei.hyperfine ** 2 * nuclei.t2n
+        a2 = nuclei.A0 ** 2 * nuclei.t2n
         n_n = nuclei.per_electron * n
-        lk_num = 8.0 * n_n * np.tanh(0.5 * beta * nuclei.larmor) / (nuclei.t1n * a2)
+        lk_num = 8.0 * n_n * np.tanh(0.5 * beta * nuclei.omega_n) / (nuclei.t1n * a2)
         lk_den = 8.0 * n_n / (nuclei.t1n * a2)
         if loss:
             wp = (p @ weights.T) if weights is not None else np.tile(p.mean(axis=1, keepdims=True), (1, n))
-            pl = (wp ** 2).sum(axis=1) * lorentzian(nuclei.larmor, nuclei.t2n)
+            pl = (wp ** 2).sum(axis=1) * lorentzian(nuclei.omega_n, nuclei.t2n)
             den = den + pl
         out = (num + lk_num) / (den + lk_den)
     return out if np.ndim(biases) > 1 else float(out[0])
@@ -130,10 +131,10 @@ def resonant_polarization(k_grid, energy_grid, bias_fn, nuclei: NuclearBath) -> 
     ``k_grid(eps, eps')`` callable returning K (rad/s)^-2 on arrays; ``energy_grid``
     uniform lab-frame grid (rad/s); ``bias_fn(eps)`` = P_B."""
     e = np.asarray(energy_grid, dtype=float)
-    wn = nuclei.larmor
+    wn = nuclei.omega_n
     integrand = k_grid(e, e + wn) * (bias_fn(e + wn) - bias_fn(e))
     integral = np.trapezoid(integrand, e)
-    return float(np.pi * nuclei.hyperfine ** 2 * nuclei.t1n / (8.0 * nuclei.per_electron) * integral)
+    return float(np.pi * nuclei.A0 ** 2 * nuclei.t1n / (8.0 * nuclei.per_electron) * integral)
 
 
 def thermal_polarization(beta: float, omega_n: float) -> float:
