@@ -564,7 +564,7 @@ class EigenbasisLiouvillian:
 
     def population_rates(self):
         """Exact populations -> populations part of L as off-diagonal rates
-        (block-tridiagonal lists as in :mod:`dnpsim.solvers.markov`: ``diag[k]`` rates
+        (block-tridiagonal lists as in :mod:`dnpsim.solvers.block_tridiagonal`: ``diag[k]`` rates
         inside sector k, ``lower[k]`` k -> k+1, ``upper[k]`` k+1 -> k; entry [m, n] is
         the rate n -> m; diagonals zero).  Rates: |<m|A|n>|^2 summed over jumps:
         a^2 sum_i |<m|S^z_i|n>|^2 inside a sector, gamma_down/up sum_i |<m|S^-+_i|n>|^2
@@ -601,7 +601,7 @@ class SchurPreconditioner:
     def __init__(self, liouvillian: EigenbasisLiouvillian, w: np.ndarray):
         import scipy.linalg as sla
 
-        from dnpsim.solvers.markov import BlockTridiagonal, complete_generator
+        from dnpsim.solvers.block_tridiagonal import BlockTridiagonal, complete_generator
 
         self.L = L = liouvillian
         n = L.n

@@ -208,7 +208,7 @@ def evolve(model: CrossEffectModel, times, rho0: np.ndarray | None = None, metho
     ops_x = [vec(full_operator(n, j, "x")).conj() for j in range(2)]
     ops_y = [vec(full_operator(n, j, "y")).conj() for j in range(2)]
     if method == "expm":
-        from dnpsim.solvers.markov import propagate_dense
+        from dnpsim.solvers.propagation import propagate_dense
 
         states = list(propagate_dense(L.toarray(), vec(rho0), np.asarray(times, float)))
     elif method == "eig":

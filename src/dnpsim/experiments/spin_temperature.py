@@ -26,8 +26,10 @@ from dnpsim.dynamics.rates import Environment, PauliRates
 from dnpsim.models.electrons import DipolarElectrons
 from dnpsim.observables.polarization import electron_polarizations, nuclear_polarization
 from dnpsim.observables.spin_temperature import SpinTemperatureFit, fit_spin_temperature, kl_divergence
-from dnpsim.solvers.markov import (MIXED_MIN_BLOCK, BlockTridiagonal, Float32Workspace, evolve_populations,
-                                   stationary_state_split, stationary_states)
+from dnpsim.solvers.block_tridiagonal import BlockTridiagonal
+from dnpsim.solvers.mixed_precision import Float32Workspace
+from dnpsim.solvers.propagation import evolve_populations
+from dnpsim.solvers.steady_state import MIXED_MIN_BLOCK, stationary_state_split, stationary_states
 
 #: Largest batch of generators (bytes) eliminated together by
 #: :meth:`SpinTemperatureEngine.stationary_many`.
@@ -145,7 +147,7 @@ class SpinTemperatureEngine:
         """
         from concurrent.futures import ThreadPoolExecutor
 
-        from dnpsim.solvers.markov import available_blas_threads, single_threaded_blas
+        from dnpsim.solvers.threads import available_blas_threads, single_threaded_blas
 
         environments = list(environments)
         if not environments:

@@ -10,7 +10,7 @@ L x = 0 (A is nonsingular when the null space of L is one-dimensional).  A is ne
 formed: only ``L.matvec`` and the rank-one term are applied.  GMRES (restarted) or
 BiCGSTAB with a user preconditioner M ~ A^{-1}; the reported residual is
 ||A x - w||_2 / ||w||_2, and a run that does not reach ``tol`` raises
-:class:`~dnpsim.solvers.markov.ConvergenceError` with it.
+:class:`~dnpsim.errors.ConvergenceError` with it.
 """
 
 from __future__ import annotations
