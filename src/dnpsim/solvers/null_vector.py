@@ -17,6 +17,8 @@ caller judges the final vector by its residual
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
@@ -55,7 +57,7 @@ def null_vector(matrix, normalization: np.ndarray | None = None) -> np.ndarray:
         a scipy sparse (n, n) matrix (sparse LU, ``spsolve``)
     normalization : u, length n (default all ones)
     Returns x, shape (..., n).  Raises ``numpy.linalg.LinAlgError`` for an exactly
-    singular dense system; a singular sparse one gives non-finite entries.
+    singular system.
     """
     if sp.issparse(matrix):
         return _sparse_null_vector(matrix, normalization)
@@ -80,4 +82,10 @@ def _sparse_null_vector(matrix, normalization: np.ndarray | None) -> np.ndarray:
     bordered = (sp.diags(keep) @ sp.csr_matrix(matrix) + border).tocsc()
     rhs = np.zeros(n, dtype=bordered.dtype)
     rhs[row] = 1.0
-    return np.asarray(spla.spsolve(bordered, rhs))
+    with warnings.catch_warnings():
+        # SuperLU only warns about an exactly singular matrix (and returns NaN)
+        warnings.simplefilter("error", spla.MatrixRankWarning)
+        try:
+            return np.asarray(spla.spsolve(bordered, rhs))
+        except spla.MatrixRankWarning:
+            raise np.linalg.LinAlgError("singular bordered system") from None

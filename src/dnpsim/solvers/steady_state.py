@@ -108,8 +108,7 @@ def stationary_direct(matrix, normalization: np.ndarray | None = None, *,
     try:
         x = null_vector(matrix, normalization)
     except np.linalg.LinAlgError:
-        raise ConvergenceError("stationary state (direct): the generator is singular beyond its stationary "
-                               "direction, so it has no unique stationary state", float("inf")) from None
+        raise _no_unique_state("direct") from None
     residual = stationary_residual(matrix, x)
     if not residual <= tol:
         raise ConvergenceError(f"stationary state (direct) did not reach tol={tol:g}", residual)
@@ -201,9 +200,7 @@ def stationary_states(generators: BlockTridiagonal, *, method: str = "auto", tol
                     vectors.append(vector)
                 p = np.array(vectors).reshape(*batch, generators.size)
     except np.linalg.LinAlgError:
-        raise ConvergenceError(f"stationary state ({method}): the generator is singular beyond its stationary "
-                               "direction, so the chain is reducible and has no unique stationary state",
-                               float("inf")) from None
+        raise _no_unique_state(method) from None
     _check_finite(p, method)
     p = _zero_roundoff_negatives(p)
     residuals = np.atleast_1d(generator_residual(generators, p)).reshape(-1)
@@ -224,15 +221,19 @@ def stationary_state_split(source: SplitGenerator, *, tol: float = 1e-8,
         with blas_threads_for(max(source.dims)):
             p, method, steps = _mixed_or_float64(source, workspace)
     except np.linalg.LinAlgError:
-        raise ConvergenceError("stationary state (mixed): the generator is singular beyond its stationary "
-                               "direction, so the chain is reducible and has no unique stationary state",
-                               float("inf")) from None
+        raise _no_unique_state("mixed") from None
     _check_finite(p, method)
     p = _zero_roundoff_negatives(p)
     with blas_threads_for(max(source.dims)):
         # the residual of generator_residual, from the source's float64 product
         residual = stationary_residual(source.product, p, diagonal=source.escape_rates())
     return _checked_result(p, residual, method, steps, time.perf_counter() - start, tol)
+
+
+def _no_unique_state(method: str) -> ConvergenceError:
+    """The error of a solve that met an exactly singular system (LAPACK / SuperLU)."""
+    return ConvergenceError(f"stationary state ({method}): the generator is singular beyond its stationary "
+                            "direction, so it is reducible and has no unique stationary state", float("inf"))
 
 
 def _check_finite(p: np.ndarray, method: str) -> None:
