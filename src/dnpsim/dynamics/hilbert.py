@@ -105,7 +105,9 @@ def hilbert_generator(basis: Eigenbasis, env: OpenEnvironment) -> BlockTridiagon
 
 @dataclass(frozen=True)
 class HilbertSteadyState:
-    """Stationary populations of (S52) (sector order of ``basis``) and diagnostics."""
+    """Stationary populations of (S52) (sector order of ``basis``) and diagnostics
+    (``residual``: :func:`dnpsim.solvers.steady_state.stationary_residual`,
+    ||Q p||_1 / sum_n |Q_nn| p_n)."""
 
     basis: Eigenbasis = field(repr=False)
     populations: np.ndarray = field(repr=False)
