@@ -577,7 +577,7 @@ def concurrent_gemm_rate(dtype=np.float32, processes: int | None = None, size: i
 
 def elimination_call_seconds(n: int, repeats: int = 2) -> dict[str, float]:
     """One core's time for the LAPACK/BLAS calls of one float32 elimination at N
-    (the calls of ``dnpsim.solvers.markov._Float32Elimination.build``, in its order
+    (the calls of ``dnpsim.solvers.mixed_precision._Float32Elimination.build``, in its order
     and layouts: getrf of every censored block, getrs against the coupling block,
     the Schur product), on synthetic column-diagonally-dominant blocks of the real
     sizes; best of ``repeats``.  What the solves cost with nothing else done."""

@@ -61,7 +61,7 @@ def _pair_gap(basis, k):
 def sector_bath_rates(basis, beta, t1e):
     """Eq. (12) on the engine's sector blocks with numpy array expressions: the
     reference of the compiled ``dnpsim.dynamics.rates.bath_rates`` (same layout)."""
-    from dnpsim.solvers.markov import BlockTridiagonal
+    from dnpsim.solvers.block_tridiagonal import BlockTridiagonal
 
     diag, lower, upper = [], [], []
     for k, system in enumerate(basis.sectors):

@@ -6,8 +6,8 @@ import pytest
 from dnpsim.dynamics.rates import Environment
 from dnpsim.experiments.spin_temperature import SpinTemperatureEngine
 from dnpsim.errors import ConvergenceError
-from dnpsim.solvers.markov import (BlockTridiagonal, complete_generator, stationary_state,
-                                   stationary_states)
+from dnpsim.solvers.block_tridiagonal import BlockTridiagonal, complete_generator
+from dnpsim.solvers.steady_state import stationary_state, stationary_states
 from dnpsim.units import TWO_PI
 
 from .conftest import make_model

@@ -5,7 +5,7 @@ import numpy as np
 
 from dnpsim.dynamics.rates import Environment
 from dnpsim.experiments.spin_temperature import SpinTemperatureEngine
-from dnpsim.solvers import markov
+from dnpsim.solvers import propagation
 from tests.conftest import ELECTRON_LARMOR, make_model
 
 
@@ -14,7 +14,7 @@ def test_dense_and_bdf_evolution_agree_and_reach_the_stationary_state(monkeypatc
     env = Environment(1.2, ELECTRON_LARMOR - 20e6, 25e3, 1.0, 1e-6)
     times = np.array([0.0, 0.01, 0.5, 3.0, 50.0, 400.0, 5000.0])
     dense = engine.evolve(env, times)
-    monkeypatch.setattr(markov, "DENSE_EVOLUTION_LIMIT", 0)
+    monkeypatch.setattr(propagation, "DENSE_EVOLUTION_LIMIT", 0)
     implicit = engine.evolve(env, times)
     assert dense.solution == "time_resolved" and dense.residual is None
     np.testing.assert_array_equal(dense.times, times)

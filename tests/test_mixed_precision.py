@@ -16,10 +16,11 @@ from hypothesis import strategies as st
 from dnpsim.dynamics.eigenbasis import Eigenbasis
 from dnpsim.dynamics.rates import Environment
 from dnpsim.experiments.spin_temperature import SpinTemperatureEngine
-from dnpsim.solvers import markov
-from dnpsim.solvers.markov import (MIXED_MIN_BLOCK, AssembledGenerator, BlockTridiagonal, Float32Workspace,
-                                   complete_generator, stationary_block_elimination, stationary_mixed_precision,
-                                   stationary_state, stationary_state_split)
+from dnpsim.solvers import double_double, steady_state
+from dnpsim.solvers.block_tridiagonal import BlockTridiagonal, complete_generator
+from dnpsim.solvers.elimination import stationary_block_elimination
+from dnpsim.solvers.mixed_precision import AssembledGenerator, Float32Workspace, stationary_mixed_precision
+from dnpsim.solvers.steady_state import MIXED_MIN_BLOCK, stationary_state, stationary_state_split
 from dnpsim.units import TWO_PI
 
 from .brute_force import sector_bath_rates, sector_microwave_rates
@@ -145,7 +146,7 @@ def test_refinement_contracts_fast():
 
 def test_mixed_falls_back_to_float64_when_refinement_fails(monkeypatch):
     generator = SpinTemperatureEngine(make_model(5)).generator(_environment(93.88))
-    monkeypatch.setattr(markov, "stationary_mixed_precision", lambda g, **_: (np.full(g.size, 1.0 / g.size), 12, 1e-3))
+    monkeypatch.setattr(steady_state, "stationary_mixed_precision", lambda g, **_: (np.full(g.size, 1.0 / g.size), 12, 1e-3))
     result = stationary_state(generator, method="mixed")
     assert result.method.startswith("elimination")
     np.testing.assert_allclose(result.populations, stationary_block_elimination(generator), rtol=0, atol=1e-15)
@@ -156,7 +157,7 @@ def test_split_generator_falls_back_to_float64_when_refinement_fails(monkeypatch
     environment = _environment(93.88)
     split = engine.rates(environment).split_generator(environment.omega_mw, environment.omega_1,
                                                       environment.t2e)
-    monkeypatch.setattr(markov, "stationary_mixed_precision", lambda g, **_: (np.full(g.size, 1.0 / g.size), 12, 1e-3))
+    monkeypatch.setattr(steady_state, "stationary_mixed_precision", lambda g, **_: (np.full(g.size, 1.0 / g.size), 12, 1e-3))
     result = stationary_state_split(split)
     assert result.method.startswith("elimination")
     exact = stationary_block_elimination(engine.generator(environment))
@@ -200,12 +201,12 @@ def test_double_double_products_round_the_exact_result(seed, rows, columns):
     sums = [sum(Fraction(a[i, j]) for i in range(rows)) for j in range(columns)]
     for block in (np.ascontiguousarray(a), np.asfortranarray(a)):
         hi, lo = np.zeros(rows), np.zeros(rows)
-        markov.dot2(block, x, hi, lo)
+        double_double.dot2(block, x, hi, lo)
         for i in range(rows):
             bound = eps * abs(exact[i]) + gamma2 * float(np.abs(a[i] * x).sum())
             assert abs(Fraction(float(hi[i] + lo[i])) - exact[i]) <= Fraction(bound)
         hi, lo = np.zeros(columns), np.zeros(columns)
-        markov.column_sums2(block, hi, lo)
+        double_double.column_sums2(block, hi, lo)
         for j in range(columns):
             bound = eps * abs(sums[j]) + gamma2 * float(np.abs(a[:, j]).sum())
             assert abs(Fraction(float(hi[j] + lo[j])) - sums[j]) <= Fraction(bound)

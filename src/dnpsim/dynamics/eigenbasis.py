@@ -29,7 +29,7 @@ import numpy as np
 from scipy.linalg.blas import dsyrk
 
 from dnpsim.models.electrons import DipolarElectrons
-from dnpsim.solvers.markov import available_blas_threads, blas_threads_for, single_threaded_blas
+from dnpsim.solvers.threads import available_blas_threads, blas_threads_for, single_threaded_blas
 
 
 #: Largest blocks smaller than this are diagonalized one sector after the other

@@ -29,7 +29,7 @@ of the dense secular Lindblad dissipator and footnote 6 (N = 1 Bloch solution).
 
 All matrix elements come from :class:`dnpsim.dynamics.eigenbasis.Eigenbasis`; the
 generator is block-tridiagonal over sectors and is solved by
-:func:`dnpsim.solvers.markov.stationary_state`.
+:func:`dnpsim.solvers.steady_state.stationary_state`.
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ import numpy as np
 from dnpsim.dynamics.eigenbasis import Eigenbasis
 from dnpsim.dynamics.jumps import total_raising_amplitude
 from dnpsim.dynamics.lindblad import OpenEnvironment
-from dnpsim.solvers.markov import BlockTridiagonal, complete_generator, stationary_state
+from dnpsim.solvers.block_tridiagonal import BlockTridiagonal, complete_generator
+from dnpsim.solvers.steady_state import stationary_state
 from dnpsim.units import detailed_balance
 
 
@@ -104,7 +105,9 @@ def hilbert_generator(basis: Eigenbasis, env: OpenEnvironment) -> BlockTridiagon
 
 @dataclass(frozen=True)
 class HilbertSteadyState:
-    """Stationary populations of (S52) (sector order of ``basis``) and diagnostics."""
+    """Stationary populations of (S52) (sector order of ``basis``) and diagnostics
+    (``residual``: :func:`dnpsim.solvers.steady_state.stationary_residual`,
+    ||Q p||_1 / sum_n |Q_nn| p_n)."""
 
     basis: Eigenbasis = field(repr=False)
     populations: np.ndarray = field(repr=False)
@@ -120,7 +123,7 @@ class HilbertSteadyState:
 def hilbert_steady_state(basis: Eigenbasis, env: OpenEnvironment, *, method: str = "auto", tol: float = 1e-8
                          ) -> HilbertSteadyState:
     """Stationary state of the Hilbert rate equation (S52) via the GTH-stable block
-    elimination of :mod:`dnpsim.solvers.markov` (ConvergenceError above ``tol``)."""
+    elimination of :mod:`dnpsim.solvers.elimination` (ConvergenceError above ``tol``)."""
     start = time.perf_counter()
     gen = hilbert_generator(basis, env)
     res = stationary_state(gen, method=method, tol=tol)

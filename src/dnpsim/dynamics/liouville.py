@@ -1,16 +1,11 @@
 """Full Lindblad master equation of the cross-effect model in Liouville space (Eq. (1)
 of Karabanov et al. 2018), for a few spins (two electrons + up to ~4 nuclei).
 
-Convention: **column stacking**.  A density matrix rho (d x d, d = 2^n) is the vector
-vec(rho)[i + d j] = rho[i, j] (``rho.reshape(-1, order="F")``), and
-vec(A rho B) = (B^T kron A) vec(rho).  Hence
-
-    -i [H, rho]     ->  -i (1 kron H - H^T kron 1)
-    L(X) rho = X rho X^+ - (X^+ X rho + rho X^+ X) / 2
-                    ->  conj(X) kron X - (1 kron X^+X + (X^+X)^T kron 1) / 2 .
-
-The Liouvillian is assembled sparse (CSR).  Steady state: sparse LU of the Liouvillian
-with one row replaced by the trace condition, residual ||L rho||_1 reported.  Time
+The Liouvillian is assembled sparse (CSR) by :func:`dnpsim.dynamics.gksl.gksl_superoperator`
+(column stacking, vec(rho)[i + d j] = rho[i, j], d = 2^n).  Steady state: sparse LU of
+the Liouvillian with one equation replaced by the trace condition
+(:func:`dnpsim.dynamics.gksl.stationary_density_matrix`), with the residual of
+:func:`dnpsim.solvers.steady_state.stationary_residual` reported and checked.  Time
 evolution: exact propagation, by a dense eigendecomposition of L (default) or dense
 ``expm(L dt)`` per distinct step, up to 6 spins (d^2 <= 4096).  The spectrum spans
 omega_I ~ 1e9 rad/s down to r_1 ~ 1e-2 s^-1, so Krylov ``expm_multiply`` would need
@@ -26,10 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
+from dnpsim.dynamics.gksl import gksl_superoperator, stationary_density_matrix, vec
 from dnpsim.models.cross_effect import CrossEffectModel
-from dnpsim.errors import ConvergenceError
 from dnpsim.spin.operators import full_operator
 
 #: Largest number of spins the full Liouville space is built for (4^7 = 16384).
@@ -78,16 +72,10 @@ def jump_operators(model: CrossEffectModel) -> list[tuple[float, np.ndarray]]:
 
 
 def liouvillian(model: CrossEffectModel) -> sp.csr_matrix:
-    """Sparse Liouvillian (d^2, d^2) of Eq. (1), column-stacking convention (module doc)."""
-    H = sp.csr_matrix(hamiltonian(model))
-    dim = H.shape[0]
-    one = sp.identity(dim, format="csr", dtype=complex)
-    L = -1j * (sp.kron(one, H) - sp.kron(H.T, one))
-    for rate, X in jump_operators(model):
-        Xs = sp.csr_matrix(X)
-        XdX = (Xs.conj().T @ Xs).tocsr()
-        L = L + rate * (sp.kron(Xs.conj(), Xs) - 0.5 * sp.kron(one, XdX) - 0.5 * sp.kron(XdX.T, one))
-    return sp.csr_matrix(L)
+    """Sparse Liouvillian (d^2, d^2) of Eq. (1), column-stacking convention
+    (:func:`dnpsim.dynamics.gksl.gksl_superoperator`)."""
+    jumps = jump_operators(model)
+    return gksl_superoperator(hamiltonian(model), [X for _, X in jumps], [rate for rate, _ in jumps], sparse=True)
 
 
 def thermal_state(model: CrossEffectModel, nuclear_polarization: float = 0.0) -> np.ndarray:
@@ -102,17 +90,6 @@ def thermal_state(model: CrossEffectModel, nuclear_polarization: float = 0.0) ->
     # package convention P_I = -2<I_z>_paper, so the paper-frame factor is (1 - 2 P s)
     weights = weights * np.prod(1 - 2 * nuclear_polarization * s[:, 2:], axis=1) / 2 ** model.n_nuclei
     return np.diag(weights).astype(complex)
-
-
-def vec(rho: np.ndarray) -> np.ndarray:
-    """Column-stacked vector of a density matrix."""
-    return np.asarray(rho).reshape(-1, order="F")
-
-
-def unvec(v: np.ndarray) -> np.ndarray:
-    """Inverse of :func:`vec`."""
-    d = int(round(np.sqrt(v.size)))
-    return np.asarray(v).reshape(d, d, order="F")
 
 
 def polarizations(model: CrossEffectModel, rho: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -134,7 +111,8 @@ def population_polarizations(model: CrossEffectModel, populations: np.ndarray) -
 
 @dataclass(frozen=True)
 class LindbladSteadyState:
-    """Stationary state of Eq. (1): density matrix, polarizations, residual ||L rho||_1."""
+    """Stationary state of Eq. (1): density matrix, polarizations, residual
+    (:func:`dnpsim.solvers.steady_state.stationary_residual` of vec(rho))."""
 
     rho: np.ndarray
     electron_polarization: np.ndarray
@@ -144,28 +122,16 @@ class LindbladSteadyState:
 
 
 def steady_state(model: CrossEffectModel, tol: float = 1e-9) -> LindbladSteadyState:
-    """Stationary solution of Eq. (1): solve L vec(rho) = 0 with Tr rho = 1 (sparse LU).
+    """Stationary solution of Eq. (1): L vec(rho) = 0 with Tr rho = 1, one sparse LU
+    (:func:`dnpsim.dynamics.gksl.stationary_density_matrix`).
 
-    Raises :class:`ConvergenceError` when the relative residual ||L rho||_1 / ||L||_1
-    exceeds ``tol`` or rho is not a density matrix to that accuracy."""
+    Raises :class:`~dnpsim.errors.ConvergenceError` when the residual
+    ||L vec(rho)||_1 / sum_n |L_nn| |vec(rho)_n|
+    (:func:`dnpsim.solvers.steady_state.stationary_residual`) exceeds ``tol``."""
     start = time.perf_counter()
-    L = liouvillian(model).tolil()
-    dim = int(round(np.sqrt(L.shape[0])))
-    trace_row = np.zeros(L.shape[0], complex)
-    trace_row[np.arange(dim) * (dim + 1)] = 1.0
-    # the first diagonal element's equation is redundant given the others (trace
-    # preservation), so it is replaced by the normalization
-    L[0, :] = trace_row
-    rhs = np.zeros(L.shape[0], complex)
-    rhs[0] = 1.0
-    v = spla.spsolve(L.tocsc(), rhs)
-    L0 = liouvillian(model)
-    scale = spla.norm(L0, 1)
-    residual = float(np.abs(L0 @ v).sum() / scale)
-    rho = unvec(v)
+    rho, residual = stationary_density_matrix(liouvillian(model), tol=tol)
+    # the solve leaves rho Hermitian only up to round-off
     rho = 0.5 * (rho + rho.conj().T)
-    if not residual < tol or not np.all(np.isfinite(v)):
-        raise ConvergenceError("Lindblad steady state: sparse solve inaccurate", residual)
     pe, pn = polarizations(model, rho)
     return LindbladSteadyState(rho, pe, pn, residual, time.perf_counter() - start)
 
@@ -208,7 +174,7 @@ def evolve(model: CrossEffectModel, times, rho0: np.ndarray | None = None, metho
     ops_x = [vec(full_operator(n, j, "x")).conj() for j in range(2)]
     ops_y = [vec(full_operator(n, j, "y")).conj() for j in range(2)]
     if method == "expm":
-        from dnpsim.solvers.markov import propagate_dense
+        from dnpsim.solvers.propagation import propagate_dense
 
         states = list(propagate_dense(L.toarray(), vec(rho0), np.asarray(times, float)))
     elif method == "eig":

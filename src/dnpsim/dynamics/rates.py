@@ -30,9 +30,10 @@ import numpy as np
 from dnpsim import jit  # noqa: F401  (says so on stderr while kernels compile)
 from dnpsim.dynamics.eigenbasis import Eigenbasis
 from dnpsim.errors import ModelError, SpecError
-from dnpsim.solvers.markov import (SMALL_BLOCK, BlockTridiagonal, SplitGenerator, available_blas_threads,
-                                   column_sums2, complete_generator, diagonal_view, dot2, escape_rates2,
-                                   finish_residual2, offdiagonal_product2)
+from dnpsim.solvers.block_tridiagonal import BlockTridiagonal, complete_generator, diagonal_view
+from dnpsim.solvers.double_double import column_sums2, dot2, escape_rates2, finish_residual2, offdiagonal_product2
+from dnpsim.solvers.mixed_precision import SplitGenerator
+from dnpsim.solvers.threads import SMALL_BLOCK, available_blas_threads
 from dnpsim.units import TWO_PI, inverse_temperature, parse_quantity
 
 
@@ -326,7 +327,7 @@ class PauliRates:
 
 class MicrowaveGenerator(SplitGenerator):
     """Q = bath + microwaves(omega_MW) of one realization at one frequency, for the
-    float32 elimination (:func:`dnpsim.solvers.markov.stationary_state_split`): its
+    float32 elimination (:func:`dnpsim.solvers.steady_state.stationary_state_split`): its
     float32 blocks are written straight from the cached bath rates and the transition
     strengths, and the refinement products add the microwave rates of Eq. (16)
     (stored once, ~40 MB at N = 12) to the cached bath, so a DNP profile never writes

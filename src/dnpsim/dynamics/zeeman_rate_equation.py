@@ -75,7 +75,7 @@ def rate_evolve(rates: ProjectedRates, times, p0: np.ndarray | None = None) -> R
     times = np.asarray(times, float)
     if times.ndim != 1 or times.size == 0 or np.any(times < 0) or np.any(np.diff(times) < 0):
         raise ValueError("times: must be a non-empty increasing array of non-negative times")
-    from dnpsim.solvers.markov import propagate_dense
+    from dnpsim.solvers.propagation import propagate_dense
 
     p = thermal_populations(rates.model) if p0 is None else np.asarray(p0, float)
     P = propagate_dense(rates.generator, p, times)

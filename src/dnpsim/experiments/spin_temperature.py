@@ -30,8 +30,10 @@ from dnpsim.observables.spin_temperature import SpinTemperatureFit, fit_spin_tem
 from dnpsim.errors import SpecError
 from dnpsim.methods import RateEquation
 from dnpsim.result import Enhancement, Result
-from dnpsim.solvers.markov import (MIXED_MIN_BLOCK, BlockTridiagonal, Float32Workspace, evolve_populations,
-                                   stationary_state_split, stationary_states)
+from dnpsim.solvers.block_tridiagonal import BlockTridiagonal
+from dnpsim.solvers.mixed_precision import Float32Workspace
+from dnpsim.solvers.propagation import evolve_populations
+from dnpsim.solvers.steady_state import MIXED_MIN_BLOCK, stationary_state_split, stationary_states
 
 #: Largest batch of generators (bytes) eliminated together by
 #: :meth:`SpinTemperatureEngine.stationary_many`.
@@ -275,7 +277,7 @@ class SpinTemperatureEngine:
         """
         from concurrent.futures import ThreadPoolExecutor
 
-        from dnpsim.solvers.markov import available_blas_threads, single_threaded_blas
+        from dnpsim.solvers.threads import available_blas_threads, single_threaded_blas
 
         method = method or self.method.solver
         tol = self.method.tol if tol is None else tol

@@ -8,9 +8,12 @@ The stationary state of dx/dt = L x with a linear functional ``tr`` preserved by
 for any fixed w with tr(w) != 0: taking tr of both sides gives tr(x) = 1, hence
 L x = 0 (A is nonsingular when the null space of L is one-dimensional).  A is never
 formed: only ``L.matvec`` and the rank-one term are applied.  GMRES (restarted) or
-BiCGSTAB with a user preconditioner M ~ A^{-1}; the reported residual is
-||A x - w||_2 / ||w||_2, and a run that does not reach ``tol`` raises
-:class:`~dnpsim.solvers.markov.ConvergenceError` with it.
+BiCGSTAB with a user preconditioner M ~ A^{-1}.  The iteration stops on its own
+criterion, ||A x - w||_2 / ||w||_2 <= ``tol``; the residual reported (in the result
+and in the :class:`~dnpsim.errors.ConvergenceError` of a run that misses ``tol``) is
+the one every stationary solver of the package reports,
+:func:`dnpsim.solvers.steady_state.stationary_residual` = ||L x||_1 / sum_n |L_nn| |x_n|,
+from one extra application of L and its exact diagonal.
 """
 
 from __future__ import annotations
@@ -23,24 +26,30 @@ import numpy as np
 import scipy.sparse.linalg as spla
 
 from dnpsim.errors import ConvergenceError
+from dnpsim.solvers.steady_state import stationary_residual
 
 KRYLOV_METHODS = ("gmres", "bicgstab")
 
 
 @dataclass(frozen=True)
 class KrylovResult:
-    """Solution with diagnostics: ``residual`` = ||A x - w|| / ||w||, ``iterations``
-    = operator applications counted by the callback (inner iterations for GMRES)."""
+    """Solution with diagnostics: ``residual`` = ||L x||_1 / sum_n |L_nn| |x_n|
+    (:func:`dnpsim.solvers.steady_state.stationary_residual`), ``krylov_residual`` =
+    ||A x - w||_2 / ||w||_2 (the stopping criterion), ``iterations`` = operator
+    applications of the solver (inner iterations for GMRES; the one extra L x of the
+    residual is not counted)."""
 
     x: np.ndarray = field(repr=False)
     residual: float
     iterations: int
     method: str
     wall_time: float
+    krylov_residual: float
 
 
 def stationary_krylov(matvec: Callable[[np.ndarray], np.ndarray], size: int, trace: Callable[[np.ndarray], complex],
-                      w: np.ndarray, *, preconditioner: Callable[[np.ndarray], np.ndarray] | None = None,
+                      w: np.ndarray, *, diagonal: np.ndarray,
+                      preconditioner: Callable[[np.ndarray], np.ndarray] | None = None,
                       x0: np.ndarray | None = None, method: str = "gmres", tol: float = 1e-10,
                       maxiter: int = 2000, restart: int = 60) -> KrylovResult:
     """Null vector of a trace-preserving generator, normalized to trace 1.
@@ -50,10 +59,18 @@ def stationary_krylov(matvec: Callable[[np.ndarray], np.ndarray], size: int, tra
     matvec : x -> L x on complex vectors of length ``size``
     trace : linear functional preserved by L (tr L x = 0)
     w : fixed vector with trace(w) != 0 (right-hand side and rank-one direction)
+    diagonal : exact diagonal L_nn, length ``size`` (for the reported residual)
     preconditioner : r -> M r, an approximate inverse of A (optional)
     x0 : initial guess (default: M w, or w)
     method : "gmres" or "bicgstab"
-    tol : relative residual ||A x - w|| / ||w|| to reach
+    tol : the solver's own stopping criterion, ||A x - w||_2 / ||w||_2 <= tol (kept:
+        the Krylov methods minimize / test that norm, and the reported residual
+        cannot always reach tol, e.g. a state with almost no flux out of its
+        populations at zero temperature).  The reported residual
+        (:func:`dnpsim.solvers.steady_state.stationary_residual`) is brought below
+        tol too where a bounded extra effort can: a pass that meets the stopping
+        test with the reported residual above tol is followed by at most two passes
+        with a tighter Krylov target, and the best pass is returned.
     maxiter : GMRES restarts cycles / BiCGSTAB iterations
     """
     if method not in KRYLOV_METHODS:
@@ -79,21 +96,36 @@ def stationary_krylov(matvec: Callable[[np.ndarray], np.ndarray], size: int, tra
     if x0 is None:
         x0 = preconditioner(w) if preconditioner is not None else w.copy()
     norm_w = float(np.linalg.norm(w))
-    info = 0
+    target, budget = tol, maxiter
+    passes = []  # (misses tol, residual, krylov residual, x) of every pass
     for _ in range(3):
-        # the solvers test the preconditioned residual; restart until the true one passes
         if method == "gmres":
-            x, info = spla.gmres(op, w, x0=x0, rtol=tol, atol=0.0, restart=restart, maxiter=maxiter, M=m_op)
+            x, info = spla.gmres(op, w, x0=x0, rtol=target, atol=0.0, restart=restart, maxiter=budget, M=m_op)
         else:
-            x, info = spla.bicgstab(op, w, x0=x0, rtol=tol, atol=0.0, maxiter=maxiter, M=m_op)
-        residual = float(np.linalg.norm(apply(x) - w)) / norm_w
-        if residual <= tol or info != 0:
+            x, info = spla.bicgstab(op, w, x0=x0, rtol=target, atol=0.0, maxiter=budget, M=m_op)
+        krylov_residual = float(np.linalg.norm(apply(x) - w)) / norm_w
+        residual = stationary_residual(matvec, x, diagonal=diagonal)
+        passes.append((krylov_residual > tol, residual, krylov_residual, x))
+        if info != 0 or (krylov_residual <= tol and residual <= tol):
             break
+        if krylov_residual <= tol:
+            # The stopping test is met but the reported residual is not.  Near
+            # convergence the two norms differ by a roughly constant factor, so one
+            # more pass aims the Krylov target that much lower (at most 1e3 below tol:
+            # float64 round-off bounds both), with about as many operator applications
+            # as the passes so far (at least one GMRES cycle), so a residual that
+            # cannot go lower costs little.
+            target = max(0.25 * krylov_residual * tol / residual, 1e-3 * tol)
+            budget = max(1, count[0] // (restart if method == "gmres" else 2))
+        # (otherwise the solver met its preconditioned criterion but not the true
+        # one: restart from x until the true one passes)
         x0 = x
+    # the pass that meets the stopping test with the smallest reported residual
+    missed, residual, krylov_residual, x = min(passes, key=lambda p: (p[0], p[1]))
     iterations = count[0]
     wall = time.perf_counter() - start
-    if residual > tol:
-        raise ConvergenceError(f"{method} did not reach tol={tol:g} in {iterations} operator applications", residual)
-    tr = trace(x)
-    x = x / tr
-    return KrylovResult(x, residual, iterations, method, wall)
+    if missed:
+        raise ConvergenceError(f"{method} did not reach tol={tol:g} (||A x - w|| / ||w|| = {krylov_residual:.3e}) "
+                               f"in {iterations} operator applications", residual)
+    x = x / trace(x)
+    return KrylovResult(x, residual, iterations, method, wall, krylov_residual)

@@ -7,7 +7,8 @@ n_alpha = 0, no Lamb shift).
 
 * :func:`linear_response_populations`: Eq. (S101), rho_11 and rho_22 to O(V^2).
 * :func:`three_level_steady_state`: exact steady state of the 3 x 3 GKSL equation in
-  the frame rotating at omega_MW (dense 9 x 9 solve).
+  the frame rotating at omega_MW (dense 9 x 9 solve, column-stacking superoperator of
+  :mod:`dnpsim.dynamics.gksl`).
 
 Level order: the caption of Fig. S11 says "energies 0, omega_e +- Delta"; the equations
 of motion (S92)-(S94) (rho_01 oscillating with -i Delta, rho_02 with +i Delta) put
@@ -39,8 +40,15 @@ def linear_response_populations(detuning, delta: float, coupling: float, gamma: 
     return rho11, rho22
 
 
-def three_level_steady_state(detuning: float, delta: float, coupling: float, gamma: float, drive: float) -> np.ndarray:
-    """Exact stationary 3 x 3 density matrix (rotating frame) of the toy model."""
+def three_level_steady_state(detuning: float, delta: float, coupling: float, gamma: float, drive: float,
+                             *, tol: float = 1e-8) -> np.ndarray:
+    """Exact stationary 3 x 3 density matrix (rotating frame) of the toy model: the
+    GKSL equation (S46) with the jumps sqrt(2 gamma) |0><alpha| of Eq. (S89)
+    (:func:`dnpsim.dynamics.gksl.gksl_superoperator`), solved directly with the trace
+    as normalization (:func:`dnpsim.dynamics.gksl.stationary_density_matrix`;
+    ConvergenceError above ``tol``).  Frequencies in rad/s."""
+    from dnpsim.dynamics.gksl import gksl_superoperator, stationary_density_matrix
+
     # rotating frame at omega_MW: level energies minus omega_MW, Delta omega = omega_e - omega_MW
     h = np.array([[0.0, drive, 0.0],
                   [drive, detuning - delta, coupling],
@@ -50,15 +58,7 @@ def three_level_steady_state(detuning: float, delta: float, coupling: float, gam
         op = np.zeros((3, 3), dtype=complex)
         op[0, a] = np.sqrt(2 * gamma)
         jumps.append(op)
-    eye = np.eye(3)
-    liou = -1j * (np.kron(eye, h) - np.kron(h.T, eye))
-    for op in jumps:
-        ada = op.conj().T @ op
-        liou += np.kron(op.conj(), op) - 0.5 * np.kron(eye, ada) - 0.5 * np.kron(ada.T, eye)
-    liou[0, :] = eye.ravel(order="F")
-    rhs = np.zeros(9, dtype=complex)
-    rhs[0] = 1.0
-    return np.linalg.solve(liou, rhs).reshape(3, 3, order="F")
+    return stationary_density_matrix(gksl_superoperator(h, jumps), tol=tol)[0]
 
 
 def as_spin_model(delta: float, coupling: float, gamma: float, drive: float, mw_detuning: float,
