@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from dnpsim.errors import SpecError
+from dnpsim.units import time_grid
 
 __all__ = ["Method", "RateEquation", "Nonsecular", "Hilbert", "FreeFermion", "Lindblad", "ZeemanRates", "KineticMonteCarlo",
            "METHODS", "method_from_table", "time_grid"]
@@ -63,36 +64,6 @@ def _choice(value: Any, name: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise SpecError(f"method.{name}", f"must be one of {', '.join(map(repr, allowed))}, got {value!r}")
     return value
-
-
-def time_grid(value: Any, field_name: str = "method.times") -> tuple[float, ...]:
-    """Output times (s): a non-empty list (numbers or strings with units), an array, or
-    a ``{start, stop, num}`` table (``numpy.linspace``); non-negative and increasing.
-    The one time-grid check of the package."""
-    from dnpsim.units import parse_quantity
-
-    if isinstance(value, dict):
-        unknown = sorted(set(value) - {"start", "stop", "num"})
-        if unknown:
-            raise SpecError(f"{field_name}.{unknown[0]}", "unknown key (a grid is {start, stop, num})")
-        for key in ("start", "stop", "num"):
-            if key not in value:
-                raise SpecError(f"{field_name}.{key}", "is required")
-        start = parse_quantity(value["start"], "time", f"{field_name}.start")
-        stop = parse_quantity(value["stop"], "time", f"{field_name}.stop")
-        num = value["num"]
-        if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or num < 2:
-            raise SpecError(f"{field_name}.num", f"must be an integer >= 2, got {num!r}")
-        times = np.linspace(start, stop, int(num))
-    elif isinstance(value, (list, tuple, np.ndarray)) and len(value):
-        times = np.array([parse_quantity(v, "time", f"{field_name}[{i}]") for i, v in enumerate(value)])
-    else:
-        raise SpecError(field_name, "must be a non-empty list of times or a {start, stop, num} table")
-    if not np.all(np.isfinite(times)):
-        raise SpecError(field_name, "must be finite")
-    if np.any(times < 0) or np.any(np.diff(times) < 0):
-        raise SpecError(field_name, "must be non-negative and increasing")
-    return tuple(float(t) for t in times)
 
 
 @dataclass(frozen=True)

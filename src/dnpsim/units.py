@@ -26,7 +26,7 @@ import numpy as np
 from scipy import constants as _c
 from scipy.special import expit
 
-from dnpsim.errors import UnitError
+from dnpsim.errors import SpecError, UnitError
 
 #: Reduced Planck constant, J s.
 HBAR: float = _c.hbar
@@ -229,3 +229,32 @@ def quantity_to_si(value, field: str = "value"):
         except UnitError:
             continue
     raise UnitError(field, f"{value!r} is not a frequency, time, temperature or pure number")
+
+
+def time_grid(value: Any, field_name: str = "method.times") -> tuple[float, ...]:
+    """Output times (s) as a tuple of floats: a non-empty list (numbers or strings with
+    units), an array, or a ``{start, stop, num}`` table (``numpy.linspace``); finite,
+    non-negative and increasing, else :class:`~dnpsim.errors.SpecError` naming
+    ``field_name``.  The one time-grid check of the package."""
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - {"start", "stop", "num"})
+        if unknown:
+            raise SpecError(f"{field_name}.{unknown[0]}", "unknown key (a grid is {start, stop, num})")
+        for key in ("start", "stop", "num"):
+            if key not in value:
+                raise SpecError(f"{field_name}.{key}", "is required")
+        start = parse_quantity(value["start"], "time", f"{field_name}.start")
+        stop = parse_quantity(value["stop"], "time", f"{field_name}.stop")
+        num = value["num"]
+        if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or num < 2:
+            raise SpecError(f"{field_name}.num", f"must be an integer >= 2, got {num!r}")
+        times = np.linspace(start, stop, int(num))
+    elif isinstance(value, (list, tuple, np.ndarray)) and len(value):
+        times = np.array([parse_quantity(v, "time", f"{field_name}[{i}]") for i, v in enumerate(value)])
+    else:
+        raise SpecError(field_name, "must be a non-empty list of times or a {start, stop, num} table")
+    if not np.all(np.isfinite(times)):
+        raise SpecError(field_name, "must be finite")
+    if np.any(times < 0) or np.any(np.diff(times) < 0):
+        raise SpecError(field_name, "must be non-negative and increasing")
+    return tuple(float(t) for t in times)

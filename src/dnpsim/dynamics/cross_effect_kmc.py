@@ -46,6 +46,7 @@ from dnpsim.errors import ConvergenceError, SpecError
 from dnpsim.models.cross_effect import CrossEffectModel
 from dnpsim.solvers.kmc import (exponential_wait, interleaved_mean, sumtree_build, sumtree_empty, sumtree_leaf,
                                 sumtree_sample, sumtree_total, sumtree_update, trajectory_seeds, uniform)
+from dnpsim.units import time_grid
 
 # indices of the per-chunk counters of the tree kernel
 (_ST_ELECTRON, _ST_SINGLE, _ST_SE, _ST_CE, _ST_PAIR, _ST_REJ_N, _ST_REJ_P, _ST_REFRESH, _ST_RECENTER,
@@ -467,9 +468,7 @@ def kernel_inputs(model: CrossEffectModel, times, trajectories: int, rng: np.ran
     (``threads``, at most the configured number).  ``cutoff`` (rad/s) separates the
     Zeeman manifolds (default omega_I/2)."""
     started = time.perf_counter()
-    times = np.asarray(times, float)
-    if times.ndim != 1 or times.size == 0 or np.any(times < 0) or np.any(np.diff(times) < 0):
-        raise SpecError("times", "must be a non-empty increasing array of non-negative times")
+    times = np.asarray(time_grid(times, "times"))
     if trajectories < 2:
         raise SpecError("trajectories", "need at least 2")
     pairs = nuclear_pairs(model, min_pair_coupling)

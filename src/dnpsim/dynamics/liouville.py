@@ -25,6 +25,7 @@ import scipy.sparse as sp
 from dnpsim.dynamics.gksl import gksl_superoperator, stationary_density_matrix, vec
 from dnpsim.models.cross_effect import CrossEffectModel
 from dnpsim.spin.operators import full_operator
+from dnpsim.units import time_grid
 
 #: Largest number of spins the full Liouville space is built for (4^7 = 16384).
 MAX_LIOUVILLE_SPINS = 7
@@ -159,9 +160,7 @@ def evolve(model: CrossEffectModel, times, rho0: np.ndarray | None = None, metho
     exp(L dt), one per distinct step); Liouville dimension <= :data:`MAX_DENSE_EVOLVE`.
     """
     start = time.perf_counter()
-    times = np.asarray(times, float)
-    if times.ndim != 1 or times.size == 0 or np.any(times < 0) or np.any(np.diff(times) < 0):
-        raise ValueError("times: must be a non-empty increasing array of non-negative times")
+    times = np.asarray(time_grid(times, "times"))
     rho0 = thermal_state(model) if rho0 is None else np.asarray(rho0, complex)
     L = liouvillian(model)
     dim2 = L.shape[0]

@@ -16,7 +16,6 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg as sla
 
 from dnpsim.dynamics.zeeman_projection import ProjectedRates
 from dnpsim.errors import ConvergenceError
@@ -45,21 +44,17 @@ class RateSolution:
 
 
 def rate_steady_state(rates: ProjectedRates, tol: float = 1e-9) -> RateSolution:
-    """Stationary populations of dp/dt = Q p (Eq. (4) projected on populations): dense
-    solve with the normalization replacing one equation, then the residual check
-    (:class:`ConvergenceError` above ``tol``)."""
+    """Stationary populations of dp/dt = Q p (Eq. (4) projected on populations): one
+    direct solve with the normalization replacing one equation and the package's
+    stationary residual (:func:`dnpsim.solvers.steady_state.stationary_direct`;
+    :class:`ConvergenceError` above ``tol`` or for clearly negative populations)."""
     from dnpsim.dynamics.liouville import population_polarizations
+    from dnpsim.solvers.steady_state import stationary_direct
 
     start = time.perf_counter()
-    Q = rates.generator
-    A = Q.copy()
-    A[0, :] = 1.0
-    rhs = np.zeros(Q.shape[0])
-    rhs[0] = 1.0
-    p = sla.solve(A, rhs)
-    residual = float(np.abs(Q @ p).sum() / max(np.abs(Q).sum(axis=0).max(), 1e-300))
-    if not residual < tol or np.any(p < -1e-9):
-        raise ConvergenceError("projected rate equation: stationary solve inaccurate", residual)
+    p, residual = stationary_direct(rates.generator, tol=tol)
+    if np.any(p < -1e-9):
+        raise ConvergenceError("projected rate equation: stationary solve gave negative populations", residual)
     p = np.clip(p, 0.0, None)
     p /= p.sum()
     pe, pn = population_polarizations(rates.model, p)
@@ -72,10 +67,10 @@ def rate_evolve(rates: ProjectedRates, times, p0: np.ndarray | None = None) -> R
     from dnpsim.dynamics.liouville import population_polarizations
 
     start = time.perf_counter()
-    times = np.asarray(times, float)
-    if times.ndim != 1 or times.size == 0 or np.any(times < 0) or np.any(np.diff(times) < 0):
-        raise ValueError("times: must be a non-empty increasing array of non-negative times")
     from dnpsim.solvers.propagation import propagate_dense
+    from dnpsim.units import time_grid
+
+    times = np.asarray(time_grid(times, "times"))
 
     p = thermal_populations(rates.model) if p0 is None else np.asarray(p0, float)
     P = propagate_dense(rates.generator, p, times)

@@ -51,18 +51,15 @@ def _solve(setup, environment_values: list[dict]) -> list[tuple]:
         return out
 
     from dnpsim.dynamics.eigenbasis import diagonalize_sector
-    from dnpsim.dynamics.lindblad import (EigenbasisLiouvillian, dense_liouvillian, dense_steady_state,
-                                          nonsecular_steady_state)
+    from dnpsim.dynamics.gksl import stationary_density_matrix
+    from dnpsim.dynamics.lindblad import EigenbasisLiouvillian, dense_liouvillian, nonsecular_steady_state
 
     out = []
     if method.solver == "dense":
         for values in environment_values:
             start = time.perf_counter()
             env = setup.environment(values)
-            liou = dense_liouvillian(model, env, "nonsecular")
-            rho = dense_steady_state(liou)
-            vec = rho.ravel(order="F")
-            residual = float(np.linalg.norm(liou @ vec) / (np.abs(np.diag(liou)).max() * np.linalg.norm(vec)))
+            rho, residual = stationary_density_matrix(dense_liouvillian(model, env, "nonsecular"), tol=method.tol)
             n = model.n_electrons
             spin_z = ((np.arange(2**n)[:, None] >> np.arange(n)) & 1) - 0.5  # product basis, bit i = spin i up
             pol = polarization(np.real(np.diag(rho)), spin_z)

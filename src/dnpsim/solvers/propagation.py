@@ -13,6 +13,7 @@ import scipy.linalg as sla
 
 from dnpsim.errors import ConvergenceError
 from dnpsim.solvers.block_tridiagonal import BlockTridiagonal
+from dnpsim.units import time_grid
 
 
 #: Largest generator evolved with dense matrix exponentials (O(n^3) once per step size).
@@ -25,9 +26,7 @@ def propagate_dense(matrix: np.ndarray, x0: np.ndarray, times: np.ndarray) -> np
     distinct step (scipy ``expm``, scaling and squaring; steps equal to 12 significant
     digits share it) and applied step after step.  For stiff generators, where
     explicit schemes and Krylov ``expm_multiply`` fail, up to a few thousand states."""
-    times = np.asarray(times, dtype=float)
-    if np.any(np.diff(times) < 0) or np.any(times < 0):
-        raise ValueError("times must be non-negative and increasing")
+    times = np.asarray(time_grid(times, "times"))
     x = np.asarray(x0)
     out = np.empty((times.size, x.size), dtype=np.result_type(matrix, x))
     propagators: dict[float, np.ndarray] = {}
@@ -56,8 +55,7 @@ def evolve_populations(generator: BlockTridiagonal, p0: np.ndarray, times: np.nd
     p0 = np.asarray(p0, dtype=float)
     if times.size == 0:
         return np.empty((0, p0.size))
-    if np.any(np.diff(times) < 0) or np.any(times < 0):
-        raise ValueError("times must be non-negative and increasing")
+    times = np.asarray(time_grid(times, "times"))
     if generator.size <= DENSE_EVOLUTION_LIMIT:
         return propagate_dense(generator.to_dense(), p0, times)
     from scipy.integrate import solve_ivp
