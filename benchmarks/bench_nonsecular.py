@@ -46,7 +46,7 @@ def _model_env(n: int, temperature: float):
     from dnpsim.units import TWO_PI
 
     model = draw_model(n, 1)
-    env = OpenEnvironment(temperature, TWO_PI * MW_HZ, TWO_PI * OMEGA1_HZ, BathTimescales(*TABLE_I[temperature]))
+    env = OpenEnvironment(temperature, MW_HZ, OMEGA1_HZ, BathTimescales(*TABLE_I[temperature]))
     return model, env
 
 

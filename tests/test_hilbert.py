@@ -11,7 +11,7 @@ from dnpsim.dynamics.hilbert import bath_generator, decoherence_rates, hilbert_s
 from dnpsim.dynamics.lindblad import _full_eigensystem, boltzmann_state, dense_liouvillian, dense_steady_state
 from dnpsim.units import TWO_PI
 
-from tests.open_system_helpers import BATH_MIXED, BATH_12K, OMEGA_MW, environment, polarization_of, random_model
+from tests.open_system_helpers import BATH_MIXED, BATH_12K, MW_FREQUENCY, environment, polarization_of, random_model
 
 
 def _eigen_populations(model, rho):
@@ -82,8 +82,8 @@ def test_secular_populations_equal_hilbert_in_weak_drive():
     model = random_model(n, seed=8)
     basis = Eigenbasis.build(model)
     errors = []
-    for amp in (TWO_PI * 2e4, TWO_PI * 1e4):
-        env = environment(12.0, BATH_12K, mw_frequency=OMEGA_MW, amplitude=amp)
+    for amp in (2e4, 1e4):
+        env = environment(12.0, BATH_12K, mw_frequency=MW_FREQUENCY, amplitude=amp)
         rho = dense_steady_state(dense_liouvillian(model, env, "secular"))
         p_lind = _eigen_populations(model, rho)
         p_hil = hilbert_steady_state(basis, env, tol=1e-12).populations

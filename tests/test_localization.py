@@ -38,12 +38,12 @@ def test_no_coupling_eigenstates_are_product_states(n):
         np.testing.assert_allclose(np.abs(values), 0.5, rtol=0, atol=1e-13)
     # generic (non-degenerate) offsets: energies are sums of the up-spin offsets
     rng = np.random.default_rng(5)
-    offsets = disorder.uniform_offsets(n, TWO_PI * 100e6, rng)
-    model = DipolarElectrons(TWO_PI * 93.9e9, offsets, np.zeros((n, n)))
-    energies, values = sector_spin_z(model, 0)
+    offsets = disorder.uniform_offsets(n, 100e6, rng)  # Hz
+    model = DipolarElectrons(93.9e9, offsets, np.zeros((n, n)))
+    energies, values = sector_spin_z(model, 0)  # rad/s
     assert set(np.round(values, 13)) <= {-0.5, 0.5}
     all_z = np.array([sector_spin_z(model, i)[1] for i in range(n)]).T  # (d, N)
-    np.testing.assert_allclose(energies, all_z @ offsets, rtol=1e-12, atol=1e-6)
+    np.testing.assert_allclose(energies, all_z @ (TWO_PI * offsets), rtol=1e-12, atol=1e-6)
 
 
 def test_consecutive_difference_closed_form():
@@ -67,10 +67,10 @@ def _dense_spin_z(model, n_up):
     sz = [full_operator(n, i, "z") for i in range(n)]
     sp = [full_operator(n, i, "+") for i in range(n)]
     sm = [full_operator(n, i, "-") for i in range(n)]
-    h = sum(model.offsets[i] * sz[i] for i in range(n))
+    h = sum(model.Delta[i] * sz[i] for i in range(n))  # rad/s, like the engine
     for i in range(n):
         for j in range(i + 1, n):
-            h = h + model.couplings[i, j] * (sp[i] @ sm[j] + sm[i] @ sp[j])
+            h = h + model.U[i, j] * (sp[i] @ sm[j] + sm[i] @ sp[j])
     states = np.array([s for s in range(2**n) if bin(s).count("1") == n_up])
     energies, vectors = np.linalg.eigh(h[np.ix_(states, states)])
     values = np.array([np.einsum("an,ab,bn->n", vectors, sz[i][np.ix_(states, states)], vectors) for i in range(n)])

@@ -122,7 +122,7 @@ def test_steady_state_is_a_density_matrix(n, seed, temperature, detuning, amplit
 
     model = random_model(n, seed)
     bath = BathTimescales(1.6e-6, 0.16e-6, zero * 1e-6)
-    env = environment(temperature, bath, mw_frequency=OMEGA_E + TWO_PI * detuning, amplitude=TWO_PI * amplitude)
+    env = environment(temperature, bath, mw_frequency=OMEGA_E / TWO_PI + detuning, amplitude=amplitude)
     liou = EigenbasisLiouvillian(model, env)
     state = nonsecular_steady_state(liou, tol=1e-12, maxiter=2000)
     rho = liou.to_full(state.rho)

@@ -60,8 +60,8 @@ def test_noninteracting_epr_is_the_polarization_profile():
     """Eq. (S67): without couplings f(omega) = (1/N) sum_i P_i delta(omega - omega_i)."""
     from dnpsim.models.electrons import DipolarElectrons
 
-    offsets = TWO_PI * np.array([-3e6, 1e6, 4e6])
-    model = DipolarElectrons(OMEGA_E, offsets, np.zeros((3, 3)))
+    offsets = TWO_PI * np.array([-3e6, 1e6, 4e6])  # rad/s
+    model = DipolarElectrons(OMEGA_E / TWO_PI, offsets / TWO_PI, np.zeros((3, 3)))
     basis = Eigenbasis.build(model, keep_vectors=True)
     state = hilbert_steady_state(basis, environment(12.0, BATH_12K))
     blocks = diagonal_blocks_from_populations(basis.sectors, state.populations)

@@ -28,9 +28,9 @@ def bloch_polarization(beta, omega_e, omega_mw, omega_1, t1, t_zero):
 @pytest.mark.parametrize("temperature,bath", [(1.2, BATH_1K2), (8.0, BATH_MIXED)])
 @pytest.mark.parametrize("detuning", [0.0, 0.3e6, -1.0e6])
 def test_single_spin_bloch(temperature, bath, detuning):
-    model = DipolarElectrons(OMEGA_E, [0.0], [[0.0]])
-    env = environment(temperature, bath, mw_frequency=OMEGA_E - TWO_PI * detuning, amplitude=TWO_PI * 0.2e6)
-    expected = bloch_polarization(env.beta, OMEGA_E, env.mw_frequency, env.mw_amplitude, bath.t1, bath.t_zero)
+    model = DipolarElectrons(OMEGA_E / TWO_PI, [0.0], [[0.0]])
+    env = environment(temperature, bath, mw_frequency=OMEGA_E / TWO_PI - detuning, amplitude=0.2e6)
+    expected = bloch_polarization(env.beta, OMEGA_E, env.omega_mw, env.omega_1, bath.t1, bath.t_zero)
     liou = EigenbasisLiouvillian(model, env)
     p_free = nonsecular_steady_state(liou, tol=1e-13).electron_polarization()[0]
     p_nonsec = polarization_of(dense_steady_state(dense_liouvillian(model, env, "nonsecular")), 1)[0]

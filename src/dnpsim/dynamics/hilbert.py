@@ -79,7 +79,7 @@ def microwave_rates(basis: Eigenbasis, bath_gen: BlockTridiagonal, env: OpenEnvi
     """W^MW_nm of Eq. (S53) for n in sector k+1, m in sector k, per k; (d_{k+1}, d_k)."""
     model = basis.model
     out = []
-    detuning = model.electron_larmor - env.mw_frequency
+    detuning = model.omega_e - env.omega_mw
     for k in range(len(basis.sectors) - 1):
         low, high = basis.sectors[k], basis.sectors[k + 1]
         if env.irradiated is None:
@@ -88,7 +88,7 @@ def microwave_rates(basis: Eigenbasis, bath_gen: BlockTridiagonal, env: OpenEnvi
             sx2 = total_raising_amplitude(model, low, high, env.irradiated) ** 2 / 4.0
         t_nm = 1.0 / decoherence_rates(basis, bath_gen, env, k + 1, k)
         delta = high.energies[:, None] - low.energies[None, :] + detuning  # Eq. (S49)
-        out.append(2.0 * env.mw_amplitude ** 2 * t_nm / (1.0 + (t_nm * delta) ** 2) * sx2)
+        out.append(2.0 * env.omega_1 ** 2 * t_nm / (1.0 + (t_nm * delta) ** 2) * sx2)
     return out
 
 

@@ -55,7 +55,7 @@ from dnpsim.dynamics.jumps import BathTimescales, total_raising_amplitude
 from dnpsim.errors import ModelError
 from dnpsim.models.electrons import DipolarElectrons
 from dnpsim.spin.operators import full_operator
-from dnpsim.units import detailed_balance, inverse_temperature
+from dnpsim.units import TWO_PI, detailed_balance, inverse_temperature
 
 #: Full-space references are for at most this many spins (4^N superoperator).
 MAX_DENSE_SPINS = 5
@@ -69,13 +69,16 @@ FULL_PATH_MAX_SPINS = 8
 
 @dataclass(frozen=True)
 class OpenEnvironment:
-    """Bath and drive of the 2021 engine, internal units.
+    """Bath and drive of the 2021 engine, in the units of the spec files (numbers or
+    strings with units).
 
     temperature : K (> 0)
-    mw_frequency : omega_MW, rad/s
-    mw_amplitude : omega_1, rad/s (>= 0)
+    mw_frequency : omega_MW / 2 pi, Hz (> 0)
+    mw_amplitude : omega_1 / 2 pi, Hz (>= 0)
     bath : :class:`BathTimescales` (T_1, T*, T(0), seconds)
     irradiated : None (all spins, S^x) or the index j of the one irradiated spin (S^x_j)
+
+    The Liouvillian uses :attr:`beta` (s/rad), :attr:`omega_mw`, :attr:`omega_1` (rad/s).
     """
 
     temperature: float
@@ -85,6 +88,15 @@ class OpenEnvironment:
     irradiated: int | None = None
 
     def __post_init__(self):
+        from dnpsim.errors import SpecError
+        from dnpsim.units import parse_quantity
+
+        for name, dimension in (("temperature", "temperature"), ("mw_frequency", "frequency"),
+                                ("mw_amplitude", "frequency")):
+            try:
+                object.__setattr__(self, name, parse_quantity(getattr(self, name), dimension, f"environment.{name}"))
+            except SpecError as exc:
+                raise ModelError(exc.field, exc.message) from None
         if not (np.isfinite(self.temperature) and self.temperature > 0):
             raise ModelError("environment.temperature", f"must be positive, got {self.temperature}")
         if not (np.isfinite(self.mw_amplitude) and self.mw_amplitude >= 0):
@@ -99,6 +111,16 @@ class OpenEnvironment:
         """hbar / (k_B T), s/rad."""
         return inverse_temperature(self.temperature)
 
+    @property
+    def omega_mw(self) -> float:
+        """omega_MW, rad/s."""
+        return TWO_PI * self.mw_frequency
+
+    @property
+    def omega_1(self) -> float:
+        """omega_1, rad/s."""
+        return TWO_PI * self.mw_amplitude
+
     def check_model(self, model: DipolarElectrons) -> None:
         """Raise ModelError if the environment does not fit ``model``."""
         if model.has_nucleus:
@@ -109,7 +131,7 @@ class OpenEnvironment:
     def flip_rates(self, model: DipolarElectrons) -> tuple[float, float]:
         """(gamma_down, gamma_up) = (h(omega_e), h(-omega_e)) / T_1 of the amplitude
         damping equivalent to Eq. (7) (x and y cross terms cancel), 1/s."""
-        h = float(detailed_balance(model.electron_larmor, self.beta))
+        h = float(detailed_balance(model.omega_e, self.beta))
         return h / self.bath.t1, (1.0 - h) / self.bath.t1
 
     def dephasing_coefficients(self) -> tuple[float, float]:
@@ -145,9 +167,9 @@ def rotating_hamiltonian(model: DipolarElectrons, env: OpenEnvironment) -> np.nd
     """Dense H = H_S - omega_MW S^z + omega_1 S^x (Eq. (S46)) on the full 2^N space,
     as (H_S - omega_e S^z) + (omega_e - omega_MW) S^z + omega_1 S^x."""
     n = model.n_electrons
-    h = zeeman_free_hamiltonian(model) + (model.electron_larmor - env.mw_frequency) * full_total_spin(n, "z")
+    h = zeeman_free_hamiltonian(model) + (model.omega_e - env.omega_mw) * full_total_spin(n, "z")
     sx = full_total_spin(n, "x") if env.irradiated is None else full_operator(n, env.irradiated, "x")
-    return h + env.mw_amplitude * sx
+    return h + env.omega_1 * sx
 
 
 def _full_eigensystem(model: DipolarElectrons):
@@ -162,7 +184,7 @@ def _full_eigensystem(model: DipolarElectrons):
     for k in range(n + 1):
         idx = np.flatnonzero(counts == k)
         e, v = np.linalg.eigh(h[np.ix_(idx, idx)])
-        energies[idx] = e + model.electron_larmor * (k - 0.5 * n)
+        energies[idx] = e + model.omega_e * (k - 0.5 * n)
         vecs[np.ix_(idx, idx)] = v
     return energies, vecs
 
@@ -175,7 +197,7 @@ def nonsecular_jump_operators(model: DipolarElectrons, env: OpenEnvironment) -> 
     env.check_model(model)
     n = model.n_electrons
     beta = env.beta
-    we = model.electron_larmor
+    we = model.omega_e
     h = float(detailed_balance(we, beta))
     pref = math.sqrt(h / (2.0 * env.bath.t1))
     boltz = math.exp(-0.5 * beta * we)
@@ -203,7 +225,7 @@ def secular_jump_operators(model: DipolarElectrons, env: OpenEnvironment, gap_to
     _check_dense(model)
     env.check_model(model)
     n = model.n_electrons
-    tol = 1e-9 * model.electron_larmor if gap_tolerance is None else gap_tolerance
+    tol = 1e-9 * model.omega_e if gap_tolerance is None else gap_tolerance
     energies, vecs = _full_eigensystem(model)
     gaps = energies[None, :] - energies[:, None]  # gaps[m, n] = eps_n - eps_m: |m><n| lowers by omega
     order = np.argsort(gaps, axis=None)
@@ -223,7 +245,7 @@ def secular_jump_operators(model: DipolarElectrons, env: OpenEnvironment, gap_to
                 block[rows, cols] = s_eig[rows, cols]
                 if not np.any(np.abs(block) > 1e-14):
                     continue
-                gam = float(detailed_balance(omega, beta)) / float(env.bath.timescale(omega, model.electron_larmor, tol))
+                gam = float(detailed_balance(omega, beta)) / float(env.bath.timescale(omega, model.omega_e, tol))
                 ops.append(math.sqrt(gam) * (vecs @ block @ vecs.conj().T))
     return ops
 
@@ -303,11 +325,11 @@ class EigenbasisLiouvillian:
         self.basis_spins = [model.block_spin_z(k) for k in range(n + 1)]  # (d, N) +-1/2
         self.z = [s.spin_z for s in sectors]  # (d, N) <n|S^z_i|n>
         self.q = [np.sum(z * z, axis=1) for z in self.z]
-        detuning = model.electron_larmor - env.mw_frequency
+        detuning = model.omega_e - env.omega_mw
         self.energies = [s.energies + detuning * s.magnetization for s in sectors]  # rotating frame
         self.gamma_down, self.gamma_up = env.flip_rates(model)
         self.a, self.b = env.dephasing_coefficients()
-        self.omega1 = env.mw_amplitude
+        self.omega1 = env.omega_1
         # K_k = sum_i {S^z_i, D_i} in the eigenbasis (cross term of A^z_i^2)
         self.cross = []
         for k in range(n + 1):

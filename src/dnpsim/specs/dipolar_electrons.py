@@ -78,14 +78,13 @@ class DipolarSetup:
 
     def environment(self, values: dict | None = None):
         from dnpsim.dynamics.rates import Environment
-        from dnpsim.units import TWO_PI
 
         v = self.environment_values if values is None else values
         if self.method.kind in OPEN_METHODS:
             from dnpsim.dynamics.jumps import BathTimescales
             from dnpsim.dynamics.lindblad import OpenEnvironment
 
-            return OpenEnvironment(v["temperature"], TWO_PI * v["mw_frequency"], TWO_PI * v["mw_amplitude"],
+            return OpenEnvironment(v["temperature"], v["mw_frequency"], v["mw_amplitude"],
                                    BathTimescales(v["t1"], v["t_star"], v["t_zero"]), v.get("irradiated"))
         return Environment(v["temperature"], v["mw_frequency"], v["mw_amplitude"], v["t1e"], v["t2e"])
 

@@ -69,8 +69,12 @@ def as_spin_model(delta: float, coupling: float, gamma: float, drive: float, mw_
     from dnpsim.dynamics.lindblad import OpenEnvironment
     from dnpsim.models.electrons import DipolarElectrons
 
-    model = DipolarElectrons(electron_larmor, [-delta, delta], [[0.0, coupling], [coupling, 0.0]])
+    from dnpsim.units import TWO_PI
+
+    # the engine's public inputs are cyclic (Hz); this toy model is written in rad/s
+    model = DipolarElectrons(electron_larmor / TWO_PI, [-delta / TWO_PI, delta / TWO_PI],
+                             [[0.0, coupling / TWO_PI], [coupling / TWO_PI, 0.0]])
     bath = BathTimescales(t1=1.0 / (2 * gamma), t_star=1e9, t_zero=1e9)
     # 0.05 K at 94 GHz: e^{-beta omega_e} ~ 1e-39, the bath is effectively at zero temperature
-    env = OpenEnvironment(0.05, electron_larmor - mw_detuning, 2.0 * drive, bath, irradiated=0)
+    env = OpenEnvironment(0.05, (electron_larmor - mw_detuning) / TWO_PI, 2.0 * drive / TWO_PI, bath, irradiated=0)
     return model, env

@@ -61,7 +61,7 @@ def realization(model, temperature: float, bath, *, mw_hz: float = MW_HZ, omega1
     from dnpsim.observables.epr import diagonal_blocks_from_populations, epr_spectrum
     from dnpsim.observables.spin_temperature import fit_spin_temperature
 
-    env = OpenEnvironment(temperature, TWO_PI * mw_hz, TWO_PI * omega1_hz, BathTimescales(*bath), irradiated)
+    env = OpenEnvironment(temperature, mw_hz, omega1_hz, BathTimescales(*bath), irradiated)
     basis = Eigenbasis.build(model, keep_vectors=True)
     liou = EigenbasisLiouvillian(model, env, basis.sectors)
     ns = nonsecular_steady_state(liou, tol=1e-8, maxiter=300)
