@@ -12,7 +12,8 @@ For ONE disorder realization (seeded) and a 41-point DNP profile (omega_MW / 2pi
 93.84 to 93.96 GHz) it times
 
 * dnpsim: ``SpinTemperatureEngine(model)`` (sector-by-sector diagonalization and
-  transition strengths, once) + ``engine.profile(environment, frequencies)``;
+  transition strengths, once) + ``engine.stationary_many(environments)`` (the
+  solves of ``engine.profile``);
 * a naive baseline written here, which recomputes everything for every frequency on
   the full 2^(N+1)-dimensional space with dense matrices (see :func:`naive_point`).
 
@@ -88,21 +89,18 @@ def make_model(n: int, seed: int = SEED):
     """One Table I realization with N electrons and the thermometer nucleus."""
     from dnpsim.models.disorder import equally_spaced_offsets, gaussian_couplings, gaussian_hyperfine
     from dnpsim.models.electrons import DipolarElectrons, ThermometerNucleus
-    from dnpsim.units import TWO_PI
 
     rng = np.random.default_rng(seed)
-    couplings = gaussian_couplings(n, TWO_PI * COUPLING_HZ, rng)
-    hyperfine = gaussian_hyperfine(n, TWO_PI * HYPERFINE_HZ, rng)
-    nucleus = ThermometerNucleus(TWO_PI * NUCLEAR_LARMOR_HZ, hyperfine)
-    return DipolarElectrons(TWO_PI * ELECTRON_LARMOR_HZ, equally_spaced_offsets(n, TWO_PI * HALF_WIDTH_HZ),
-                            couplings, None, nucleus)
+    couplings = gaussian_couplings(n, COUPLING_HZ, rng)
+    hyperfine = gaussian_hyperfine(n, HYPERFINE_HZ, rng)
+    nucleus = ThermometerNucleus(NUCLEAR_LARMOR_HZ, hyperfine)
+    return DipolarElectrons(ELECTRON_LARMOR_HZ, equally_spaced_offsets(n, HALF_WIDTH_HZ), couplings, None, nucleus)
 
 
-def make_environment(omega_mw: float):
+def make_environment(mw_frequency_hz: float):
     from dnpsim.dynamics.rates import Environment
-    from dnpsim.units import TWO_PI
 
-    return Environment(TEMPERATURE_K, omega_mw, TWO_PI * MW_AMPLITUDE_HZ, T1E_S, T2E_S)
+    return Environment(TEMPERATURE_K, mw_frequency_hz, MW_AMPLITUDE_HZ, T1E_S, T2E_S)
 
 
 def peak_rss_bytes() -> int:
@@ -136,13 +134,13 @@ def naive_hamiltonian(model) -> np.ndarray:
     total = n + 1
     h = np.zeros((2**total, 2**total))
     for i in range(n):
-        h += (model.electron_larmor + model.offsets[i]) * _site_product(total, {i: _SZ})
+        h += (model.omega_e + model.Delta[i]) * _site_product(total, {i: _SZ})
     for i in range(n):
         for j in range(i + 1, n):
-            h += model.couplings[i, j] * (_site_product(total, {i: _SP, j: _SM}) + _site_product(total, {i: _SM, j: _SP}))
-    h -= model.nucleus.larmor * _site_product(total, {n: _SZ})
+            h += model.U[i, j] * (_site_product(total, {i: _SP, j: _SM}) + _site_product(total, {i: _SM, j: _SP}))
+    h -= model.nucleus.omega_n * _site_product(total, {n: _SZ})
     for i in range(n):
-        h += model.nucleus.hyperfine[i] * _site_product(total, {i: _SZ, n: _SX})
+        h += model.nucleus.D[i] * _site_product(total, {i: _SZ, n: _SX})
     return h
 
 
@@ -183,8 +181,8 @@ def naive_point(model, environment, *, timings: dict | None = None) -> float:
     gap = energies[None, :] - energies[:, None]  # [n, n'] = E_n' - E_n
     h_beta = 1.0 / (1.0 + np.exp(-beta * gap))  # h_beta(E_n' - E_n)
     rates = (2.0 / environment.t1e) * h_beta * strength  # [n, n'] = rate n' -> n (Eq. (12))
-    w1, t2e = environment.mw_amplitude, environment.t2e
-    rates += 4.0 * w1**2 * t2e * sx**2 / (1.0 + t2e**2 * (np.abs(gap) - environment.mw_frequency) ** 2)  # Eq. (16)
+    w1, t2e = environment.omega_1, environment.t2e
+    rates += 4.0 * w1**2 * t2e * sx**2 / (1.0 + t2e**2 * (np.abs(gap) - environment.omega_mw) ** 2)  # Eq. (16)
     np.fill_diagonal(rates, 0.0)
     q = rates
     q[np.diag_indices_from(q)] = -rates.sum(axis=0)  # columns sum to zero (Eq. (11))
@@ -233,23 +231,20 @@ def warm_up() -> None:
     its measurement.  Nothing
     size-specific is cached by it."""
     from dnpsim.experiments.spin_temperature import SpinTemperatureEngine
-    from dnpsim.units import TWO_PI
 
     model = make_model(2, seed=SEED + 1)
-    environment = make_environment(TWO_PI * 93.9e9)
+    environment = make_environment(93.9e9)
     naive_point(model, environment)
     engine = SpinTemperatureEngine(model)
-    engine.profile(environment, TWO_PI * frequencies_hz()[:2])
+    engine.stationary_many([make_environment(f) for f in frequencies_hz()[:2]])
     # and the float32 path the large sizes take (its compiled kernels load on first use)
     engine.stationary_many([environment], method="mixed")
 
 
 def worker_naive(n: int, samples: int | None) -> dict:
-    from dnpsim.units import TWO_PI
-
     warm_up()
     model = make_model(n)
-    omegas = TWO_PI * frequencies_hz()
+    omegas = frequencies_hz()  # Hz (the environment's unit)
     idx = list(range(len(omegas))) if samples is None else sample_indices(len(omegas), samples)
     load0 = _load()
 
@@ -285,11 +280,10 @@ def _best_of_short(measure, total):
 
 def worker_dnpsim(n: int, samples: int | None) -> dict:
     from dnpsim.experiments.spin_temperature import SpinTemperatureEngine
-    from dnpsim.units import TWO_PI
 
     warm_up()
     model = make_model(n)
-    omegas = TWO_PI * frequencies_hz()
+    omegas = frequencies_hz()  # Hz (the environment's unit)
     idx = list(range(len(omegas))) if samples is None else sample_indices(len(omegas), samples)
     env = make_environment(float(omegas[0]))
     load0 = _load()
@@ -320,7 +314,8 @@ def worker_dnpsim(n: int, samples: int | None) -> dict:
                       f"({time.perf_counter() - start:.1f} s)", file=sys.stderr, flush=True)
 
         start = time.perf_counter()
-        points = engine.profile(env, omegas[idx], progress=tick)
+        # the profile's solves (what engine.profile does before it builds Results)
+        points = engine.stationary_many([make_environment(float(f)) for f in omegas[idx]], progress=tick)
         profile = time.perf_counter() - start
         return {"n_states": int(sum(engine.basis.dims)), "max_block": int(max(engine.basis.dims)),
                 "setup": setup, "bath": bath, "profile": profile, "finished": finished,
