@@ -21,7 +21,7 @@ from dnpsim.errors import SpecError
 from dnpsim.result import Result
 from dnpsim.spec import load_spec, resolve_spec, reuses_model, set_dotted
 
-__all__ = ["load_spec", "run", "sweep", "run_points", "RUNNERS"]
+__all__ = ["load_spec", "run", "sweep", "make_model", "run_points", "RUNNERS"]
 
 #: (model.kind, method.kind) -> "module:function" computing Results for variants of
 #: one realization: ``function(setup, variants, progress=bool) -> list[Result]``.
@@ -59,6 +59,26 @@ def run(spec: str | os.PathLike | Mapping[str, Any], *, progress: bool = False) 
     resolved = {k: v for k, v in spec.items() if k not in ("model", "environment", "method")}
     resolved.update(setup.resolved_spec())
     return result.with_provenance(resolved, wall_time=time.perf_counter() - start)
+
+
+def make_model(table: Mapping[str, Any], *, seed: int | None = None):
+    """The model of a spec file's ``[model]`` table, with its distributions drawn
+    (``seed``, else ``table["seed"]``): a :class:`~dnpsim.models.electrons.DipolarElectrons`
+    (``kind = "dipolar_electrons"``) or an :class:`~dnpsim.models.anderson.AndersonLattice`
+    (``kind = "anderson"``, without ``nuclei``).  The same parser as ``dnpsim.run``, so
+    the same keys, units and errors (:class:`~dnpsim.errors.SpecError` naming the
+    field)."""
+    from dnpsim.spec import MODEL_KINDS
+
+    if not isinstance(table, Mapping):
+        raise SpecError("model", f"must be a table, got {type(table).__name__}")
+    kind = table.get("kind")
+    module = importlib.import_module(MODEL_KINDS[kind]) if kind in MODEL_KINDS else None
+    if module is None or not hasattr(module, "model_from_table"):
+        kinds = [k for k, m in MODEL_KINDS.items() if hasattr(importlib.import_module(m), "model_from_table")]
+        raise SpecError("model.kind", f"make_model builds kinds {kinds}, got {kind!r} (a cross-effect model "
+                        "is built with dnpsim.CrossEffectModel.from_hz)")
+    return module.model_from_table(dict(table), seed)
 
 
 def run_points(spec: Mapping[str, Any], variants: list[dict[str, Any]], seed: int | None = None) -> list[Result]:

@@ -231,11 +231,11 @@ def quantity_to_si(value, field: str = "value"):
     raise UnitError(field, f"{value!r} is not a frequency, time, temperature or pure number")
 
 
-def time_grid(value: Any, field_name: str = "method.times") -> tuple[float, ...]:
-    """Output times (s) as a tuple of floats: a non-empty list (numbers or strings with
-    units), an array, or a ``{start, stop, num}`` table (``numpy.linspace``); finite,
-    non-negative and increasing, else :class:`~dnpsim.errors.SpecError` naming
-    ``field_name``.  The one time-grid check of the package."""
+def parse_grid(value: Any, dimension: str, field_name: str, minimum: int = 1) -> np.ndarray:
+    """A grid of quantities in SI units (Hz, s, K): a non-empty list or array (numbers
+    or strings with units), a single value, or a ``{start, stop, num}`` table
+    (``numpy.linspace``, ``num`` >= ``minimum``).  Finite, else :class:`SpecError`
+    naming ``field_name``.  Returns a 1-D float array."""
     if isinstance(value, dict):
         unknown = sorted(set(value) - {"start", "stop", "num"})
         if unknown:
@@ -243,18 +243,33 @@ def time_grid(value: Any, field_name: str = "method.times") -> tuple[float, ...]
         for key in ("start", "stop", "num"):
             if key not in value:
                 raise SpecError(f"{field_name}.{key}", "is required")
-        start = parse_quantity(value["start"], "time", f"{field_name}.start")
-        stop = parse_quantity(value["stop"], "time", f"{field_name}.stop")
+        start = parse_quantity(value["start"], dimension, f"{field_name}.start")
+        stop = parse_quantity(value["stop"], dimension, f"{field_name}.stop")
         num = value["num"]
-        if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or num < 2:
-            raise SpecError(f"{field_name}.num", f"must be an integer >= 2, got {num!r}")
-        times = np.linspace(start, stop, int(num))
+        if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or num < minimum:
+            raise SpecError(f"{field_name}.num", f"must be an integer >= {minimum}, got {num!r}")
+        out = np.linspace(start, stop, int(num))
     elif isinstance(value, (list, tuple, np.ndarray)) and len(value):
-        times = np.array([parse_quantity(v, "time", f"{field_name}[{i}]") for i, v in enumerate(value)])
+        out = np.atleast_1d(parse_array(value, dimension, field_name)).ravel()
+    elif isinstance(value, (Real, str)) and not isinstance(value, bool):
+        out = np.array([parse_quantity(value, dimension, field_name)])
     else:
-        raise SpecError(field_name, "must be a non-empty list of times or a {start, stop, num} table")
-    if not np.all(np.isfinite(times)):
+        raise SpecError(field_name, f"must be a non-empty list or a {{start, stop, num}} table, got {value!r}")
+    if out.size < minimum:
+        raise SpecError(field_name, f"needs at least {minimum} values")
+    if not np.all(np.isfinite(out)):
         raise SpecError(field_name, "must be finite")
+    return out
+
+
+def time_grid(value: Any, field_name: str = "method.times") -> tuple[float, ...]:
+    """Output times (s) as a tuple of floats (:func:`parse_grid`: a list, an array or a
+    ``{start, stop, num}`` table with ``num`` >= 2), non-negative and increasing, else
+    :class:`~dnpsim.errors.SpecError` naming ``field_name``.  The one time-grid check
+    of the package."""
+    if not isinstance(value, (dict, list, tuple, np.ndarray)):
+        raise SpecError(field_name, "must be a non-empty list of times or a {start, stop, num} table")
+    times = parse_grid(value, "time", field_name, minimum=2 if isinstance(value, dict) else 1)
     if np.any(times < 0) or np.any(np.diff(times) < 0):
         raise SpecError(field_name, "must be non-negative and increasing")
     return tuple(float(t) for t in times)

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
+from dnpsim import jit  # noqa: F401  (says so on stderr while kernels compile)
 from dnpsim.dynamics.kmc_bounds import nucleus_bound, pair_bound, reduced_field, strongest_partners
 from dnpsim.dynamics.zeeman_local_rates import (electron_rates, nuclear_pairs, nucleus_rates, packed_parameters,
                                                 pair_rate)

@@ -46,6 +46,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from dnpsim import jit  # noqa: F401  (says so on stderr while kernels compile)
 from dnpsim.dynamics.zeeman_local_rates import (PAR_CUT, PAR_D, PAR_D1, PAR_D2, PAR_GE, PAR_GN, PAR_NFL, PAR_W1,
                                                 PAR_WI, lorentzian_rate)
 

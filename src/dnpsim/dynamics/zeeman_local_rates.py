@@ -40,6 +40,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from dnpsim import jit  # noqa: F401  (says so on stderr while kernels compile)
 from dnpsim.dynamics.zeeman_projection import MAX_PROJECTION_SPINS, ProjectedRates
 from dnpsim.errors import SpecError
 from dnpsim.models.cross_effect import CrossEffectModel

@@ -12,11 +12,14 @@ overlap matrix (row blocks, see :mod:`dnpsim.observables.overlaps`).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from dnpsim.dynamics.free_fermion import NuclearBath, bloch_bias
+from dnpsim.errors import SpecError
+from dnpsim.methods import FreeFermion
+from dnpsim.result import Result
 from dnpsim.dynamics.rates import Environment
 from dnpsim.models.anderson import AndersonLattice
 from dnpsim.observables import overlaps
@@ -24,15 +27,32 @@ from dnpsim.theory import free_fermion as theory
 
 
 class ExactAnderson:
-    """Exact-diagonalization path for one realization of :class:`AndersonLattice`.
+    """The free-fermion engine (2018 paper), exact-diagonalization path, for one
+    realization of :class:`AndersonLattice` (Hz): diagonalizes M (Eq. (7)) on
+    construction.
+
+    Parameters
+    ----------
+    lattice : AndersonLattice
+    method : :class:`~dnpsim.methods.FreeFermion` options (formula, surrogate)
+
+    Operations: :meth:`stationary` (the stationary P_n of Eq. (22) or (20) and the
+    site polarizations for one environment, a closed-form
+    :class:`~dnpsim.result.Result`), :meth:`profile` (over microwave frequencies, an
+    :class:`xarray.Dataset`); below them the observables :meth:`ipr`, :meth:`dos`,
+    :meth:`k_omega`, :meth:`c_omega` (arguments in rad/s).
 
     Attributes: ``energies`` (eigenvalues of M without omega_e, rad/s, ascending),
     ``lab_energies`` (+ omega_e), ``weights`` |phi|^2 (N_sites, N_modes), ``diag_time`` (s).
     """
 
-    def __init__(self, lattice: AndersonLattice):
+    def __init__(self, lattice: AndersonLattice, method: FreeFermion | None = None):
         import scipy.linalg
 
+        method = FreeFermion() if method is None else method
+        if not isinstance(method, FreeFermion):
+            raise SpecError("method", f"the free-fermion engine runs FreeFermion options, got {method!r}")
+        self.method = method
         self.lattice = lattice
         start = time.perf_counter()
         if lattice.t == 0.0:
@@ -59,6 +79,54 @@ class ExactAnderson:
         """omega_e + eigenvalues (rad/s), the eps_alpha of Eqs. (11), (19)-(22)."""
         return self.energies + self.lattice.omega_e
 
+    # -------------------------------------------------------- public operations
+    def stationary(self, environment: Environment, nuclei: NuclearBath, parameters: dict | None = None) -> Result:
+        """Stationary nuclear polarization (Eq. (22), or Eq. (20) with
+        ``method.formula = "eq20"``) and site polarizations for one environment: a
+        closed-form Result (no residual).  ``parameters`` (the resolved spec) defaults
+        to the tables of the lattice, nuclei, environment and method."""
+        return self.results([environment], nuclei, None if parameters is None else [parameters])[0]
+
+    def profile(self, environment: Environment, nuclei: NuclearBath, frequencies):
+        """Stationary P_n at every microwave frequency in ``frequencies`` (Hz), one
+        blocked pass: an :class:`xarray.Dataset` over ``mw_frequency``."""
+        from dnpsim.result import results_dataset
+        from dnpsim.units import parse_grid
+
+        freqs = parse_grid(frequencies, "frequency", "frequencies")
+        return results_dataset(self.results([replace(environment, mw_frequency=float(f)) for f in freqs], nuclei),
+                               "mw_frequency", freqs)
+
+    def results(self, environments: list[Environment], nuclei: NuclearBath,
+                parameters: list[dict] | None = None) -> list[Result]:
+        """:meth:`stationary` for several environments in one blocked pass over the
+        eigenfunction overlaps.  ``electron_polarization`` is per site, 2<S_z^j> =
+        -sum_alpha |phi_alpha(j)|^2 P_B(eps_alpha) in site order i = (x L + y) L + z;
+        extras ``ipr`` (Eq. (27)) and ``diag_time``."""
+        from dnpsim.result import Enhancement, boltzmann_polarization
+
+        start = time.perf_counter()
+        pn = self.nuclear_polarization(environments, nuclei, goe=self.method.surrogate == "goe",
+                                       full=self.method.formula == "eq20")
+        ipr = self.ipr()
+        wall_time = (time.perf_counter() - start) / len(environments)
+        out = []
+        for i, env in enumerate(environments):
+            electron = -(self.weights @ self.biases(env))
+            table = {"model": {**self.lattice.to_table(), "nuclei": nuclei.to_table()},
+                     "environment": env.to_table(), "method": self.method.to_table()} if parameters is None \
+                else parameters[i]
+            out.append(Result(
+                model="anderson", method=self.method.kind, solution="closed_form", electron_polarization=electron,
+                nuclear_polarization=float(pn[i]),
+                enhancement=Enhancement(
+                    electron / boltzmann_polarization(self.lattice.electron_larmor, env.temperature, "electron"),
+                    pn[i] / boltzmann_polarization(nuclei.larmor, env.temperature, "nuclear")),
+                residual=None, iterations=None, wall_time=wall_time,
+                extras={"ipr": ipr, "diag_time": self.diag_time}).with_provenance(table))
+        return out
+
+    # ------------------------------------------------------------ observables
     def biases(self, env: Environment) -> np.ndarray:
         """P_B(eps_alpha) of Eq. (11), shape (N,)."""
         return bloch_bias(self.lab_energies, env)
@@ -227,38 +295,21 @@ def realization_observables(L: int, hopping_hz: float, seed, *, mw_frequencies_h
 
 
 # ------------------------------------------------------------------ spec runs
-def run_points(setup, variants, *, progress: bool = False) -> list:
+def run_points(setup, variants, *, progress: bool = False) -> list[Result]:
     """One :class:`~dnpsim.result.Result` per variant of a resolved ``anderson`` setup
     (variants differ in ``environment.*``, ``model.nuclei.*`` or ``method.*`` only):
-    one diagonalization, then Eq. (22) (or Eq. (20)) per variant, variants with the same
-    nuclei and method in one blocked pass.  The result is a closed form (no equation is
-    solved): ``solution = "closed_form"``, no residual.  ``electron_polarization`` is
-    per site, 2<S_z^j> = -sum_alpha |phi_alpha(j)|^2 P_B(eps_alpha) in site order
-    i = (x L + y) L + z; ``ipr`` (Eq. (27)) and ``diag_time`` are extras."""
-    from dnpsim.result import Enhancement, Result, boltzmann_polarization
-
-    start = time.perf_counter()
-    engine = ExactAnderson(setup.lattice())
-    ipr = engine.ipr()
+    one diagonalization, then one blocked pass per group of variants sharing nuclei and
+    method (:meth:`ExactAnderson.results`)."""
+    engine = ExactAnderson(setup.lattice(), setup.method)
     groups: dict[str, list[int]] = {}
     for i, v in enumerate(variants):
         groups.setdefault(repr((sorted(v.nuclei_values.items()), v.method)), []).append(i)
-    pn = np.empty(len(variants))
+    out: list[Result | None] = [None] * len(variants)
     for members in groups.values():
         first = variants[members[0]]
-        pn[members] = engine.nuclear_polarization([variants[i].environment() for i in members], first.nuclei(),
-                                                  goe=first.method.surrogate == "goe",
-                                                  full=first.method.formula == "eq20")
-    wall_time = (time.perf_counter() - start) / len(variants)
-    out = []
-    for i, v in enumerate(variants):
-        temperature = v.environment_values["temperature"]
-        electron = -(engine.weights @ engine.biases(v.environment()))
-        out.append(Result(
-            model="anderson", method=v.method.kind, solution="closed_form", electron_polarization=electron,
-            nuclear_polarization=float(pn[i]),
-            enhancement=Enhancement(electron / boltzmann_polarization(v.electron_larmor, temperature, "electron"),
-                                    pn[i] / boltzmann_polarization(v.nuclei_values["larmor"], temperature, "nuclear")),
-            residual=None, iterations=None, wall_time=wall_time, extras={"ipr": ipr, "diag_time": engine.diag_time},
-            parameters=v.resolved_spec()))
+        engine.method = first.method  # the diagonalization does not depend on it
+        results = engine.results([variants[i].environment() for i in members], first.nuclei(),
+                                 [variants[i].resolved_spec() for i in members])
+        for i, r in zip(members, results):
+            out[i] = r
     return out

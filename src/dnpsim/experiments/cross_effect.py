@@ -1,8 +1,9 @@
 """Orchestration of the cross-effect engine (Karabanov et al. 2018): one spec point,
 paper parameter sets, build-up fits and powder averages.
 
-* :func:`run_points` — the ``cross_effect`` spec kind's results (``lindblad``: Eq. (1);
-  ``zeeman_rates``: Eq. (4) as a rate equation; ``kmc``: kinetic Monte Carlo of Eq. (4));
+* :class:`CrossEffectEngine` — steady states and build-ups (``lindblad``: Eq. (1);
+  ``zeeman_rates``: Eq. (4) as a rate equation; ``kmc``: kinetic Monte Carlo of Eq.
+  (4)); :func:`run_points`, the ``cross_effect`` spec kind's runner;
 * :func:`paper_model` — the parameter sets of the figure captions (Fig. 1c, 2a-c);
 * :func:`powder_average` — average any per-orientation result over the orientation of
   the static field relative to the spin geometry (ZCW grid,
@@ -16,7 +17,10 @@ from collections.abc import Callable
 
 import numpy as np
 
+from dnpsim.errors import SpecError
+from dnpsim.methods import KineticMonteCarlo, Lindblad, ZeemanRates
 from dnpsim.models.cross_effect import CrossEffectModel, point_dipole_couplings, zcw_orientations
+from dnpsim.result import Result
 
 #: Fig. 1(c) / 2 caption values (boundary units: Hz, s).
 OMEGA_I_HZ = 145e6
@@ -56,111 +60,150 @@ def paper_model(figure: str, *, omega1: float, D: float, p: float | None = None,
     return CrossEffectModel.from_hz(**kw)
 
 
-def run_points(setup, variants, *, progress: bool = False) -> list:
+class CrossEffectEngine:
+    """The cross-effect kinetics engine (Karabanov et al. 2018) for one
+    :class:`~dnpsim.models.cross_effect.CrossEffectModel` (built with
+    ``CrossEffectModel.from_hz``; it holds the drive and the relaxation too).
+
+    Parameters
+    ----------
+    model : CrossEffectModel
+    method : :class:`~dnpsim.methods.Lindblad` (Eq. (1)), :class:`~dnpsim.methods.ZeemanRates`
+        (Eq. (4) as a rate equation) or :class:`~dnpsim.methods.KineticMonteCarlo`
+    temperature, electron_larmor : the sample temperature (K) and omega_S / 2 pi (Hz),
+        used only for the Boltzmann polarizations of the enhancements (without
+        ``temperature``, beta follows from p = tanh(beta omega_S / 2) when
+        ``electron_larmor`` is given; otherwise the nuclear enhancement is None)
+
+    Operations: :meth:`stationary` (the steady state; not for kMC) and :meth:`evolve`
+    (the build-up from thermal electrons and unpolarized nuclei at ``times``), both
+    returning a :class:`~dnpsim.result.Result`.  ``nuclear_polarization`` is per nucleus,
+    2<I_z^k> along B0 (the paper's p_I); this model relaxes nuclei to zero, not to their
+    Boltzmann polarization.  Extras: ``nuclear_polarization_mean``; for time-resolved
+    results the fit p(t) = eps (1 - exp(-t/tau)) of the mean nuclear polarization
+    (``build_up_enhancement``, ``build_up_time``; NaN when the fit fails); kMC
+    ``events``; for N <= 20 nuclei the efficiencies ``efficiency_eta``,
+    ``efficiency_eta1`` (max), ``efficiency_eta2`` (min) of Eq. (3).
+    """
+
+    def __init__(self, model: CrossEffectModel, method: Lindblad | ZeemanRates | KineticMonteCarlo, *,
+                 temperature: float | None = None, electron_larmor: float | None = None):
+        if not isinstance(model, CrossEffectModel):
+            raise SpecError("model", f"must be a CrossEffectModel, got {type(model).__name__}")
+        if not isinstance(method, (Lindblad, ZeemanRates, KineticMonteCarlo)):
+            raise SpecError("method", f"the cross-effect engine runs Lindblad, ZeemanRates or KineticMonteCarlo "
+                            f"options, got {method!r}")
+        self.model = model
+        self.method = method
+        self.temperature = temperature
+        self.electron_larmor = electron_larmor
+
+    def stationary(self, parameters: dict | None = None) -> Result:
+        """The steady state (``solution = "stationary"``, with the residual)."""
+        if isinstance(self.method, KineticMonteCarlo):
+            raise SpecError("method.kind", "kmc has no steady-state solver; use evolve(times)")
+        return self._run(None, parameters)
+
+    def evolve(self, times, parameters: dict | None = None) -> Result:
+        """The evolution at ``times`` (s): a time-resolved Result (polarizations at the
+        last time; ``times``, ``electron_polarization_t``, ``nuclear_polarization_t``;
+        kMC adds standard errors)."""
+        from dnpsim.units import time_grid
+
+        return self._run(np.asarray(time_grid(times, "times")), parameters)
+
+    def _run(self, times, parameters) -> Result:
+        import time
+
+        from dnpsim.dynamics import liouville
+        from dnpsim.dynamics.cross_effect_kmc import kmc
+        from dnpsim.dynamics.zeeman_local_rates import local_rates
+        from dnpsim.dynamics.zeeman_projection import projected_rates
+        from dnpsim.dynamics.zeeman_rate_equation import rate_evolve, rate_steady_state
+        from dnpsim.observables.build_up import fit_build_up
+        from dnpsim.result import Enhancement
+        from dnpsim.theory.bloch import efficiency
+
+        start = time.perf_counter()
+        model, method = self.model, self.method
+        residual = stderr = stderr_t = pe_t = pn_t = None
+        extras: dict = {}
+        if method.kind == "lindblad":
+            if times is None:
+                ss = liouville.steady_state(model, tol=method.tol)
+                pe, pn, residual = ss.electron_polarization, ss.nuclear_polarization, ss.residual
+            else:
+                tr = liouville.evolve(model, times)
+                pe_t, pn_t = tr.electron_polarization, tr.nuclear_polarization
+        elif method.kind == "zeeman_rates":
+            rates = projected_rates(model) if method.rates == "generic" else local_rates(model)
+            if times is None:
+                sol = rate_steady_state(rates, tol=method.tol)
+                pe, pn, residual = sol.electron_polarization, sol.nuclear_polarization, sol.residual
+            else:
+                sol = rate_evolve(rates, times)
+                pe_t, pn_t = sol.electron_polarization, sol.nuclear_polarization
+        else:  # kmc
+            res = kmc(model, times, method.trajectories, np.random.default_rng(method.seed),
+                      min_pair_coupling=2 * np.pi * method.min_pair_coupling, threads=method.threads)
+            pe_t, pn_t = res.electron_polarization, res.nuclear_polarization
+            stderr_t = res.nuclear_stderr
+            stderr = stderr_t[-1]
+            extras["events"] = res.events
+        if times is not None:
+            pe, pn = pe_t[-1], pn_t[-1]
+            if model.n_nuclei and times.size >= 3:
+                try:
+                    fit = fit_build_up(times, np.asarray(pn_t).mean(axis=1))
+                    extras["build_up_enhancement"], extras["build_up_time"] = fit.eps, fit.tau
+                except RuntimeError:  # curve_fit did not converge: report no fit
+                    extras["build_up_enhancement"] = extras["build_up_time"] = float("nan")
+        extras["nuclear_polarization_mean"] = float(np.mean(pn)) if model.n_nuclei else float("nan")
+        if model.n_nuclei <= 20:
+            eff = efficiency(model)
+            extras.update(efficiency_eta=eff.eta, efficiency_eta1=eff.eta1_max, efficiency_eta2=eff.eta2_min)
+        pe = np.asarray(pe, dtype=float)
+        pn = np.asarray(pn, dtype=float)
+        electron_b, nuclear_b = self.boltzmann_polarizations()
+        return Result(model="cross_effect", method=method.kind,
+                      solution="stationary" if times is None else "time_resolved",
+                      electron_polarization=pe, nuclear_polarization=pn,
+                      enhancement=Enhancement(pe / electron_b, None if nuclear_b is None else pn / nuclear_b),
+                      residual=residual, iterations=None, wall_time=time.perf_counter() - start,
+                      times=times, electron_polarization_t=pe_t, nuclear_polarization_t=pn_t,
+                      nuclear_polarization_stderr=stderr, nuclear_polarization_t_stderr=stderr_t,
+                      extras=extras).with_provenance(parameters or {"method": method.to_table()})
+
+    def boltzmann_polarizations(self) -> tuple[float, float | None]:
+        """Boltzmann polarizations (electron, nuclear) at the sample temperature: the
+        electron's is -p (the thermal polarization the model uses); the nucleus's
+        tanh(beta omega_I / 2), with beta from ``temperature``, or from p = tanh(beta
+        omega_S / 2) and ``electron_larmor``; None when neither fixes the temperature."""
+        import math
+
+        from dnpsim.units import TWO_PI, inverse_temperature
+
+        p = self.model.p
+        if self.temperature is not None:
+            beta = inverse_temperature(self.temperature)
+        elif self.electron_larmor is not None and p > 0:
+            beta = 2.0 * math.atanh(p) / (TWO_PI * self.electron_larmor)
+        else:
+            return -p, None
+        return -p, math.tanh(0.5 * beta * self.model.omega_I)
+
+
+def run_points(setup, variants, *, progress: bool = False) -> list[Result]:
     """One :class:`~dnpsim.result.Result` per variant of a resolved ``cross_effect``
-    setup (each variant builds its own, cheap, model).
-
-    Methods: :class:`~dnpsim.methods.Lindblad` (Eq. (1)), :class:`~dnpsim.methods.ZeemanRates`
-    (Eq. (4) as a rate equation), :class:`~dnpsim.methods.KineticMonteCarlo`.  Without
-    ``times`` the steady state (``solution = "stationary"``); with ``times`` the
-    evolution from thermal electrons and unpolarized nuclei (``"time_resolved"``; the
-    polarizations are those at the last time, the curves are ``times``,
-    ``electron_polarization_t``, ``nuclear_polarization_t``, and kMC adds standard
-    errors).  ``nuclear_polarization`` is per nucleus, 2<I_z^k> along B0 (the paper's
-    p_I); this model relaxes nuclei to zero, not to their Boltzmann polarization.
-    Extras: ``nuclear_polarization_mean``; with times, the fit p(t) = eps (1 -
-    exp(-t/tau)) of the mean nuclear polarization (``build_up_enhancement``,
-    ``build_up_time``; NaN when the fit fails); kMC ``events``; for N <= 20 nuclei the
-    efficiencies ``efficiency_eta``, ``efficiency_eta1`` (max), ``efficiency_eta2`` (min)
-    of Eq. (3)."""
-    return [_run_one(v) for v in variants]
-
-
-def _run_one(setup):
-    import time
-
-    from dnpsim.dynamics import liouville
-    from dnpsim.dynamics.cross_effect_kmc import kmc
-    from dnpsim.dynamics.zeeman_local_rates import local_rates
-    from dnpsim.dynamics.zeeman_projection import projected_rates
-    from dnpsim.dynamics.zeeman_rate_equation import rate_evolve, rate_steady_state
-    from dnpsim.observables.build_up import fit_build_up
-    from dnpsim.result import Enhancement, Result
-    from dnpsim.theory.bloch import efficiency
-
-    start = time.perf_counter()
-    model = setup.model()
-    method = setup.method
-    times = None if method.times is None else np.asarray(method.times)
-    residual = stderr = stderr_t = pe_t = pn_t = None
-    extras: dict = {}
-    if method.kind == "lindblad":
-        if times is None:
-            ss = liouville.steady_state(model, tol=method.tol)
-            pe, pn, residual = ss.electron_polarization, ss.nuclear_polarization, ss.residual
-        else:
-            tr = liouville.evolve(model, times)
-            pe_t, pn_t = tr.electron_polarization, tr.nuclear_polarization
-    elif method.kind == "zeeman_rates":
-        rates = projected_rates(model) if method.rates == "generic" else local_rates(model)
-        if times is None:
-            sol = rate_steady_state(rates, tol=method.tol)
-            pe, pn, residual = sol.electron_polarization, sol.nuclear_polarization, sol.residual
-        else:
-            sol = rate_evolve(rates, times)
-            pe_t, pn_t = sol.electron_polarization, sol.nuclear_polarization
-    else:  # kmc (validated by the options class)
-        res = kmc(model, times, method.trajectories, np.random.default_rng(method.seed),
-                  min_pair_coupling=2 * np.pi * method.min_pair_coupling, threads=method.threads)
-        pe_t, pn_t = res.electron_polarization, res.nuclear_polarization
-        stderr_t = res.nuclear_stderr
-        stderr = stderr_t[-1]
-        extras["events"] = res.events
-    if times is not None:
-        pe, pn = pe_t[-1], pn_t[-1]
-        if model.n_nuclei and times.size >= 3:
-            try:
-                fit = fit_build_up(times, np.asarray(pn_t).mean(axis=1))
-                extras["build_up_enhancement"], extras["build_up_time"] = fit.eps, fit.tau
-            except RuntimeError:  # curve_fit did not converge: report no fit
-                extras["build_up_enhancement"] = extras["build_up_time"] = float("nan")
-    extras["nuclear_polarization_mean"] = float(np.mean(pn)) if model.n_nuclei else float("nan")
-    if model.n_nuclei <= 20:
-        eff = efficiency(model)
-        extras.update(efficiency_eta=eff.eta, efficiency_eta1=eff.eta1_max, efficiency_eta2=eff.eta2_min)
-    pe = np.asarray(pe, dtype=float)
-    pn = np.asarray(pn, dtype=float)
-    env = setup.environment_values
-    electron_b, nuclear_b = boltzmann_polarizations(env, setup.model_values["larmor"])
-    return Result(model="cross_effect", method=method.kind,
-                  solution="stationary" if times is None else "time_resolved",
-                  electron_polarization=pe, nuclear_polarization=pn,
-                  enhancement=Enhancement(pe / electron_b, None if nuclear_b is None else pn / nuclear_b),
-                  residual=residual, iterations=None, wall_time=time.perf_counter() - start,
-                  times=times, electron_polarization_t=pe_t, nuclear_polarization_t=pn_t,
-                  nuclear_polarization_stderr=stderr, nuclear_polarization_t_stderr=stderr_t,
-                  extras=extras, parameters=setup.resolved_spec())
-
-
-def boltzmann_polarizations(environment: dict, nuclear_larmor_hz: float) -> tuple[float, float | None]:
-    """Boltzmann polarizations (electron, nuclear) at the sample temperature of a
-    resolved cross-effect environment (Hz, K): the electron's is -p (p the thermal
-    electron polarization the model uses, given or from ``temperature`` and
-    ``electron_larmor``); the nucleus's tanh(beta omega_I / 2), with beta from
-    ``temperature``, or from p = tanh(beta omega_S / 2) when only ``electron_polarization``
-    and ``electron_larmor`` are given; None when neither fixes the temperature."""
-    import math
-
-    from dnpsim.units import TWO_PI, inverse_temperature
-
-    p = environment["p"]
-    if environment.get("temperature") is not None:
-        beta = inverse_temperature(environment["temperature"])
-    elif environment.get("electron_larmor") is not None and p > 0:
-        beta = 2.0 * math.atanh(p) / (TWO_PI * environment["electron_larmor"])
-    else:
-        return -p, None
-    return -p, math.tanh(0.5 * beta * TWO_PI * nuclear_larmor_hz)
+    setup (each variant builds its own, cheap, model; see :class:`CrossEffectEngine`)."""
+    out = []
+    for v in variants:
+        env = v.environment_values
+        engine = CrossEffectEngine(v.model(), v.method, temperature=env.get("temperature"),
+                                   electron_larmor=env.get("electron_larmor"))
+        times = v.method.times
+        out.append(engine.stationary(v.resolved_spec()) if times is None else engine.evolve(times, v.resolved_spec()))
+    return out
 
 
 def powder_average(build: Callable[[np.ndarray], CrossEffectModel], compute: Callable[[CrossEffectModel], np.ndarray],

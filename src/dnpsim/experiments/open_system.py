@@ -1,80 +1,140 @@
-"""Orchestration of the 2021 open-system engine for spec runs (Maimbourg et al. 2021).
+"""The open-system engine of the 2021 paper (Maimbourg, Basko, Holzmann, Rosso, PRL 126,
+120603 (2021)): steady states of driven dipolar electrons coupled to a bath.
 
-:func:`run_points` turns a resolved ``dipolar_electrons`` setup with method
-:class:`~dnpsim.methods.Nonsecular` or :class:`~dnpsim.methods.Hilbert` into
-:class:`~dnpsim.result.Result` objects, reusing one diagonalization of H_S for all
-environment variants of a realization.
+:class:`OpenSystemEngine` diagonalizes H_S of one realization once and then solves, for
+any number of environments, either the nonsecular GKSL equation (jump operators Eqs.
+(7)-(8), (S46); :class:`~dnpsim.methods.Nonsecular`: matrix-free Krylov, or a dense
+direct solve for small N) or the populations-only Hilbert rate equation (S52, rates
+S19; :class:`~dnpsim.methods.Hilbert`).  Every stationary state is reported as a
+:class:`~dnpsim.result.Result` with the spin-temperature fit of (S78)-(S79).
+:func:`run_points` is the spec runner.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
+from dnpsim.errors import SpecError
+from dnpsim.methods import Hilbert, Nonsecular
+from dnpsim.models.electrons import DipolarElectrons
 from dnpsim.observables.polarization import polarization
-from dnpsim.result import Enhancement, Result, boltzmann_polarization
+from dnpsim.result import Enhancement, Result, boltzmann_polarization, results_dataset
+
+
+class OpenSystemEngine:
+    """Steady states of the 2021 model for one realization.
+
+    Parameters
+    ----------
+    model : DipolarElectrons without nucleus (Hz)
+    method : :class:`~dnpsim.methods.Nonsecular` (default) or :class:`~dnpsim.methods.Hilbert`
+    keep_vectors : keep the Hilbert path's eigenvectors (needed for an environment that
+        irradiates one spin only); the nonsecular path always keeps them.
+
+    Operations: :meth:`stationary` (one :class:`~dnpsim.result.Result`) and
+    :meth:`profile` (stationary states over microwave frequencies, an
+    :class:`xarray.Dataset`); environments are
+    :class:`~dnpsim.dynamics.lindblad.OpenEnvironment` (Hz).
+    """
+
+    def __init__(self, model: DipolarElectrons, method: Nonsecular | Hilbert | None = None, *,
+                 keep_vectors: bool = False):
+        if not isinstance(model, DipolarElectrons):
+            raise SpecError("model", f"must be a DipolarElectrons, got {type(model).__name__}")
+        method = Nonsecular() if method is None else method
+        if not isinstance(method, (Nonsecular, Hilbert)):
+            raise SpecError("method", f"the open-system engine runs Nonsecular or Hilbert options, got {method!r}")
+        self.model = model
+        self.method = method
+        if isinstance(method, Hilbert):
+            from dnpsim.dynamics.eigenbasis import Eigenbasis
+
+            self.basis = Eigenbasis.build(model, keep_vectors=keep_vectors)
+            self.sectors = self.basis.sectors
+        elif method.solver != "dense":
+            from dnpsim.dynamics.eigenbasis import diagonalize_sector
+
+            self.sectors = [diagonalize_sector(model, k, keep_vectors=True) for k in range(model.n_electrons + 1)]
+
+    def stationary(self, environment, parameters: dict | None = None) -> Result:
+        """Stationary state for ``environment`` (an
+        :class:`~dnpsim.dynamics.lindblad.OpenEnvironment`): electron polarizations,
+        enhancements, the residual, and the spin-temperature fit (S78)-(S79) as extras
+        (except for the dense cross-check solver).  ``parameters`` (the resolved spec)
+        defaults to the tables of the model, the environment and the method."""
+        start = time.perf_counter()
+        method = self.method
+        if isinstance(method, Hilbert):
+            from dnpsim.dynamics.hilbert import hilbert_steady_state
+
+            state = hilbert_steady_state(self.basis, environment, tol=method.tol)
+            pol, residual, iterations, solver = state.electron_polarization(), state.residual, None, state.method
+            extras = _spin_temperature(self.model, self.sectors, state.populations)
+            populations = state.populations
+        elif method.solver == "dense":
+            from dnpsim.dynamics.gksl import stationary_density_matrix
+            from dnpsim.dynamics.lindblad import dense_liouvillian
+
+            rho, residual = stationary_density_matrix(dense_liouvillian(self.model, environment, "nonsecular"),
+                                                      tol=method.tol)
+            n = self.model.n_electrons
+            spin_z = ((np.arange(2**n)[:, None] >> np.arange(n)) & 1) - 0.5  # product basis, bit i = spin i up
+            pol, iterations, solver, extras = polarization(np.real(np.diag(rho)), spin_z), None, "dense", {}
+            populations = rho
+        else:
+            from dnpsim.dynamics.lindblad import EigenbasisLiouvillian, nonsecular_steady_state
+
+            liou = EigenbasisLiouvillian(self.model, environment, self.sectors)
+            state = nonsecular_steady_state(liou, method=method.solver, tol=method.tol, maxiter=method.maxiter,
+                                            restart=method.restart)
+            populations = np.concatenate([np.real(np.diagonal(liou.block(state.rho, k, k)))
+                                          for k in range(self.model.n_electrons + 1)])
+            pol, residual, iterations, solver = (state.electron_polarization(), state.residual, state.iterations,
+                                                 state.method)
+            extras = _spin_temperature(self.model, self.sectors, populations)
+        p_b = boltzmann_polarization(self.model.electron_larmor, environment.temperature, "electron")
+        if parameters is None:
+            parameters = {"model": self.model.to_table(), "environment": _environment_table(environment),
+                          "method": method.to_table()}
+        return Result(model="dipolar_electrons", method=method.kind, solution="stationary",
+                      electron_polarization=pol, nuclear_polarization=None,
+                      enhancement=Enhancement(np.asarray(pol) / p_b), residual=residual, iterations=iterations,
+                      wall_time=time.perf_counter() - start, solver=solver, extras=extras,
+                      state=populations).with_provenance(parameters)
+
+    def profile(self, environment, frequencies, *, progress: bool = False):
+        """Stationary states at every microwave frequency in ``frequencies`` (Hz), the
+        rest from ``environment``: an :class:`xarray.Dataset` over ``mw_frequency``."""
+        from tqdm.auto import tqdm
+
+        from dnpsim.units import parse_grid
+
+        freqs = parse_grid(frequencies, "frequency", "frequencies")
+        results = [self.stationary(replace(environment, mw_frequency=float(f)))
+                   for f in tqdm(freqs, desc="profile", unit="frequency", disable=not progress)]
+        return results_dataset(results, "mw_frequency", freqs)
+
+
+def _environment_table(environment) -> dict:
+    out = {"temperature": environment.temperature, "mw_frequency": environment.mw_frequency,
+           "mw_amplitude": environment.mw_amplitude, "t1": environment.bath.t1,
+           "t_star": environment.bath.t_star, "t_zero": environment.bath.t_zero}
+    if environment.irradiated is not None:
+        out["irradiated"] = environment.irradiated
+    return out
 
 
 def run_points(setup, variants, *, progress: bool = False) -> list[Result]:
     """One :class:`~dnpsim.result.Result` per variant setup of one realization
-    (variants differ from ``setup`` in ``environment.*`` only)."""
-    results = _solve(setup, [v.environment_values for v in variants])
-    out = []
-    for variant, (polarization, residual, iterations, solver, wall_time, extras) in zip(variants, results):
-        p_b = boltzmann_polarization(setup.electron_larmor, variant.environment_values["temperature"], "electron")
-        out.append(Result(model="dipolar_electrons", method=setup.method.kind, solution="stationary",
-                          electron_polarization=polarization, nuclear_polarization=None,
-                          enhancement=Enhancement(np.asarray(polarization) / p_b), residual=residual,
-                          iterations=iterations, wall_time=wall_time, solver=solver, extras=extras,
-                          parameters=variant.resolved_spec()))
-    return out
-
-
-def _solve(setup, environment_values: list[dict]) -> list[tuple]:
-    """(polarization, residual, iterations, solver, wall_time, spin-temperature extras)
-    for each environment of one realization."""
-    method = setup.method
-    model = setup.model()
-    if method.kind == "hilbert":
-        from dnpsim.dynamics.eigenbasis import Eigenbasis
-        from dnpsim.dynamics.hilbert import hilbert_steady_state
-
-        irradiated = any(v.get("irradiated") is not None for v in environment_values)
-        basis = Eigenbasis.build(model, keep_vectors=irradiated)
-        out = []
-        for values in environment_values:
-            state = hilbert_steady_state(basis, setup.environment(values), tol=method.tol)
-            out.append((state.electron_polarization(), state.residual, None, state.method, state.wall_time,
-                        _spin_temperature(model, basis.sectors, state.populations)))
-        return out
-
-    from dnpsim.dynamics.eigenbasis import diagonalize_sector
-    from dnpsim.dynamics.gksl import stationary_density_matrix
-    from dnpsim.dynamics.lindblad import EigenbasisLiouvillian, dense_liouvillian, nonsecular_steady_state
-
-    out = []
-    if method.solver == "dense":
-        for values in environment_values:
-            start = time.perf_counter()
-            env = setup.environment(values)
-            rho, residual = stationary_density_matrix(dense_liouvillian(model, env, "nonsecular"), tol=method.tol)
-            n = model.n_electrons
-            spin_z = ((np.arange(2**n)[:, None] >> np.arange(n)) & 1) - 0.5  # product basis, bit i = spin i up
-            pol = polarization(np.real(np.diag(rho)), spin_z)
-            out.append((pol, residual, None, "dense", time.perf_counter() - start, {}))
-        return out
-    sectors = [diagonalize_sector(model, k, keep_vectors=True) for k in range(model.n_electrons + 1)]
-    for values in environment_values:
-        start = time.perf_counter()
-        liou = EigenbasisLiouvillian(model, setup.environment(values), sectors)
-        state = nonsecular_steady_state(liou, method=method.solver, tol=method.tol, maxiter=method.maxiter,
-                                        restart=method.restart)
-        pops = np.concatenate([np.real(np.diagonal(liou.block(state.rho, k, k))) for k in range(model.n_electrons + 1)])
-        out.append((state.electron_polarization(), state.residual, state.iterations, state.method,
-                    time.perf_counter() - start, _spin_temperature(model, sectors, pops)))
-    return out
+    (variants differ from ``setup`` in ``environment.*`` only): one engine, one
+    diagonalization."""
+    keep = any(v.environment_values.get("irradiated") is not None for v in variants)
+    engine = OpenSystemEngine(setup.model(), setup.method, keep_vectors=keep)
+    return [engine.stationary(v.environment(), v.resolved_spec()) for v in variants]
 
 
 def _spin_temperature(model, sectors, populations) -> dict[str, Any]:
@@ -88,6 +148,5 @@ def _spin_temperature(model, sectors, populations) -> dict[str, Any]:
     energies = np.concatenate([s.energies for s in sectors])
     mags = np.concatenate([np.full(s.dim, s.magnetization) for s in sectors])
     fit = fit_spin_temperature(energies, mags, np.clip(populations, 0.0, None), model.omega_e)
-    return {"inverse_spin_temperature": fit.beta_s,
-            "spin_temperature": fit.temperature,
+    return {"inverse_spin_temperature": fit.beta_s, "spin_temperature": fit.temperature,
             "spin_temperature_field": fit.h / TWO_PI}

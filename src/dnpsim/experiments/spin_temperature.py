@@ -118,15 +118,16 @@ class SpinTemperatureEngine:
     def profile(self, environment: Environment, frequencies, *, progress: bool = False,
                 workers: int | None = None):
         """DNP profile: the stationary state at every microwave frequency in
-        ``frequencies`` (Hz, numbers or strings with units), all other parameters from
+        ``frequencies`` (Hz: a list or array, numbers or strings with units, or a
+        ``{start, stop, num}`` table), all other parameters from
         ``environment``.  Reuses spectrum, matrix elements and bath rates (see
         :meth:`stationary_many`).  Returns an :class:`xarray.Dataset` with dimension
         ``mw_frequency`` (Hz) and the variables of :meth:`Result.variables` (e.g.
         ``nuclear_polarization``, ``nuclear_enhancement``, ``electron_polarization``)."""
         from dnpsim.result import results_dataset
-        from dnpsim.units import parse_array
+        from dnpsim.units import parse_grid
 
-        freqs = np.atleast_1d(parse_array(frequencies, "frequency", "frequencies")).ravel()
+        freqs = parse_grid(frequencies, "frequency", "frequencies")
         environments = [replace(environment, mw_frequency=float(f)) for f in freqs]
         bar = None
         if progress:

@@ -20,6 +20,7 @@ import numpy as np
 from numba import types
 from numba.core.extending import intrinsic
 
+from dnpsim import jit  # noqa: F401  (says so on stderr while kernels compile)
 from dnpsim.solvers.block_tridiagonal import BlockTridiagonal
 
 

@@ -22,6 +22,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from dnpsim import jit  # noqa: F401  (says so on stderr while kernels compile)
+
 
 @numba.njit(cache=True, inline="always")
 def xorshift_next(state: np.ndarray, i: int) -> np.uint64:

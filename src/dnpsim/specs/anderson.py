@@ -146,7 +146,18 @@ def resolve(spec: dict, seed: int | None = None) -> AndersonSetup:
     model = check_keys(spec["model"], MODEL_KEYS, "model")
     method = method_from_table(spec.get("method", {}), "anderson", default="free_fermion")
     environment = _resolve_environment(spec["environment"])
-    for key in ("L", "hopping", "electron_larmor", "onsite", "nuclei"):
+    if "nuclei" not in model:
+        raise SpecError("model.nuclei", "is required")
+    L, boundary, hopping, larmor, onsite, model_seed = _resolve_lattice(model, seed)
+    nuclei = _resolve_nuclei(model["nuclei"])
+    return AndersonSetup(L, boundary, hopping, larmor, onsite, model["onsite"], nuclei, environment, method,
+                         model_seed)
+
+
+def _resolve_lattice(model: dict, seed: int | None) -> tuple:
+    """(L, boundary, hopping, electron_larmor, onsite, seed) of a ``[model]`` table
+    (Hz), the on-site offsets drawn."""
+    for key in ("L", "hopping", "electron_larmor", "onsite"):
         if key not in model:
             raise SpecError(f"model.{key}", "is required")
     L = read_integer(model["L"], "model.L", 1)
@@ -164,6 +175,15 @@ def resolve(spec: dict, seed: int | None = None) -> AndersonSetup:
     if isinstance(model["onsite"], dict) and model_seed is None:
         raise SpecError("model.seed", "is required when model.onsite is drawn")
     onsite, _ = _read_onsite(model["onsite"], L, model_seed)
-    nuclei = _resolve_nuclei(model["nuclei"])
-    return AndersonSetup(L, boundary, hopping, larmor, onsite, model["onsite"], nuclei, environment, method,
-                         model_seed)
+    return L, boundary, hopping, larmor, onsite, model_seed
+
+
+def model_from_table(table: dict, seed: int | None = None):
+    """The :class:`~dnpsim.models.anderson.AndersonLattice` of a ``[model]`` table (the
+    keys of a spec file without ``nuclei``, which the engine takes separately as a
+    :class:`~dnpsim.dynamics.free_fermion.NuclearBath`)."""
+    from dnpsim.models.anderson import AndersonLattice
+
+    check_keys(table, MODEL_KEYS - {"nuclei"}, "model")
+    L, boundary, hopping, larmor, onsite, _ = _resolve_lattice(table, seed)
+    return AndersonLattice(L, hopping, onsite, larmor, boundary)

@@ -50,8 +50,8 @@ def reuses_model(dotted_key: str) -> bool:
 
 @dataclass(frozen=True)
 class DipolarSetup:
-    """A resolved ``dipolar_electrons`` spec: SI boundary values (Hz, s, K) and the
-    drawn arrays.  :meth:`model` and :meth:`environment` convert to internal units."""
+    """A resolved ``dipolar_electrons`` spec: boundary values (Hz, s, K) and the drawn
+    arrays.  :meth:`model` and :meth:`environment` build the engine inputs."""
 
     electron_larmor: float
     offsets: np.ndarray
@@ -155,7 +155,25 @@ def resolve(spec: dict, seed: int | None = None) -> DipolarSetup:
                             "remove [model.nucleus]")
     else:
         environment = _resolve_environment(spec["environment"])
+    fields = _resolve_model(model, seed, method)
+    n = fields["offsets"].size
+    if "irradiated" in environment and environment["irradiated"] >= n:
+        raise SpecError("environment.irradiated", f"must be a spin index in 0..{n - 1}, got {environment['irradiated']}")
+    return DipolarSetup(environment_values=environment, method=method, **fields)
 
+
+def model_from_table(table: dict, seed: int | None = None):
+    """The :class:`~dnpsim.models.electrons.DipolarElectrons` of a ``[model]`` table
+    (the keys of a spec file, distributions drawn with ``seed`` or ``model.seed``)."""
+    from dnpsim.methods import RateEquation
+
+    check_keys(table, DIPOLAR_KEYS, "model")
+    fields = _resolve_model(table, seed, RateEquation())
+    return DipolarSetup(environment_values={}, method=RateEquation(), **fields).model()
+
+
+def _resolve_model(model: dict, seed: int | None, method) -> dict:
+    """The model fields of :class:`DipolarSetup` from a ``[model]`` table (Hz), drawn."""
     if "electron_larmor" not in model:
         raise SpecError("model.electron_larmor", "is required")
     larmor = read_positive(model["electron_larmor"], "model.electron_larmor", "frequency")
@@ -180,8 +198,6 @@ def resolve(spec: dict, seed: int | None = None) -> DipolarSetup:
         _check_open_memory(n, method)
     else:
         _check_memory(n, "nucleus" in model)
-    if "irradiated" in environment and environment["irradiated"] >= n:
-        raise SpecError("environment.irradiated", f"must be a spin index in 0..{n - 1}, got {environment['irradiated']}")
 
     rng = np.random.default_rng(model_seed)
     draws_need_seed = False
@@ -232,7 +248,8 @@ def resolve(spec: dict, seed: int | None = None) -> DipolarSetup:
             hyperfine = read_frequencies(value, "model.nucleus.hyperfine", n)
     if draws_need_seed and model_seed is None:
         raise SpecError("model.seed", "is required when offsets, couplings or hyperfine couplings are drawn")
-    return DipolarSetup(larmor, offsets, couplings, ising, nuclear_larmor, hyperfine, environment, method, model_seed)
+    return {"electron_larmor": larmor, "offsets": offsets, "couplings": couplings, "ising": ising,
+            "nuclear_larmor": nuclear_larmor, "hyperfine": hyperfine, "seed": model_seed}
 
 
 def _check_open_memory(n: int, method: Nonsecular) -> None:
