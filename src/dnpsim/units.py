@@ -1,6 +1,6 @@
 """The one unit system of dnpsim.
 
-Conventions (DESIGN.md, "Conventions"):
+Conventions (docs/conventions.md):
 
 * Inside the code every frequency or energy is an **angular frequency in rad/s**
   (hbar = 1), every time is in s, every temperature in K.
@@ -128,13 +128,13 @@ def detailed_balance(x, beta: float):
 
 def thermal_electron_polarization(omega, beta: float):
     """Thermal polarization 2<S_z> = -tanh(beta omega / 2) of a spin with Zeeman
-    term +omega S_z (electrons polarize down; DESIGN.md, "Signs")."""
+    term +omega S_z (electrons polarize down; docs/conventions.md)."""
     return -np.tanh(0.5 * beta * np.asarray(omega, dtype=float))
 
 
 def thermal_nuclear_polarization(omega_n, beta: float):
     """Thermal polarization 2<I_z> = +tanh(beta omega_n / 2) of a nucleus with Zeeman
-    term -omega_n I_z (DESIGN.md, "Signs")."""
+    term -omega_n I_z (docs/conventions.md)."""
     return np.tanh(0.5 * beta * np.asarray(omega_n, dtype=float))
 
 

@@ -1,1 +1,1 @@
-"""dynamics layer of dnpsim (see DESIGN.md, Layers)."""
+"""dynamics layer of dnpsim (see docs/architecture.md)."""

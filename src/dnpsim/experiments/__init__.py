@@ -1,1 +1,1 @@
-"""experiments layer of dnpsim (see DESIGN.md, Layers)."""
+"""experiments layer of dnpsim (see docs/architecture.md)."""

@@ -35,13 +35,13 @@ DEMO_SPEC = {
 
 def run_demo(output_dir: Path, progress: bool = True):
     """Run the demo sweep and write the NetCDF file and the plot into ``output_dir``."""
-    from dnpsim.experiments.sweep import run_sweep
+    from dnpsim.api import sweep
     from dnpsim.plots import plot_dnp_profile
 
     output_dir = Path(output_dir)
     nc = output_dir / "dnpsim-demo.nc"
     png = output_dir / "dnpsim-demo.png"
-    data = run_sweep(DEMO_SPEC, nc, progress=progress, resume=False)
+    data = sweep(DEMO_SPEC, output=nc, progress=progress, resume=False)
     plot_dnp_profile(data, png, title="dnpsim demo: DNP profile, N = 8, U = 15 MHz (4 realizations)")
     if progress:
         mean = data["nuclear_polarization"].mean("realization")

@@ -1,8 +1,8 @@
 """Sweeps: a spec with a ``[sweep]`` table -> grid x realizations -> one NetCDF file.
 
-This module is what ``dnpsim sweep SPEC --output RESULT.nc`` runs (DESIGN.md, "One run,
-one file").  A sweep table lists dotted spec keys with their values, the number of
-disorder realizations and the root seed::
+This module is what ``dnpsim.sweep`` and ``dnpsim sweep SPEC --output RESULT.nc`` run
+(README, "One run, one file").  A sweep table lists dotted spec keys with their
+values, the number of disorder realizations and the root seed::
 
     [sweep]
     "environment.mw_frequency" = { start = 93.84e9, stop = 93.96e9, num = 41 }   # Hz

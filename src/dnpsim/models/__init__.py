@@ -1,1 +1,1 @@
-"""models layer of dnpsim (see DESIGN.md, Layers)."""
+"""models layer of dnpsim (see docs/architecture.md)."""

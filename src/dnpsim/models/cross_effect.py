@@ -14,8 +14,8 @@ Relaxation (Eq. (1)): Gamma_1+- = (1 -+ p) R_1 / 2 on L(S_j+-), Gamma_2 = 2 R_2 
 L(S_jz), gamma_1 = r_1 / 2 on L(I_k+) and L(I_k-), gamma_2 = 2 r_2 on L(I_kz).
 
 Sign convention.  The paper writes the nuclear Zeeman term as ``+omega_I I_z`` with
-electrons polarized *down* (thermal 2<S_jz> = -p).  The package convention (DESIGN.md,
-"Signs") has ``-omega_n I_z`` for nuclei; the two are related by relabelling the nuclear
+electrons polarized *down* (thermal 2<S_jz> = -p).  The package convention
+(docs/conventions.md, signs) has ``-omega_n I_z`` for nuclei; the two are related by relabelling the nuclear
 states (a pi rotation about x: I_z -> -I_z, I_+ <-> I_-, i.e. A -> -A, B -> B^*).  We
 implement the paper's operators literally and report the nuclear polarization in the
 package convention, ``P_I = -2 <I_z>_paper``; this is also the paper's p_I (positive

@@ -1,6 +1,6 @@
 """Disorder draws of the spin-temperature model (De Luca et al. 2016, Sec. II B).
 
-Every draw takes a :class:`numpy.random.Generator` (DESIGN.md, "Randomness").  Scales
+Every draw takes a :class:`numpy.random.Generator` (docs/conventions.md).  Scales
 are in any frequency unit; the result has the same unit.  Gaussian draws are a
 standard-normal stream times the scale, so a sweep over the scale with a fixed seed
 rescales one and the same disorder realization (common random numbers).

@@ -1,1 +1,1 @@
-"""observables layer of dnpsim (see DESIGN.md, Layers)."""
+"""observables layer of dnpsim (see docs/architecture.md)."""

@@ -32,7 +32,7 @@ next to the centre of the line); every function takes the site as a parameter
 (``site=0`` gives the lowest-offset spin).
 
 Units: public arguments in Hz (cyclic, ``*_hz``) at the boundary, model energies in
-rad/s inside (DESIGN.md, "Units").
+rad/s inside (docs/conventions.md).
 
 Public API
 ----------

@@ -1,1 +1,1 @@
-"""solvers layer of dnpsim (see DESIGN.md, Layers)."""
+"""solvers layer of dnpsim (see docs/architecture.md)."""

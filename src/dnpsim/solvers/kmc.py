@@ -4,7 +4,7 @@
   usable inside numba-compiled loops (each trajectory owns one 64-bit state, so
   results do not depend on how trajectories are split over threads);
 * :func:`trajectory_seeds` — one non-zero 64-bit state per trajectory, derived from a
-  ``numpy.random.Generator`` (DESIGN.md: randomness only via a Generator passed in);
+  ``numpy.random.Generator`` (docs/conventions.md: randomness only via a Generator passed in);
 * :func:`exponential_wait` — the waiting time -ln(u)/R of a rejection-free step;
 * a binary sum tree over non-negative rates (:func:`sumtree_empty`,
   :func:`sumtree_build`, :func:`sumtree_update`, :func:`sumtree_sample`,

@@ -1,6 +1,6 @@
 """Spec kind ``anderson``: the free-fermion engine of the 2018 paper.
 
-Keys (DESIGN.md, "One run, one file"): ``model.L``, ``boundary`` ("periodic"/"open"),
+Keys (README, "One run, one file"): ``model.L``, ``boundary`` ("periodic"/"open"),
 ``hopping`` (t/2pi), ``electron_larmor``, ``onsite`` (``{distribution = "uniform",
 width}`` or a nested L x L x L list of offsets in Hz, index [x][y][z]), ``seed``;
 ``model.nuclei.{larmor, hyperfine, t1n, t2n, per_electron}``;

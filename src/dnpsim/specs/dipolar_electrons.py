@@ -1,6 +1,6 @@
 """Spec kind ``dipolar_electrons``: the 2016 spin-temperature engine (rate equation).
 
-Keys (DESIGN.md, "One run, one file"): ``model.electron_larmor``, ``offsets`` (list or
+Keys (README, "One run, one file"): ``model.electron_larmor``, ``offsets`` (list or
 ``equally_spaced`` / ``uniform`` table), ``couplings`` / ``ising`` (matrix or
 ``gaussian`` table), ``n_electrons``, ``seed``, ``nucleus.larmor``,
 ``nucleus.hyperfine``; ``environment.temperature``, ``mw_frequency``,

@@ -1,1 +1,1 @@
-"""spin layer of dnpsim (see DESIGN.md, Layers)."""
+"""spin layer of dnpsim (see docs/architecture.md)."""

@@ -1,1 +1,1 @@
-"""theory layer of dnpsim (see DESIGN.md, Layers)."""
+"""theory layer of dnpsim (see docs/architecture.md)."""

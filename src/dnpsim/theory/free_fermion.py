@@ -20,7 +20,7 @@ tests/test_anderson_theory.py):
    (times N_e^-1: the pair sums equal N_e int int K).  The printed Eqs. (22), (24) and
    (C7) have L(eps - eps' + omega_n) with P(eps) - P(eps'): the opposite sign, which
    would give P_n = -tanh(beta omega_n / 2) without microwaves.  We keep Eq. (19)/(20)'s
-   sign (thermal P_n = +tanh(beta omega_n/2), DESIGN.md) and state Eq. (22) as above.
+   sign (thermal P_n = +tanh(beta omega_n/2), docs/conventions.md) and state Eq. (22) as above.
 """
 
 from __future__ import annotations

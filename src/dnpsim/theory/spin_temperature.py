@@ -11,7 +11,7 @@ energy nor electron magnetization with the electron spins (Eqs. (A7)):
 * N -> infinity (uniform distribution of Zeeman energies): Eqs. (20) and (23)-(25);
 * Borghini's delta-function absorption, Eq. (22), in the N -> infinity limit.
 
-Units (DESIGN.md, "Conventions"): every frequency is angular, in rad/s (hbar = 1),
+Units (docs/conventions.md): every frequency is angular, in rad/s (hbar = 1),
 times are in s, and the temperature enters as ``beta = hbar / (k_B T)`` in s/rad
 (:func:`dnpsim.units.inverse_temperature`).
 
