@@ -43,7 +43,6 @@ def _model_env(n: int, temperature: float):
     from dnpsim.dynamics.jumps import BathTimescales
     from dnpsim.dynamics.lindblad import OpenEnvironment
     from dnpsim.experiments.figures.zeno_figs import MW_HZ, OMEGA1_HZ, draw_model
-    from dnpsim.units import TWO_PI
 
     model = draw_model(n, 1)
     env = OpenEnvironment(temperature, MW_HZ, OMEGA1_HZ, BathTimescales(*TABLE_I[temperature]))

@@ -30,7 +30,6 @@ def test_threaded_profile_equals_serial():
     """stationary_many solves environments in threads with single-threaded BLAS; the
     numbers must not depend on it."""
     engine = SpinTemperatureEngine(make_model(6))
-    env = Environment(1.2, ELECTRON_LARMOR, 25e3, 1.0, 1e-6)
     frequencies = ELECTRON_LARMOR + np.linspace(-50e6, 50e6, 9)
     environments = [Environment(1.2, f, 25e3, 1.0, 1e-6) for f in frequencies]
     serial = engine.stationary_many(environments, workers=1)

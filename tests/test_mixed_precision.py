@@ -270,7 +270,6 @@ def test_threaded_split_profile_equals_float64_elimination():
     for bit and the float64 elimination of the assembled generators to 1e-12."""
     engine = SpinTemperatureEngine(make_model(10, seed=6))
     assert max(engine.basis.dims) >= MIXED_MIN_BLOCK
-    environment = _environment(93.88)
     environments = [_environment(f / 1e9) for f in np.linspace(93.86e9, 93.92e9, 6)]
     threaded = engine.stationary_many(environments, workers=2)
     serial = engine.stationary_many(environments, workers=1)

@@ -62,13 +62,24 @@ def test_profile_is_a_dataset_over_frequency_in_hz():
     (lambda: dnpsim.Environment(1.2, 93.88e9, 25e3, 1e-6, 1.0), "environment.t2e"),   # T1e and T2e swapped
     (lambda: dnpsim.Environment(1.2, 93.88e9, 25e3, -1.0, 1e-6), "environment.t1e"),
     (lambda: dnpsim.Environment(0.0, 93.88e9, 25e3, 1.0, 1e-6), "environment.temperature"),
-    (lambda: dnpsim.Environment(1.2, "93.88 K", 25e3, 1.0, 1e-6), "environment.mw_frequency"),
     (lambda: dnpsim.DipolarElectrons(93.9e9, [0.0, 1e6], [[0.0, 1.0], [2.0, 0.0]]), "model.couplings"),
     (lambda: dnpsim.NuclearBath(20e6, 4.47e3, -1.0, 1e-5, 1e3), "model.nuclei.t1n"),
-    (lambda: dnpsim.AndersonLattice(3, "6.6 s", np.zeros((3, 3, 3)), 93.9e9), "model.hopping"),
 ])
 def test_impossible_inputs_are_refused_naming_the_field(make, field):
     with pytest.raises(dnpsim.ModelError) as info:
+        make()
+    assert info.value.field == field
+
+
+@pytest.mark.parametrize("make, field", [
+    (lambda: dnpsim.Environment(1.2, "93.88 K", 25e3, 1.0, 1e-6), "environment.mw_frequency"),
+    (lambda: dnpsim.Environment(1.2, 93.88e9, float("inf"), 1.0, 1e-6), "environment.mw_amplitude"),
+    (lambda: dnpsim.AndersonLattice(3, "6.6 s", np.zeros((3, 3, 3)), 93.9e9), "model.hopping"),
+    (lambda: dnpsim.DipolarElectrons(93.9e9, [0.0, "1 K"], np.zeros((2, 2))), "model.offsets[1]"),
+    (lambda: dnpsim.NuclearBath("20 MHz", 4.47e3, "1e4 Hz", 1e-5, 1e3), "model.nuclei.t1n"),
+])
+def test_wrong_units_are_refused_naming_the_field(make, field):
+    with pytest.raises(dnpsim.UnitError) as info:
         make()
     assert info.value.field == field
 

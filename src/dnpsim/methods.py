@@ -30,7 +30,7 @@ from dnpsim.errors import SpecError
 from dnpsim.units import time_grid
 
 __all__ = ["Method", "RateEquation", "Nonsecular", "Hilbert", "FreeFermion", "Lindblad", "ZeemanRates", "KineticMonteCarlo",
-           "METHODS", "method_from_table", "time_grid"]
+           "METHODS", "method_from_table", "engine_method"]
 
 
 def _number(value: Any, name: str, dimension: str = "dimensionless") -> float:
@@ -239,6 +239,16 @@ class KineticMonteCarlo(Method):
 #: ``method.kind`` -> options class.
 METHODS: dict[str, type[Method]] = {cls.kind: cls for cls in (RateEquation, Nonsecular, Hilbert, FreeFermion,
                                                                  Lindblad, ZeemanRates, KineticMonteCarlo)}
+
+
+def engine_method(method: Method | None, allowed: tuple[type[Method], ...], engine: str) -> Method:
+    """The options an engine runs: ``method``, or the defaults of ``allowed[0]`` when
+    None; :class:`SpecError` naming ``method`` when it is not one of ``allowed``."""
+    method = allowed[0]() if method is None else method
+    if not isinstance(method, allowed):
+        names = " or ".join(cls.__name__ for cls in allowed)
+        raise SpecError("method", f"the {engine} engine runs {names} options, got {method!r}")
+    return method
 
 
 def method_from_table(table: Any, model_kind: str, default: str | None = None) -> Method:

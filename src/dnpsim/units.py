@@ -20,7 +20,7 @@ import functools
 import math
 import re
 from numbers import Real
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from scipy import constants as _c
@@ -145,23 +145,8 @@ def _registry():
     return pint.UnitRegistry()
 
 
-def parse_quantity(value, dimension: str, field: str = "value") -> float:
-    """Parse a boundary quantity into SI (Hz for frequencies, s, K).
-
-    Parameters
-    ----------
-    value : number, str or pint Quantity
-        A plain number is taken to be in SI units already (Hz, s, K).  A string may
-        carry a unit: ``"93.9 GHz"``, ``"25 kHz"``, ``"1 us"``, ``"1.2 K"``.  Angular
-        units ("rad/s") are converted to cyclic Hz.
-    dimension : {"frequency", "time", "temperature", "dimensionless"}
-    field : str
-        Name used in error messages (e.g. ``"environment.temperature"``).
-
-    Returns
-    -------
-    float in Hz, s, K or dimensionless.
-    """
+def _parse_quantity(value, dimension: str, field: str = "value") -> float:
+    """:func:`parse_quantity` without the finiteness check."""
     if dimension not in SI_UNITS:
         raise ValueError(f"unknown dimension {dimension!r}")
     if isinstance(value, bool):
@@ -195,21 +180,75 @@ def parse_quantity(value, dimension: str, field: str = "value") -> float:
         raise UnitError(field, f"{value!r} is not a {dimension} (expected units convertible to {unit or 'a pure number'})") from None
 
 
+def parse_quantity(value, dimension: str, field: str = "value") -> float:
+    """Parse a boundary quantity into SI (Hz for frequencies, s, K); finite.
+
+    Parameters
+    ----------
+    value : number, str or pint Quantity
+        A plain number is taken to be in SI units already (Hz, s, K).  A string may
+        carry a unit: ``"93.9 GHz"``, ``"25 kHz"``, ``"1 us"``, ``"1.2 K"``.  Angular
+        units ("rad/s") are converted to cyclic Hz.
+    dimension : {"frequency", "time", "temperature", "dimensionless"}
+    field : str
+        Name used in error messages (e.g. ``"environment.temperature"``).
+
+    Returns a float in Hz, s, K or dimensionless; raises :class:`UnitError` (naming
+    ``field``) for a wrong unit, an unparsable or a non-finite value.
+    """
+    out = _parse_quantity(value, dimension, field)
+    if not math.isfinite(out):
+        raise UnitError(field, f"must be finite, got {value!r}")
+    return out
+
+
+def parse_fields(instance, dimensions: dict[str, str], section: str) -> None:
+    """Parse the fields ``dimensions`` (name -> dimension) of a frozen dataclass
+    ``instance`` in place into SI floats (:func:`parse_quantity`; errors name
+    ``section.name``): how every public parameter class accepts numbers, strings with
+    units and pint quantities."""
+    for name, dimension in dimensions.items():
+        object.__setattr__(instance, name, parse_quantity(getattr(instance, name), dimension, f"{section}.{name}"))
+
+
+class Angular:
+    """Read-only attribute 2 pi x ``field``: the angular frequency (rad/s) of a
+    parameter given in Hz, which is what the engines compute with.  Used in the body
+    of a parameter class, e.g. ``omega_e = Angular("electron_larmor")``."""
+
+    def __init__(self, field: str):
+        self.field = field
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return self
+        value = getattr(instance, self.field)
+        if value is None:
+            return None
+        return TWO_PI * value if np.ndim(value) == 0 else TWO_PI * np.asarray(value)
+
+
 def parse_array(values, dimension: str, field: str = "value") -> np.ndarray:
     """:func:`parse_quantity` for an array: a numeric array-like (SI units), a pint
     Quantity array, or a (nested) list whose entries may be strings with units.
-    Returns a float ndarray of the same shape."""
+    Returns a float ndarray of the same shape; :class:`UnitError` (naming ``field``)
+    for a wrong unit or a non-finite entry."""
     if hasattr(values, "magnitude") and hasattr(values, "units"):
         unit = parse_quantity(f"1 {values.units}", dimension, field)
-        return np.asarray(values.magnitude, dtype=float) * unit
-    try:
-        return np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        pass
-    array = np.asarray(values, dtype=object)
-    out = np.empty(array.shape)
-    for index in np.ndindex(array.shape):
-        out[index] = parse_quantity(array[index], dimension, f"{field}{list(index)}")
+        out = np.asarray(values.magnitude, dtype=float) * unit
+    else:
+        try:
+            out = np.asarray(values, dtype=float)
+        except (TypeError, ValueError):
+            array = np.asarray(values, dtype=object)
+            out = np.empty(array.shape)
+            for index in np.ndindex(array.shape):
+                out[index] = parse_quantity(array[index], dimension, f"{field}{list(index)}")
+    if not np.all(np.isfinite(out)):
+        raise UnitError(field, "has non-finite entries")
     return out
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dnpsim.dynamics.rates import Environment
-from dnpsim.units import TWO_PI, detailed_balance
+from dnpsim.units import Angular, detailed_balance, parse_fields
 
 __all__ = [
     "NuclearBath",
@@ -54,16 +54,15 @@ class NuclearBath:
     t2n: float
     per_electron: float
 
-    def __post_init__(self):
-        from dnpsim.errors import ModelError, SpecError
-        from dnpsim.units import parse_quantity
+    #: omega_n and A_0, rad/s
+    omega_n = Angular("larmor")
+    A0 = Angular("hyperfine")
 
-        for name, dimension in (("larmor", "frequency"), ("hyperfine", "frequency"), ("t1n", "time"),
-                                ("t2n", "time"), ("per_electron", "dimensionless")):
-            try:
-                object.__setattr__(self, name, parse_quantity(getattr(self, name), dimension, f"model.nuclei.{name}"))
-            except SpecError as exc:
-                raise ModelError(exc.field, exc.message) from None
+    def __post_init__(self):
+        from dnpsim.errors import ModelError
+
+        parse_fields(self, {"larmor": "frequency", "hyperfine": "frequency", "t1n": "time", "t2n": "time",
+                            "per_electron": "dimensionless"}, "model.nuclei")
         if not (np.isfinite(self.larmor) and self.larmor > 0):
             raise ModelError("model.nuclei.larmor", f"must be positive, got {self.larmor!r}")
         if not (np.isfinite(self.hyperfine) and self.hyperfine >= 0):
@@ -74,16 +73,6 @@ class NuclearBath:
                 raise ModelError(f"model.nuclei.{name}", f"must be a positive time, got {v!r}")
         if not (np.isfinite(self.per_electron) and self.per_electron >= 1):
             raise ModelError("model.nuclei.per_electron", f"must be >= 1, got {self.per_electron!r}")
-
-    @property
-    def omega_n(self) -> float:
-        """omega_n, rad/s."""
-        return TWO_PI * self.larmor
-
-    @property
-    def A0(self) -> float:
-        """A_0, rad/s."""
-        return TWO_PI * self.hyperfine
 
     def to_table(self) -> dict:
         """The spec's ``[model.nuclei]`` table (Hz, s)."""

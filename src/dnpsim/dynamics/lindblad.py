@@ -55,7 +55,7 @@ from dnpsim.dynamics.jumps import BathTimescales, total_raising_amplitude
 from dnpsim.errors import ModelError
 from dnpsim.models.electrons import DipolarElectrons
 from dnpsim.spin.operators import full_operator
-from dnpsim.units import TWO_PI, detailed_balance, inverse_temperature
+from dnpsim.units import Angular, detailed_balance, inverse_temperature, parse_fields
 
 #: Full-space references are for at most this many spins (4^N superoperator).
 MAX_DENSE_SPINS = 5
@@ -87,16 +87,13 @@ class OpenEnvironment:
     bath: BathTimescales
     irradiated: int | None = None
 
-    def __post_init__(self):
-        from dnpsim.errors import SpecError
-        from dnpsim.units import parse_quantity
+    #: omega_MW and omega_1, rad/s
+    omega_mw = Angular("mw_frequency")
+    omega_1 = Angular("mw_amplitude")
 
-        for name, dimension in (("temperature", "temperature"), ("mw_frequency", "frequency"),
-                                ("mw_amplitude", "frequency")):
-            try:
-                object.__setattr__(self, name, parse_quantity(getattr(self, name), dimension, f"environment.{name}"))
-            except SpecError as exc:
-                raise ModelError(exc.field, exc.message) from None
+    def __post_init__(self):
+        parse_fields(self, {"temperature": "temperature", "mw_frequency": "frequency", "mw_amplitude": "frequency"},
+                     "environment")
         if not (np.isfinite(self.temperature) and self.temperature > 0):
             raise ModelError("environment.temperature", f"must be positive, got {self.temperature}")
         if not (np.isfinite(self.mw_amplitude) and self.mw_amplitude >= 0):
@@ -110,16 +107,6 @@ class OpenEnvironment:
     def beta(self) -> float:
         """hbar / (k_B T), s/rad."""
         return inverse_temperature(self.temperature)
-
-    @property
-    def omega_mw(self) -> float:
-        """omega_MW, rad/s."""
-        return TWO_PI * self.mw_frequency
-
-    @property
-    def omega_1(self) -> float:
-        """omega_1, rad/s."""
-        return TWO_PI * self.mw_amplitude
 
     def check_model(self, model: DipolarElectrons) -> None:
         """Raise ModelError if the environment does not fit ``model``."""

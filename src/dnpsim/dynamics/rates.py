@@ -29,12 +29,12 @@ import numpy as np
 
 from dnpsim import jit  # noqa: F401  (says so on stderr while kernels compile)
 from dnpsim.dynamics.eigenbasis import Eigenbasis
-from dnpsim.errors import ModelError, SpecError
+from dnpsim.errors import ModelError
 from dnpsim.solvers.block_tridiagonal import BlockTridiagonal, complete_generator, diagonal_view
 from dnpsim.solvers.double_double import column_sums2, dot2, escape_rates2, finish_residual2, offdiagonal_product2
 from dnpsim.solvers.mixed_precision import SplitGenerator
 from dnpsim.solvers.threads import SMALL_BLOCK, available_blas_threads
-from dnpsim.units import TWO_PI, inverse_temperature, parse_quantity
+from dnpsim.units import Angular, inverse_temperature, parse_fields
 
 
 @dataclass(frozen=True)
@@ -56,10 +56,13 @@ class Environment:
     t1e: float = 1.0
     t2e: float = 1e-6
 
+    #: omega_MW and omega_1, rad/s
+    omega_mw = Angular("mw_frequency")
+    omega_1 = Angular("mw_amplitude")
+
     def __post_init__(self):
-        for name, dimension in (("temperature", "temperature"), ("mw_frequency", "frequency"),
-                                ("mw_amplitude", "frequency"), ("t1e", "time"), ("t2e", "time")):
-            object.__setattr__(self, name, _quantity(getattr(self, name), dimension, f"environment.{name}"))
+        parse_fields(self, {"temperature": "temperature", "mw_frequency": "frequency", "mw_amplitude": "frequency",
+                            "t1e": "time", "t2e": "time"}, "environment")
         if not self.temperature > 0:
             raise ModelError("environment.temperature", f"must be positive, got {self.temperature}")
         if not self.mw_frequency > 0:
@@ -81,25 +84,6 @@ class Environment:
         return {"temperature": self.temperature, "mw_frequency": self.mw_frequency,
                 "mw_amplitude": self.mw_amplitude, "t1e": self.t1e, "t2e": self.t2e}
 
-    @property
-    def omega_mw(self) -> float:
-        """omega_MW, rad/s."""
-        return TWO_PI * self.mw_frequency
-
-    @property
-    def omega_1(self) -> float:
-        """omega_1, rad/s."""
-        return TWO_PI * self.mw_amplitude
-
-
-def _quantity(value, dimension: str, field: str) -> float:
-    try:
-        out = parse_quantity(value, dimension, field)
-    except SpecError as exc:
-        raise ModelError(field, exc.message) from None
-    if not np.isfinite(out):
-        raise ModelError(field, f"must be finite, got {value!r}")
-    return out
 
 
 def check_relaxation_times(t1: float, t2: float, field: str) -> None:

@@ -17,8 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from dnpsim.dynamics.free_fermion import NuclearBath, bloch_bias
-from dnpsim.errors import SpecError
-from dnpsim.methods import FreeFermion
+from dnpsim.methods import FreeFermion, engine_method
 from dnpsim.result import Result
 from dnpsim.dynamics.rates import Environment
 from dnpsim.models.anderson import AndersonLattice
@@ -49,10 +48,7 @@ class ExactAnderson:
     def __init__(self, lattice: AndersonLattice, method: FreeFermion | None = None):
         import scipy.linalg
 
-        method = FreeFermion() if method is None else method
-        if not isinstance(method, FreeFermion):
-            raise SpecError("method", f"the free-fermion engine runs FreeFermion options, got {method!r}")
-        self.method = method
+        self.method = engine_method(method, (FreeFermion,), "free-fermion")
         self.lattice = lattice
         start = time.perf_counter()
         if lattice.t == 0.0:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 import numpy as np
 
 from dnpsim.errors import SpecError
-from dnpsim.methods import KineticMonteCarlo, Lindblad, ZeemanRates
+from dnpsim.methods import KineticMonteCarlo, Lindblad, ZeemanRates, engine_method
 from dnpsim.models.cross_effect import CrossEffectModel, point_dipole_couplings, zcw_orientations
 from dnpsim.result import Result
 
@@ -90,11 +90,8 @@ class CrossEffectEngine:
                  temperature: float | None = None, electron_larmor: float | None = None):
         if not isinstance(model, CrossEffectModel):
             raise SpecError("model", f"must be a CrossEffectModel, got {type(model).__name__}")
-        if not isinstance(method, (Lindblad, ZeemanRates, KineticMonteCarlo)):
-            raise SpecError("method", f"the cross-effect engine runs Lindblad, ZeemanRates or KineticMonteCarlo "
-                            f"options, got {method!r}")
         self.model = model
-        self.method = method
+        self.method = engine_method(method, (Lindblad, ZeemanRates, KineticMonteCarlo), "cross-effect")
         self.temperature = temperature
         self.electron_larmor = electron_larmor
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from dnpsim.errors import SpecError
-from dnpsim.methods import Hilbert, Nonsecular
+from dnpsim.methods import Hilbert, Nonsecular, engine_method
 from dnpsim.models.electrons import DipolarElectrons
 from dnpsim.observables.polarization import polarization
 from dnpsim.result import Enhancement, Result, boltzmann_polarization, results_dataset
@@ -45,11 +45,8 @@ class OpenSystemEngine:
                  keep_vectors: bool = False):
         if not isinstance(model, DipolarElectrons):
             raise SpecError("model", f"must be a DipolarElectrons, got {type(model).__name__}")
-        method = Nonsecular() if method is None else method
-        if not isinstance(method, (Nonsecular, Hilbert)):
-            raise SpecError("method", f"the open-system engine runs Nonsecular or Hilbert options, got {method!r}")
         self.model = model
-        self.method = method
+        self.method = method = engine_method(method, (Nonsecular, Hilbert), "open-system")
         if isinstance(method, Hilbert):
             from dnpsim.dynamics.eigenbasis import Eigenbasis
 

@@ -28,7 +28,7 @@ from dnpsim.models.electrons import DipolarElectrons
 from dnpsim.observables.polarization import polarization
 from dnpsim.observables.spin_temperature import SpinTemperatureFit, fit_spin_temperature, kl_divergence
 from dnpsim.errors import SpecError
-from dnpsim.methods import RateEquation
+from dnpsim.methods import RateEquation, engine_method
 from dnpsim.result import Enhancement, Result
 from dnpsim.solvers.block_tridiagonal import BlockTridiagonal
 from dnpsim.solvers.mixed_precision import Float32Workspace
@@ -96,11 +96,8 @@ class SpinTemperatureEngine:
                  keep_vectors: bool = False):
         if not isinstance(model, DipolarElectrons):
             raise SpecError("model", f"must be a DipolarElectrons, got {type(model).__name__}")
-        method = RateEquation() if method is None else method
-        if not isinstance(method, RateEquation):
-            raise SpecError("method", f"the spin-temperature engine runs RateEquation options, got {method!r}")
         self.model = model
-        self.method = method
+        self.method = engine_method(method, (RateEquation,), "spin-temperature")
         start = time.perf_counter()
         self.basis = Eigenbasis.build(model, keep_vectors=keep_vectors, progress=progress)
         self.setup_time = time.perf_counter() - start

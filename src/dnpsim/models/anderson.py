@@ -15,13 +15,12 @@ on-site offsets maps to ``a.reshape(-1)`` (C order), as the spec's nested list d
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
 
-from dnpsim.errors import ModelError, SpecError
-from dnpsim.units import TWO_PI, parse_array, parse_quantity
+from dnpsim.errors import ModelError
+from dnpsim.units import Angular, parse_array, parse_fields
 
 BOUNDARIES = ("periodic", "open")
 #: Critical disorder of the 3D Anderson model with box disorder, w_c / t = 16.536
@@ -50,48 +49,27 @@ class AndersonLattice:
     electron_larmor: float
     boundary: str = "periodic"
 
+    #: hopping t, (L, L, L) offsets delta omega_j and omega_e, rad/s
+    t = Angular("hopping")
+    delta_omega = Angular("offsets")
+    omega_e = Angular("electron_larmor")
+
     def __post_init__(self):
         if isinstance(self.L, bool) or not isinstance(self.L, (int, np.integer)) or self.L < 1:
             raise ModelError("model.L", f"must be an integer >= 1, got {self.L!r}")
         if self.boundary not in BOUNDARIES:
             raise ModelError("model.boundary", f"must be one of {BOUNDARIES}, got {self.boundary!r}")
-        for name in ("hopping", "electron_larmor"):
-            try:
-                object.__setattr__(self, name, parse_quantity(getattr(self, name), "frequency", f"model.{name}"))
-            except SpecError as exc:
-                raise ModelError(exc.field, exc.message) from None
+        parse_fields(self, {"hopping": "frequency", "electron_larmor": "frequency"}, "model")
         if not (np.isfinite(self.hopping) and self.hopping >= 0):
             raise ModelError("model.hopping", f"must be a non-negative frequency, got {self.hopping!r}")
         if not (np.isfinite(self.electron_larmor) and self.electron_larmor > 0):
             raise ModelError("model.electron_larmor", f"must be positive, got {self.electron_larmor!r}")
-        try:
-            offsets = parse_array(self.offsets, "frequency", "model.onsite")
-        except SpecError as exc:
-            raise ModelError(exc.field, exc.message) from None
+        offsets = parse_array(self.offsets, "frequency", "model.onsite")
         if offsets.shape != (self.L,) * 3:
             raise ModelError("model.onsite", f"must have shape {(self.L,) * 3}, got {offsets.shape}")
-        if not np.all(np.isfinite(offsets)):
-            raise ModelError("model.onsite", "must be finite")
         offsets = offsets.copy()
         offsets.setflags(write=False)
         object.__setattr__(self, "offsets", offsets)
-
-    @property
-    def t(self) -> float:
-        """Hopping t, rad/s."""
-        return TWO_PI * self.hopping
-
-    @cached_property
-    def delta_omega(self) -> np.ndarray:
-        """(L, L, L) on-site offsets delta omega_j, rad/s."""
-        out = TWO_PI * self.offsets
-        out.setflags(write=False)
-        return out
-
-    @property
-    def omega_e(self) -> float:
-        """omega_e, rad/s."""
-        return TWO_PI * self.electron_larmor
 
     def to_table(self) -> dict:
         """The spec's ``[model]`` table of this lattice (Hz, offsets written out)."""

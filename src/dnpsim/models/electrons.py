@@ -20,19 +20,18 @@ The constant omega_e * M of a sector is kept out of the diagonalized block
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from math import comb
 
 import numpy as np
 
-from dnpsim.errors import ModelError, SpecError
+from dnpsim.errors import ModelError
 from dnpsim.spin.operators import full_operator
 from dnpsim.spin.sectors import Sector, sector
-from dnpsim.units import TWO_PI, parse_array, parse_quantity
+from dnpsim.units import Angular, parse_array, parse_fields
 
 
 def _symmetric_matrix(name: str, value, n: int) -> np.ndarray:
-    m = _frequencies(value, name)
+    m = parse_array(value, "frequency", name)
     if m.shape != (n, n):
         raise ModelError(name, f"must be an {n} x {n} matrix, got shape {m.shape}")
     if not np.all(np.isfinite(m)):
@@ -43,23 +42,6 @@ def _symmetric_matrix(name: str, value, n: int) -> np.ndarray:
     if np.any(np.diag(m) != 0.0):
         raise ModelError(name, "must have a zero diagonal")
     return m
-
-
-def _frequency(value, field: str) -> float:
-    try:
-        out = parse_quantity(value, "frequency", field)
-    except SpecError as exc:
-        raise ModelError(field, exc.message) from None
-    if not np.isfinite(out):
-        raise ModelError(field, f"must be finite, got {value!r}")
-    return out
-
-
-def _frequencies(values, field: str) -> np.ndarray:
-    try:
-        return parse_array(values, "frequency", field)
-    except SpecError as exc:
-        raise ModelError(exc.field, exc.message) from None
 
 
 @dataclass(frozen=True)
@@ -78,22 +60,13 @@ class ThermometerNucleus:
     larmor: float
     hyperfine: np.ndarray = field(repr=False)
 
+    #: omega_n and (N,) D_i, rad/s
+    omega_n = Angular("larmor")
+    D = Angular("hyperfine")
+
     def __post_init__(self):
-        object.__setattr__(self, "larmor", _frequency(self.larmor, "model.nucleus.larmor"))
-        hyperfine = _frequencies(self.hyperfine, "model.nucleus.hyperfine").ravel()
-        if not np.all(np.isfinite(hyperfine)):
-            raise ModelError("model.nucleus.hyperfine", "has non-finite entries")
-        object.__setattr__(self, "hyperfine", hyperfine)
-
-    @cached_property
-    def omega_n(self) -> float:
-        """omega_n, rad/s."""
-        return TWO_PI * self.larmor
-
-    @cached_property
-    def D(self) -> np.ndarray:
-        """(N,) D_i, rad/s."""
-        return TWO_PI * self.hyperfine
+        parse_fields(self, {"larmor": "frequency"}, "model.nucleus")
+        object.__setattr__(self, "hyperfine", parse_array(self.hyperfine, "frequency", "model.nucleus.hyperfine").ravel())
 
 
 @dataclass(frozen=True)
@@ -118,21 +91,24 @@ class DipolarElectrons:
     ising: np.ndarray | None = field(default=None, repr=False)
     nucleus: ThermometerNucleus | None = None
 
+    #: omega_e, (N,) Delta_i, (N, N) U_ij and J_ij (or None), rad/s
+    omega_e = Angular("electron_larmor")
+    Delta = Angular("offsets")
+    U = Angular("couplings")
+    J = Angular("ising")
+
     def __post_init__(self):
-        offsets = _frequencies(self.offsets, "model.offsets").ravel()
+        offsets = parse_array(self.offsets, "frequency", "model.offsets").ravel()
         n = offsets.size
         if n < 1:
             raise ModelError("model.offsets", "needs at least one electron")
-        if not np.all(np.isfinite(offsets)):
-            raise ModelError("model.offsets", "has non-finite entries")
         object.__setattr__(self, "offsets", offsets)
         object.__setattr__(self, "couplings", _symmetric_matrix("model.couplings", self.couplings, n))
         if self.ising is not None:
             object.__setattr__(self, "ising", _symmetric_matrix("model.ising", self.ising, n))
-        larmor = _frequency(self.electron_larmor, "model.electron_larmor")
-        if not larmor > 0:
+        parse_fields(self, {"electron_larmor": "frequency"}, "model")
+        if not self.electron_larmor > 0:
             raise ModelError("model.electron_larmor", f"must be positive, got {self.electron_larmor}")
-        object.__setattr__(self, "electron_larmor", larmor)
         if self.nucleus is not None and not isinstance(self.nucleus, ThermometerNucleus):
             raise ModelError("model.nucleus", f"must be a ThermometerNucleus or None, got {type(self.nucleus).__name__}")
         if self.nucleus is not None and self.nucleus.hyperfine.size != n:
@@ -152,27 +128,6 @@ class DipolarElectrons:
         if self.nucleus is not None:
             out["nucleus"] = {"larmor": self.nucleus.larmor, "hyperfine": self.nucleus.hyperfine.tolist()}
         return out
-
-    # ------------------------------------------------------- angular (rad/s)
-    @cached_property
-    def omega_e(self) -> float:
-        """omega_e, rad/s."""
-        return TWO_PI * self.electron_larmor
-
-    @cached_property
-    def Delta(self) -> np.ndarray:
-        """(N,) offsets Delta_i, rad/s."""
-        return TWO_PI * self.offsets
-
-    @cached_property
-    def U(self) -> np.ndarray:
-        """(N, N) flip-flop couplings U_ij, rad/s."""
-        return TWO_PI * self.couplings
-
-    @cached_property
-    def J(self) -> np.ndarray | None:
-        """(N, N) Ising couplings J_ij, rad/s, or None."""
-        return None if self.ising is None else TWO_PI * self.ising
 
     @property
     def n_electrons(self) -> int:
