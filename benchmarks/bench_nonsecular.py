@@ -41,7 +41,7 @@ TABLE_I = {1.2: (160e-6, 80e-6, 1.6e-6), 12.0: (1.6e-6, 0.16e-6, 0.16e-6)}
 
 def _model_env(n: int, temperature: float):
     from dnpsim.dynamics.jumps import BathTimescales
-    from dnpsim.dynamics.lindblad import OpenEnvironment
+    from dnpsim.dynamics.jumps import OpenEnvironment
     from dnpsim.experiments.figures.zeno_figs import MW_HZ, OMEGA1_HZ, draw_model
 
     model = draw_model(n, 1)
@@ -57,7 +57,8 @@ def worker(kind: str, n: int, temperature: float) -> dict:
         import qutip  # noqa: F401  (import time, ~10 s here, is not counted)
     start = time.perf_counter()
     if kind == "dnpsim":
-        from dnpsim.dynamics.lindblad import EigenbasisLiouvillian, nonsecular_steady_state
+        from dnpsim.dynamics.lindblad import EigenbasisLiouvillian
+        from dnpsim.dynamics.lindblad_steady_state import nonsecular_steady_state
 
         state = nonsecular_steady_state(EigenbasisLiouvillian(model, env), tol=1e-8)
         pol = state.electron_polarization()

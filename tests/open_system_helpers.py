@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from dnpsim.dynamics.jumps import BathTimescales
-from dnpsim.dynamics.lindblad import OpenEnvironment
+from dnpsim.dynamics.jumps import OpenEnvironment
 from dnpsim.models.electrons import DipolarElectrons
 from dnpsim.units import TWO_PI
 

@@ -8,7 +8,7 @@ import pytest
 
 from dnpsim.dynamics.eigenbasis import Eigenbasis
 from dnpsim.dynamics.hilbert import bath_generator, decoherence_rates, hilbert_steady_state
-from dnpsim.dynamics.lindblad import _full_eigensystem, boltzmann_state, dense_liouvillian, dense_steady_state
+from dnpsim.dynamics.lindblad_dense import _full_eigensystem, boltzmann_state, dense_liouvillian, dense_steady_state
 
 from tests.open_system_helpers import BATH_MIXED, BATH_12K, MW_FREQUENCY, environment, polarization_of, random_model
 

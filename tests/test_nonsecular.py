@@ -7,8 +7,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from dnpsim.dynamics.lindblad import (EigenbasisLiouvillian, boltzmann_state, dense_liouvillian, dense_steady_state,
-                                      electron_polarization, nonsecular_steady_state)
+from dnpsim.dynamics.lindblad import EigenbasisLiouvillian
+
+from dnpsim.dynamics.lindblad_dense import boltzmann_state, dense_liouvillian, dense_steady_state
+
+from dnpsim.dynamics.lindblad_steady_state import electron_polarization, nonsecular_steady_state
 from dnpsim.errors import ModelError
 from dnpsim.errors import ConvergenceError
 from dnpsim.units import inverse_temperature

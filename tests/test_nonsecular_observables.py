@@ -8,7 +8,8 @@ import pytest
 
 from dnpsim.dynamics.eigenbasis import Eigenbasis
 from dnpsim.dynamics.hilbert import hilbert_steady_state
-from dnpsim.dynamics.lindblad import EigenbasisLiouvillian, nonsecular_steady_state
+from dnpsim.dynamics.lindblad import EigenbasisLiouvillian
+from dnpsim.dynamics.lindblad_steady_state import nonsecular_steady_state
 from dnpsim.observables.entanglement import entanglement_entropy, stationary_spectrum
 from dnpsim.observables.epr import diagonal_blocks_from_populations, epr_spectrum
 from dnpsim.theory.phonons import bath_timescales, direct_rate, two_phonon_rate

@@ -45,7 +45,7 @@ _LAZY = {
     "DipolarElectrons": "dnpsim.models.electrons",
     "ThermometerNucleus": "dnpsim.models.electrons",
     "Environment": "dnpsim.dynamics.rates",
-    "OpenEnvironment": "dnpsim.dynamics.lindblad",
+    "OpenEnvironment": "dnpsim.dynamics.jumps",
     "BathTimescales": "dnpsim.dynamics.jumps",
     "AndersonLattice": "dnpsim.models.anderson",
     "NuclearBath": "dnpsim.dynamics.free_fermion",

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from dnpsim.dynamics.lindblad import OpenEnvironment, nonsecular_jump_operators, rotating_hamiltonian
+from dnpsim.dynamics.jumps import OpenEnvironment
+
+from dnpsim.dynamics.lindblad_dense import nonsecular_jump_operators, rotating_hamiltonian
 from dnpsim.models.electrons import DipolarElectrons
 
 

@@ -8,7 +8,9 @@ import pytest
 
 from dnpsim.dynamics.eigenbasis import Eigenbasis
 from dnpsim.dynamics.hilbert import hilbert_steady_state
-from dnpsim.dynamics.lindblad import EigenbasisLiouvillian, dense_liouvillian, dense_steady_state, nonsecular_steady_state
+from dnpsim.dynamics.lindblad import EigenbasisLiouvillian
+from dnpsim.dynamics.lindblad_dense import dense_liouvillian, dense_steady_state
+from dnpsim.dynamics.lindblad_steady_state import nonsecular_steady_state
 from dnpsim.models.electrons import DipolarElectrons
 from dnpsim.units import TWO_PI
 

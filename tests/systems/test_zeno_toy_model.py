@@ -6,7 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dnpsim.dynamics.lindblad import EigenbasisLiouvillian, nonsecular_steady_state
+from dnpsim.dynamics.lindblad import EigenbasisLiouvillian
+
+from dnpsim.dynamics.lindblad_steady_state import nonsecular_steady_state
 from dnpsim.theory.zeno_three_level import as_spin_model, linear_response_populations, three_level_steady_state
 
 MHZ = 2 * np.pi * 1e6

@@ -41,7 +41,7 @@ import numpy as np
 
 from dnpsim.dynamics.eigenbasis import Eigenbasis
 from dnpsim.dynamics.jumps import total_raising_amplitude
-from dnpsim.dynamics.lindblad import OpenEnvironment
+from dnpsim.dynamics.jumps import OpenEnvironment
 from dnpsim.solvers.block_tridiagonal import BlockTridiagonal, complete_generator
 from dnpsim.solvers.steady_state import stationary_state
 from dnpsim.units import detailed_balance

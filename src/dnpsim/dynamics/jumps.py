@@ -19,6 +19,7 @@ has none).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +27,7 @@ import numpy as np
 from dnpsim.dynamics.eigenbasis import SectorEigensystem
 from dnpsim.errors import ModelError
 from dnpsim.models.electrons import DipolarElectrons
+from dnpsim.units import Angular, detailed_balance, inverse_temperature, parse_fields
 
 
 def _require_vectors(*systems: SectorEigensystem) -> None:
@@ -113,3 +115,63 @@ class BathTimescales:
         T(0) for |omega| <= ``zero_tolerance``, T* otherwise (Eqs. (7)-(8), footnote 6)."""
         g = np.abs(np.asarray(gap, dtype=float))
         return np.where(g > 0.5 * electron_larmor, 0.5 * self.t1, np.where(g <= zero_tolerance, self.t_zero, self.t_star))
+
+
+@dataclass(frozen=True)
+class OpenEnvironment:
+    """Bath and drive of the 2021 engine, in the units of the spec files (numbers or
+    strings with units).
+
+    temperature : K (> 0)
+    mw_frequency : omega_MW / 2 pi, Hz (> 0)
+    mw_amplitude : omega_1 / 2 pi, Hz (>= 0)
+    bath : :class:`BathTimescales` (T_1, T*, T(0), seconds)
+    irradiated : None (all spins, S^x) or the index j of the one irradiated spin (S^x_j)
+
+    The Liouvillian uses :attr:`beta` (s/rad), :attr:`omega_mw`, :attr:`omega_1` (rad/s).
+    """
+
+    temperature: float
+    mw_frequency: float
+    mw_amplitude: float
+    bath: BathTimescales
+    irradiated: int | None = None
+
+    #: omega_MW and omega_1, rad/s
+    omega_mw = Angular("mw_frequency")
+    omega_1 = Angular("mw_amplitude")
+
+    def __post_init__(self):
+        parse_fields(self, {"temperature": "temperature", "mw_frequency": "frequency", "mw_amplitude": "frequency"},
+                     "environment")
+        if not (np.isfinite(self.temperature) and self.temperature > 0):
+            raise ModelError("environment.temperature", f"must be positive, got {self.temperature}")
+        if not (np.isfinite(self.mw_amplitude) and self.mw_amplitude >= 0):
+            raise ModelError("environment.mw_amplitude", f"must be non-negative, got {self.mw_amplitude}")
+        if not np.isfinite(self.mw_frequency):
+            raise ModelError("environment.mw_frequency", "must be finite")
+        if not isinstance(self.bath, BathTimescales):
+            raise ModelError("environment.bath", "must be a BathTimescales")
+
+    @property
+    def beta(self) -> float:
+        """hbar / (k_B T), s/rad."""
+        return inverse_temperature(self.temperature)
+
+    def check_model(self, model: DipolarElectrons) -> None:
+        """Raise ModelError if the environment does not fit ``model``."""
+        if model.has_nucleus:
+            raise ModelError("model.nucleus", "the open-system (2021) engine has no thermometer nucleus")
+        if self.irradiated is not None and not 0 <= self.irradiated < model.n_electrons:
+            raise ModelError("environment.irradiated", f"must be a spin index in 0..{model.n_electrons - 1}, got {self.irradiated}")
+
+    def flip_rates(self, model: DipolarElectrons) -> tuple[float, float]:
+        """(gamma_down, gamma_up) = (h(omega_e), h(-omega_e)) / T_1 of the amplitude
+        damping equivalent to Eq. (7) (x and y cross terms cancel), 1/s."""
+        h = float(detailed_balance(model.omega_e, self.beta))
+        return h / self.bath.t1, (1.0 - h) / self.bath.t1
+
+    def dephasing_coefficients(self) -> tuple[float, float]:
+        """(a, b) of Eq. (8): A^z_i = a S^z_i + b D_i with D_i = sum_n <n|S^z_i|n> |n><n|."""
+        a = 1.0 / math.sqrt(2.0 * self.bath.t_star)
+        return a, 1.0 / math.sqrt(2.0 * self.bath.t_zero) - a

@@ -38,7 +38,7 @@ class OpenSystemEngine:
     Operations: :meth:`stationary` (one :class:`~dnpsim.result.Result`) and
     :meth:`profile` (stationary states over microwave frequencies, an
     :class:`xarray.Dataset`); environments are
-    :class:`~dnpsim.dynamics.lindblad.OpenEnvironment` (Hz).
+    :class:`~dnpsim.dynamics.jumps.OpenEnvironment` (Hz).
     """
 
     def __init__(self, model: DipolarElectrons, method: Nonsecular | Hilbert | None = None, *,
@@ -59,7 +59,7 @@ class OpenSystemEngine:
 
     def stationary(self, environment, parameters: dict | None = None) -> Result:
         """Stationary state for ``environment`` (an
-        :class:`~dnpsim.dynamics.lindblad.OpenEnvironment`): electron polarizations,
+        :class:`~dnpsim.dynamics.jumps.OpenEnvironment`): electron polarizations,
         enhancements, the residual, and the spin-temperature fit (S78)-(S79) as extras
         (except for the dense cross-check solver).  ``parameters`` (the resolved spec)
         defaults to the tables of the model, the environment and the method."""
@@ -74,7 +74,7 @@ class OpenSystemEngine:
             populations = state.populations
         elif method.solver == "dense":
             from dnpsim.dynamics.gksl import stationary_density_matrix
-            from dnpsim.dynamics.lindblad import dense_liouvillian
+            from dnpsim.dynamics.lindblad_dense import dense_liouvillian
 
             rho, residual = stationary_density_matrix(dense_liouvillian(self.model, environment, "nonsecular"),
                                                       tol=method.tol)
@@ -83,7 +83,8 @@ class OpenSystemEngine:
             pol, iterations, solver, extras = polarization(np.real(np.diag(rho)), spin_z), None, "dense", {}
             populations = rho
         else:
-            from dnpsim.dynamics.lindblad import EigenbasisLiouvillian, nonsecular_steady_state
+            from dnpsim.dynamics.lindblad import EigenbasisLiouvillian
+            from dnpsim.dynamics.lindblad_steady_state import nonsecular_steady_state
 
             liou = EigenbasisLiouvillian(self.model, environment, self.sectors)
             state = nonsecular_steady_state(liou, method=method.solver, tol=method.tol, maxiter=method.maxiter,

@@ -82,7 +82,7 @@ class DipolarSetup:
         v = self.environment_values if values is None else values
         if self.method.kind in OPEN_METHODS:
             from dnpsim.dynamics.jumps import BathTimescales
-            from dnpsim.dynamics.lindblad import OpenEnvironment
+            from dnpsim.dynamics.jumps import OpenEnvironment
 
             return OpenEnvironment(v["temperature"], v["mw_frequency"], v["mw_amplitude"],
                                    BathTimescales(v["t1"], v["t_star"], v["t_zero"]), v.get("irradiated"))

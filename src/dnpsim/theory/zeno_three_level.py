@@ -66,7 +66,7 @@ def as_spin_model(delta: float, coupling: float, gamma: float, drive: float, mw_
     """(model, environment) of the N = 2 DNP engine equivalent to the toy model (see
     module doc).  ``mw_detuning`` = omega_e - omega_MW (rad/s)."""
     from dnpsim.dynamics.jumps import BathTimescales
-    from dnpsim.dynamics.lindblad import OpenEnvironment
+    from dnpsim.dynamics.jumps import OpenEnvironment
     from dnpsim.models.electrons import DipolarElectrons
 
     from dnpsim.units import TWO_PI

@@ -57,7 +57,9 @@ def realization(model, temperature: float, bath, *, mw_hz: float = MW_HZ, omega1
     from dnpsim.dynamics.eigenbasis import Eigenbasis
     from dnpsim.dynamics.hilbert import hilbert_steady_state
     from dnpsim.dynamics.jumps import BathTimescales
-    from dnpsim.dynamics.lindblad import EigenbasisLiouvillian, OpenEnvironment, nonsecular_steady_state
+    from dnpsim.dynamics.jumps import OpenEnvironment
+    from dnpsim.dynamics.lindblad import EigenbasisLiouvillian
+    from dnpsim.dynamics.lindblad_steady_state import nonsecular_steady_state
     from dnpsim.observables.epr import diagonal_blocks_from_populations, epr_spectrum
     from dnpsim.observables.spin_temperature import fit_spin_temperature
 
