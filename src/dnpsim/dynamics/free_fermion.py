@@ -93,9 +93,10 @@ def bloch_bias(eps, env: Environment):
 
     P_B = [1 + T2e^2 (eps - omega_MW)^2] tanh(beta eps/2) / [1 + T2e^2 (eps - omega_MW)^2
     + 2 omega_1^2 T1e T2e].  The mode occupation is <n> = (1 + P_B)/2 (Sec. III C)."""
+    from dnpsim.theory.bloch import bloch_saturation
+
     eps = np.asarray(eps, dtype=float)
-    d2 = (env.t2e * (eps - env.omega_mw)) ** 2
-    return (1.0 + d2) * np.tanh(0.5 * env.beta * eps) / (1.0 + d2 + 2.0 * env.omega_1 ** 2 * env.t1e * env.t2e)
+    return np.tanh(0.5 * env.beta * eps) * bloch_saturation(eps - env.omega_mw, env.omega_1, env.t1e, env.t2e)
 
 
 def mode_rates(eps, env: Environment):

@@ -117,7 +117,9 @@ class HilbertSteadyState:
 
     def electron_polarization(self) -> np.ndarray:
         """P_i = 2 sum_n p_n <n|S^z_i|n>, shape (N,)."""
-        return 2.0 * self.populations @ self.basis.spin_z()
+        from dnpsim.observables.polarization import polarization
+
+        return polarization(self.populations, self.basis.spin_z())
 
 
 def hilbert_steady_state(basis: Eigenbasis, env: OpenEnvironment, *, method: str = "auto", tol: float = 1e-8

@@ -103,10 +103,9 @@ def population_polarizations(model: CrossEffectModel, populations: np.ndarray) -
     """Polarizations of populations over the 2^n Zeeman states, shape (..., 2^n):
     returns electron (..., 2) and nuclear (..., N) arrays (package convention)."""
     from dnpsim.models.cross_effect import spin_values
+    from dnpsim.observables.polarization import polarization
 
-    pops = np.real(np.asarray(populations))
-    s = spin_values(np.arange(2**model.n_spins), model.n_spins)
-    mean = 2 * (pops @ s)
+    mean = polarization(np.real(np.asarray(populations)), spin_values(np.arange(2**model.n_spins), model.n_spins))
     return mean[..., :2], -mean[..., 2:]
 
 

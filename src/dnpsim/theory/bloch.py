@@ -20,6 +20,20 @@ from dataclasses import dataclass
 import numpy as np
 
 
+def bloch_saturation(detuning, omega_1: float, t1: float, t2: float, drive: float = 2.0):
+    """The Bloch saturation law, the one home of it in the package: the stationary
+    longitudinal polarization of a driven spin relative to its undriven value,
+
+        s = (1 + T2^2 d^2) / (1 + T2^2 d^2 + drive omega_1^2 T1 T2),
+
+    ``d`` the detuning (rad/s, array allowed), omega_1 in rad/s, T1, T2 in s.  With a
+    drive omega_1 S_x and the rates of Eq. (16) of the 2016 paper (Eq. (11) of the 2018
+    paper) ``drive = 2``; Eq. (2) of the cross-effect paper (Rabi frequency omega_1 of
+    its relative components) has ``drive = 1``: Z = s with T1 = 1/R_1, T2 = 1/R_2."""
+    q = 1.0 + (t2 * np.asarray(detuning, dtype=float)) ** 2
+    return q / (q + drive * omega_1**2 * t1 * t2)
+
+
 def bloch_rhs(xyz, delta: float, omega1: float, R1: float, R2: float) -> np.ndarray:
     """Right-hand side of Eq. (2) for the relative components (X, Y, Z)."""
     X, Y, Z = xyz
@@ -36,7 +50,7 @@ def bloch_steady_state(delta, omega1: float, R1: float, R2: float):
         z = np.ones_like(delta)
         return np.zeros_like(delta), np.zeros_like(delta), z
     eta_p = (R2**2 + delta**2) / omega1**2
-    Z = 1.0 / (1.0 + (R2 / R1) / eta_p) if R1 > 0 else np.zeros_like(delta)
+    Z = bloch_saturation(delta, omega1, 1.0 / R1, 1.0 / R2, drive=1.0) if R1 > 0 else np.zeros_like(delta)
     return delta * Z / (omega1 * eta_p), -R2 * Z / (omega1 * eta_p), Z
 
 

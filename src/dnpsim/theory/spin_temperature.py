@@ -288,10 +288,10 @@ def bloch_polarization(omega, *, beta, omega_mw, omega_1, t1e, t2e):
 
     ``omega`` in rad/s (scalar or array), beta in s/rad, times in s.
     """
+    from dnpsim.theory.bloch import bloch_saturation
+
     omega = np.asarray(omega, dtype=float)
-    p0 = -np.tanh(0.5 * beta * omega)
-    q = 1.0 + (t2e * (omega - omega_mw)) ** 2
-    out = p0 * q / (q + 2.0 * omega_1**2 * t1e * t2e)
+    out = -np.tanh(0.5 * beta * omega) * bloch_saturation(omega - omega_mw, omega_1, t1e, t2e)
     return out if out.ndim else float(out)
 
 
