@@ -8,12 +8,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from dnpsim.dynamics.lindblad import EigenbasisLiouvillian
-
 from dnpsim.dynamics.lindblad_dense import boltzmann_state, dense_liouvillian, dense_steady_state
-
 from dnpsim.dynamics.lindblad_steady_state import electron_polarization, nonsecular_steady_state
-from dnpsim.errors import ModelError
-from dnpsim.errors import ConvergenceError
+from dnpsim.errors import ConvergenceError, ModelError
 from dnpsim.units import inverse_temperature
 
 from tests.open_system_helpers import (BATH_1K2, BATH_12K, BATH_MIXED, OMEGA_E, environment, polarization_of,
@@ -62,7 +59,7 @@ def test_steady_state_equals_dense_solve(n, temperature, bath, method):
     state = nonsecular_steady_state(liou, method=method, tol=1e-12, maxiter=2000)
     rho_ref = dense_steady_state(dense_liouvillian(model, env, "nonsecular"))
     assert np.abs(liou.to_full(state.rho) - rho_ref).max() <= 1e-10
-    assert state.residual <= 1e-12
+    assert state.krylov_residual <= 1e-12  # the solver's stopping criterion
     np.testing.assert_allclose(state.electron_polarization(), polarization_of(rho_ref, n), atol=1e-10)
 
 

@@ -7,9 +7,7 @@ import numpy as np
 import pytest
 
 from dnpsim.dynamics.lindblad import EigenbasisLiouvillian
-
 from dnpsim.dynamics.lindblad_dense import dense_liouvillian
-
 from dnpsim.dynamics.lindblad_steady_state import nonsecular_steady_state
 
 from tests.open_system_helpers import BATH_MIXED, environment, random_model

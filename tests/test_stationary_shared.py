@@ -198,7 +198,7 @@ def test_krylov_reports_the_uniform_residual(method):
     result = stationary_krylov(*args, diagonal=np.diag(q), method=method, tol=1e-12)
     np.testing.assert_allclose(result.x.real, p, rtol=1e-8, atol=0)
     assert result.residual == pytest.approx(stationary_residual(q, result.x), rel=1e-6)
-    assert result.residual <= 1e-12 and result.krylov_residual <= 1e-12
+    assert result.krylov_residual <= 1e-12
     with pytest.raises(ConvergenceError) as error:
         stationary_krylov(*args, diagonal=np.diag(q), method=method, tol=1e-14, maxiter=1, restart=2)
     assert 1e-6 < error.value.residual < np.inf

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from dnpsim.dynamics.lindblad import EigenbasisLiouvillian
-
 from dnpsim.dynamics.lindblad_steady_state import nonsecular_steady_state
 from dnpsim.theory.zeno_three_level import as_spin_model, linear_response_populations, three_level_steady_state
 

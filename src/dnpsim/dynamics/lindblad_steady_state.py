@@ -147,11 +147,9 @@ def nonsecular_steady_state(liouvillian: EigenbasisLiouvillian, *, method: str =
     methods minimize); the reported ``residual`` is the package-wide
     ||L rho||_1 / sum_n |L_nn| |rho_n| of
     :func:`dnpsim.solvers.steady_state.stationary_residual`, from one extra
-    application of L and its exact :meth:`EigenbasisLiouvillian.diagonal` per pass,
-    and is brought below ``tol`` as well where a bounded extra effort can (see
-    :func:`dnpsim.solvers.krylov.stationary_krylov`; it cannot always, e.g. at zero
-    temperature where the populations carry almost no flux).  Raises
-    ConvergenceError with that residual when the stopping criterion is not met."""
+    application of L and its exact :meth:`EigenbasisLiouvillian.diagonal` (a few
+    times ``tol`` at Table I parameters).  Raises ConvergenceError with that residual
+    when the stopping criterion is not met."""
     from dnpsim.solvers.krylov import stationary_krylov
 
     L = liouvillian

