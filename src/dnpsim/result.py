@@ -301,8 +301,8 @@ class Result:
         per nucleus), its enhancement, and the residual or the kind of solution."""
         parts = []
         pn = self.nuclear_polarization
-        if pn is not None and np.ndim(pn) == 0:
-            parts.append(f"nuclear polarization {pn:+.6f}")
+        if pn is not None and np.size(pn) == 1:
+            parts.append(f"nuclear polarization {float(np.ravel(pn)[0]):+.6f}")
         elif pn is not None and np.size(pn):
             parts.append(f"nuclear polarization mean {np.mean(pn):+.6f} (range {np.min(pn):+.6f} .. "
                          f"{np.max(pn):+.6f} over {np.size(pn)} nuclei)")
