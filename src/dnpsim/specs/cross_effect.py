@@ -49,7 +49,6 @@ the engine that runs a setup is :func:`dnpsim.experiments.cross_effect.run_point
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,13 +85,15 @@ class CrossEffectSetup:
     resolved_model: dict = field(compare=False)
 
     def model(self):
-        """The :class:`~dnpsim.models.cross_effect.CrossEffectModel` (rad/s)."""
+        """The :class:`~dnpsim.models.cross_effect.CrossEffectModel` of this point."""
         from dnpsim.models.cross_effect import CrossEffectModel
 
         m, e = self.model_values, self.environment_values
         return CrossEffectModel.from_hz(offsets=m["offsets"], omega1=e["mw_amplitude"], D=m["D"],
                                         omega_I=m["larmor"], A=m["A"], B=m["B"], d=m["d"], t1e=e["t1e"],
-                                        t2e=e["t2e"], t1n=e["t1n"], t2n=e["t2n"], p=e["p"])
+                                        t2e=e["t2e"], t1n=e["t1n"], t2n=e["t2n"], p=e["p"],
+                                        temperature=None if e["p"] is not None else e["temperature"],
+                                        electron_larmor=None if e["p"] is not None else e["electron_larmor"])
 
     def resolved_spec(self) -> dict:
         return {"model": self.resolved_model, "environment": dict(self.environment_values["spec"]),
@@ -143,11 +144,9 @@ def _resolve_environment(env: Any) -> dict:
         for key in ("temperature", "electron_larmor"):
             if key not in env:
                 raise SpecError(f"environment.{key}", "is required (or give environment.electron_polarization)")
-        from dnpsim.units import TWO_PI, inverse_temperature
-
         temperature = read_positive(env["temperature"], "environment.temperature", "temperature")
         larmor = read_positive(env["electron_larmor"], "environment.electron_larmor", "frequency")
-        p = math.tanh(0.5 * inverse_temperature(temperature) * TWO_PI * larmor)
+        p = None  # the model derives it from temperature and electron_larmor
     values = {"mw_amplitude": w1, "p": p, "temperature": temperature, "electron_larmor": larmor}
     for key in ("t1e", "t2e", "t1n", "t2n"):
         if key not in env:
