@@ -7,6 +7,13 @@ uniform offsets of width Delta omega_e, Gaussian U_ij of variance U^2/N with the
 few realizations; full modes N = 10 (the paper's size; the paper averages 1000
 realizations, the default here is 20, pass ``realizations`` for more).
 
+Every figure with disorder is a sweep (:func:`dnpsim.experiments.sweep.run_sweep`) of
+:func:`figure_spec` over ``environment.temperature``: realization r has the seed
+``realization_seeds(2021, R)[r]`` at every temperature (Fig. 3 is realization 0),
+``workers`` processes run realizations, an interrupted run resumes from
+``<figure>.nc.parts`` and a finished one of the same spec is reused.  Fig. S11 (the
+closed-form toy model in four named regimes: no disorder, no seed) is computed directly.
+
 Each ``make_*`` returns (netcdf_path, png_path) and writes both to ``output_dir``.
 """
 
