@@ -6,17 +6,12 @@ import math
 import numpy as np
 import pytest
 
+from dnpsim.experiments.eth import eth_model, eth_scaling, realization_delta_m
 from dnpsim.experiments.executors import SerialExecutor
+from dnpsim.experiments.sweep import realization_seeds
 from dnpsim.models import disorder
 from dnpsim.models.electrons import DipolarElectrons
-from dnpsim.observables.localization import (
-    consecutive_spin_z_difference,
-    default_site,
-    eth_model,
-    eth_scaling,
-    realization_delta_m,
-    sector_spin_z,
-)
+from dnpsim.observables.localization import consecutive_spin_z_difference, default_site, sector_spin_z
 from dnpsim.spin.operators import full_operator
 from dnpsim.units import TWO_PI
 
@@ -126,12 +121,12 @@ def test_eth_scaling_dataset_and_seeding():
     samples = ds["delta_m_samples"].sel(n_electrons=4).values
     np.testing.assert_allclose(ds["delta_m"].sel(n_electrons=4), samples.mean(axis=1))
     np.testing.assert_allclose(ds["delta_m_error"].sel(n_electrons=4), samples.std(axis=1, ddof=1) / np.sqrt(3))
-    # realization r uses child r of SeedSequence(seed).spawn at every N: independent of
-    # the order of sizes and of the executor
+    # realization r uses the sweep's seed r (child r of SeedSequence(seed).spawn) at
+    # every N: independent of the order of sizes and of the executor
     again = eth_scaling([4], [U_WEAK, U_STRONG], 3, seed=11, executor=SerialExecutor())
     # (equal up to rounding: BLAS results may depend on its thread count)
     np.testing.assert_allclose(again["delta_m_samples"].sel(n_electrons=4), samples, rtol=0, atol=1e-10)
-    child = np.random.SeedSequence(11).spawn(3)[2]
+    child = realization_seeds(11, 3)[2]
     np.testing.assert_allclose(realization_delta_m(4, [U_WEAK, U_STRONG], child), samples[:, 2], rtol=0, atol=1e-10)
 
 

@@ -248,32 +248,40 @@ TABLE_I = {
 def realization_observables(L: int, hopping_hz: float, seed, *, mw_frequencies_hz, nuclear_larmors_hz,
                             c_omegas_hz, c_window_hz: float, dos_edges_hz, params: dict = TABLE_I,
                             boundary: str = "periodic") -> dict:
-    """Everything the 2018 figures need from one disorder realization (one diagonalization).
+    """Everything the 2018 figures need from one disorder realization (one
+    diagonalization): the lattice of linear size ``L`` with hopping ``hopping_hz`` and
+    box disorder of width ``params["width"]`` drawn with ``numpy.random.default_rng(seed)``,
+    at the Table I point ``params`` (Hz, s, K); returns :func:`engine_observables`."""
+    from dnpsim.models.anderson import box_offsets
+
+    p = params
+    lattice = AndersonLattice(L, hopping_hz, box_offsets(L, p["width"], np.random.default_rng(seed)),
+                              p["electron_larmor"], boundary)
+    return engine_observables(ExactAnderson(lattice),
+                              Environment(p["temperature"], p["mw_frequency"], p["mw_amplitude"], p["t1e"], p["t2e"]),
+                              NuclearBath(p["nuclear_larmor"], p["hyperfine"], p["t1n"], p["t2n"], p["per_electron"]),
+                              mw_frequencies_hz=mw_frequencies_hz, nuclear_larmors_hz=nuclear_larmors_hz,
+                              c_omegas_hz=c_omegas_hz, c_window_hz=c_window_hz, dos_edges_hz=dos_edges_hz)
+
+
+def engine_observables(ex: ExactAnderson, environment: Environment, nuclei: NuclearBath, *, mw_frequencies_hz,
+                       nuclear_larmors_hz, c_omegas_hz, c_window_hz: float, dos_edges_hz) -> dict:
+    """The 2018 figures' observables of one diagonalized realization ``ex``, around the
+    reference point (``environment``, ``nuclei``).
 
     Returns arrays (Hz at the boundary, polarizations dimensionless):
-    ``pn_mw`` / ``pn_goe_mw`` (mw_frequency,) at omega_n = params nuclear_larmor;
-    ``pn_wn`` / ``pn_goe_wn`` (nuclear_larmor,) at omega_MW = params mw_frequency;
+    ``pn_mw`` / ``pn_goe_mw`` (mw_frequency,) at the reference omega_n;
+    ``pn_wn`` / ``pn_goe_wn`` (nuclear_larmor,) at the reference omega_MW;
     ``numerator``, ``iss_denominator`` (and ``_goe``), ``leakage`` of Eq. (22) per electron
-    at the Table I point (Fig. 5); ``ipr`` (Eq. (27)); ``c_omega`` (c_omega,) (Eq. (30));
-    ``dos`` (energy,) in 1/Hz (Fig. 2); ``diag_time`` (s)."""
-    from dnpsim.models.anderson import box_offsets
+    at the reference point (Fig. 5); ``ipr`` (Eq. (27)); ``c_omega`` (c_omega,) (Eq. (30))
+    averaged over windows ``c_window_hz``; ``dos`` (energy,) in 1/Hz on ``dos_edges_hz``
+    (relative to omega_e, Fig. 2); ``diag_time`` (s)."""
     from dnpsim.units import TWO_PI
 
-    rng = np.random.default_rng(seed)
-    p = params
-    lat = AndersonLattice(L, hopping_hz, box_offsets(L, p["width"], rng), p["electron_larmor"], boundary)
-    ex = ExactAnderson(lat)
-
-    def env(f):
-        return Environment(p["temperature"], f, p["mw_amplitude"], p["t1e"], p["t2e"])
-
-    def nuc(wn):
-        return NuclearBath(wn, p["hyperfine"], p["t1n"], p["t2n"], p["per_electron"])
-
-    p_mw = np.array([ex.biases(env(f)) for f in mw_frequencies_hz])
-    p_ref = ex.biases(env(p["mw_frequency"]))[None]
-    cases = [(p_mw, nuc(p["nuclear_larmor"]))] + [(p_ref, nuc(wn)) for wn in nuclear_larmors_hz] \
-        + [(p_ref, nuc(p["nuclear_larmor"]))]
+    p_mw = np.array([ex.biases(replace(environment, mw_frequency=float(f))) for f in mw_frequencies_hz])
+    p_ref = ex.biases(environment)[None]
+    cases = [(p_mw, nuclei)] + [(p_ref, replace(nuclei, larmor=float(wn))) for wn in nuclear_larmors_hz] \
+        + [(p_ref, nuclei)]
     out = {}
     for label, w in (("", ex.weights), ("_goe", None)):
         sums = theory.iss_sums_many(w, ex.lab_energies, cases)
@@ -282,7 +290,7 @@ def realization_observables(L: int, hopping_hz: float, seed, *, mw_frequencies_h
         out["pn" + label + "_wn"] = np.concatenate(pn[1:-1]) if len(pn) > 2 else np.zeros(0)
         out["numerator" + label] = float(sums[-1][0][0]) / ex.n
         out["iss_denominator" + label] = float(sums[-1][1][0]) / ex.n
-    out["leakage"] = nuc(p["nuclear_larmor"]).leakage_weight
+    out["leakage"] = nuclei.leakage_weight
     out["ipr"] = ex.ipr()
     out["c_omega"] = ex.c_omega(TWO_PI * np.asarray(c_omegas_hz), TWO_PI * c_window_hz)
     out["dos"] = ex.dos(TWO_PI * np.asarray(dos_edges_hz)) * TWO_PI

@@ -12,22 +12,27 @@
 Parameters: Table I (:data:`dnpsim.experiments.anderson.TABLE_I`), w = 108 MHz,
 t_c = w/16.5, N_n/N_e = 1e4 (not in Table I; Sec. II quotes this ratio).  P_n uses the
 corrected Eq. (22) (prefactor and resonance sign, see dnpsim.theory.free_fermion).
-The same disorder shape (seed per realization) is used at every t (common random
-numbers: smoother curves, independent realizations across r).
+Every figure's data is one sweep (:func:`dnpsim.experiments.sweep.run_sweep`) of an
+``anderson`` spec over ``model.hopping``: realization r has the seed
+``realization_seeds(2018, R)[r]`` at every t, i.e. the same disorder shape at every t
+(common random numbers: smoother curves, independent realizations across r);
+``workers`` processes, progress bar, resume and provenance come with the sweep.
 
 Quick mode: L = 8 (Fig. 2-5, 7), 4 realizations.  Full mode: the paper's sizes,
 L = 18 x 60 realizations (Fig. 3-5), L = 20 x 10 (Fig. 7): hours on 2 cores.
-Raw data are cached in ``anderson-L{L}-R{R}.nc`` and reused by the other figures.
+Raw data are cached in ``anderson-L{L}-R{R}.nc`` (Fig. 2: ``anderson-dos-L{L}-R{R}.nc``)
+and reused by the other figures.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from dnpsim.experiments.anderson import TABLE_I
+from dnpsim.experiments.figures.common import (FIGURE_TABLE, engine_spec, figure_sweep, point_spec,
+                                               validate_engine_spec)
 from dnpsim.models.anderson import critical_hopping
 from dnpsim.io import write_netcdf
 from dnpsim.plots import pyplot
@@ -42,67 +47,77 @@ FIG2_HOPPINGS = (1e6, 5e6, 8e6, 14e6)
 ROOT_SEED = 2018
 
 
-def _task(args):
-    from dnpsim.experiments.anderson import realization_observables
-
-    L, t, seed = args
-    return realization_observables(L, t, seed, mw_frequencies_hz=MW_FREQUENCIES, nuclear_larmors_hz=NUCLEAR_LARMORS,
-                                   c_omegas_hz=C_OMEGAS, c_window_hz=C_WINDOW, dos_edges_hz=DOS_EDGES)
+#: The compute's own dimensions (the sweep adds hopping and realization in front).
+DIMS = {"pn_mw": ("mw_frequency",), "pn_goe_mw": ("mw_frequency",), "pn_wn": ("nuclear_larmor",),
+        "pn_goe_wn": ("nuclear_larmor",), "c_omega": ("omega",), "dos": ("energy",)}
 
 
-def dataset(L: int, realizations: int, output_dir: Path, *, hoppings=HOPPINGS, workers: int = 1, progress=True):
-    """Observables over (hopping, realization) for linear size L (cached NetCDF)."""
-    import xarray as xr
+def figure_spec(L: int, hoppings, realizations: int, params: dict = TABLE_I) -> dict:
+    """The sweep behind the figures: an ``anderson`` spec at the Table I point ``params``
+    (Hz, s, K; box disorder of width w), ``model.hopping`` swept over ``hoppings`` (Hz),
+    ``realizations`` disorder draws from root seed :data:`ROOT_SEED`; the figures' extra
+    grids (omega_MW, omega_n, C(omega) and DOS bins, Hz) in its ``figure`` table."""
+    p = params
+    return {
+        "model": {"kind": "anderson", "L": int(L), "boundary": "periodic", "hopping": float(hoppings[0]),
+                  "electron_larmor": p["electron_larmor"], "onsite": {"distribution": "uniform", "width": p["width"]},
+                  "seed": ROOT_SEED,
+                  "nuclei": {"larmor": p["nuclear_larmor"], "hyperfine": p["hyperfine"], "t1n": p["t1n"],
+                             "t2n": p["t2n"], "per_electron": p["per_electron"]}},
+        "environment": {key: p[key] for key in ("temperature", "t1e", "t2e", "mw_frequency", "mw_amplitude")},
+        "method": {"kind": "free_fermion"},
+        FIGURE_TABLE: {"mw_frequencies": list(MW_FREQUENCIES), "nuclear_larmors": list(NUCLEAR_LARMORS),
+                       "c_omegas": list(C_OMEGAS), "c_window": C_WINDOW, "dos_edges": DOS_EDGES.tolist()},
+        "sweep": {"model.hopping": [float(t) for t in hoppings], "realizations": int(realizations), "seed": ROOT_SEED},
+    }
 
+
+def hopping_task(spec: dict, variants: list[dict], seed: int) -> list[dict]:
+    """Sweep compute: one diagonalization of the realization ``seed`` of the group's
+    lattice, then :func:`dnpsim.experiments.anderson.engine_observables` at each
+    variant's environment and nuclei (dims :data:`DIMS`)."""
+    from dnpsim.experiments.anderson import ExactAnderson, engine_observables
+    from dnpsim.spec import resolve_spec
+
+    grids = spec[FIGURE_TABLE]
+    engine = ExactAnderson(resolve_spec(engine_spec(spec), seed=seed).lattice())
+    out = []
+    for variant in variants:
+        point = resolve_spec(engine_spec(point_spec(spec, variant)), seed=seed)
+        result = engine_observables(engine, point.environment(), point.nuclei(),
+                                    mw_frequencies_hz=grids["mw_frequencies"],
+                                    nuclear_larmors_hz=grids["nuclear_larmors"], c_omegas_hz=grids["c_omegas"],
+                                    c_window_hz=grids["c_window"], dos_edges_hz=grids["dos_edges"])
+        out.append(result | {"dims": DIMS})
+    return out
+
+
+def _finish(L: int):
+    def finish(data):
+        edges = np.asarray(DOS_EDGES)
+        data = data.assign_coords(mw_frequency=list(MW_FREQUENCIES), nuclear_larmor=list(NUCLEAR_LARMORS),
+                                  omega=list(C_OMEGAS), energy=0.5 * (edges[1:] + edges[:-1]))
+        for c in ("hopping", "mw_frequency", "nuclear_larmor", "omega", "energy"):
+            data[c].attrs["units"] = "Hz"
+        data.attrs.update({"L": L, "paper": "Rodriguez-Arias et al., PRB 98, 224202 (2018)",
+                           "critical_hopping_hz": critical_hopping(TABLE_I["width"]),
+                           "description": "P_n from the corrected Eq. (22); C(omega) averaged over 0.5 MHz windows"})
+        return data
+
+    return finish
+
+
+def dataset(L: int, realizations: int, output_dir: Path, *, hoppings=HOPPINGS, name: str = "anderson",
+            workers: int = 1, progress=True):
+    """Observables over (hopping, realization) for linear size L: the sweep of
+    :func:`figure_spec` (compute :func:`hopping_task`), written to
+    ``<name>-L{L}-R{R}.nc`` in ``output_dir`` (an interrupted run resumes, a finished
+    one of the same spec is reused by the other figures)."""
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    path = output_dir / f"anderson-L{L}-R{realizations}.nc"
-    key = json.dumps({"L": L, "R": realizations, "hoppings": list(hoppings), "params": TABLE_I,
-                      "mw": MW_FREQUENCIES, "wn": NUCLEAR_LARMORS, "c": C_OMEGAS, "cw": C_WINDOW, "seed": ROOT_SEED,
-                      "version": 2})
-    if path.exists():
-        with xr.open_dataset(path, engine="h5netcdf") as cached:
-            if cached.attrs.get("figure_key") == key:
-                return cached.load()
-    seeds = np.random.SeedSequence(ROOT_SEED).spawn(realizations)
-    tasks = [(L, t, seeds[r]) for t in hoppings for r in range(realizations)]
-    if workers > 1:
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(workers) as pool:
-            results = list(_progress(pool.map(_task, tasks), len(tasks), progress, L))
-    else:
-        results = list(_progress(map(_task, tasks), len(tasks), progress, L))
-    nt, nr = len(hoppings), realizations
-
-    def stack(name):
-        return np.array([res[name] for res in results]).reshape((nt, nr) + np.shape(results[0][name]))
-
-    dims = {"pn_mw": ("mw_frequency",), "pn_goe_mw": ("mw_frequency",), "pn_wn": ("nuclear_larmor",),
-            "pn_goe_wn": ("nuclear_larmor",), "c_omega": ("omega",), "dos": ("energy",)}
-    data = xr.Dataset(
-        {name: (("hopping", "realization") + dims.get(name, ()), stack(name)) for name in results[0]},
-        coords={"hopping": list(hoppings), "realization": np.arange(nr), "mw_frequency": list(MW_FREQUENCIES),
-                "nuclear_larmor": list(NUCLEAR_LARMORS), "omega": list(C_OMEGAS),
-                "energy": 0.5 * (DOS_EDGES[1:] + DOS_EDGES[:-1])})
-    for c in ("hopping", "mw_frequency", "nuclear_larmor", "omega", "energy"):
-        data[c].attrs["units"] = "Hz"
-    data.attrs.update({"figure_key": key, "L": L, "paper": "Rodriguez-Arias et al., PRB 98, 224202 (2018)",
-                       "critical_hopping_hz": critical_hopping(TABLE_I["width"]),
-                       "description": "P_n from the corrected Eq. (22); C(omega) averaged over 0.5 MHz windows"})
-    from dnpsim import __version__
-    from dnpsim.provenance import git_revision
-
-    write_netcdf(data, path, {"dnpsim_version": __version__, "git_revision": git_revision()})
-    return data
-
-
-def _progress(iterable, total, progress, L):
-    if not progress:
-        return iterable
-    from tqdm.auto import tqdm
-
-    return tqdm(iterable, total=total, desc=f"anderson L={L}", unit="realization")
+    return figure_sweep(figure_spec(L, hoppings, realizations), output_dir / f"{name}-L{L}-R{realizations}.nc",
+                        hopping_task, validate=validate_engine_spec, workers=workers, progress=progress,
+                        finish=_finish(L))
 
 
 def _cube_root(n_electrons):
@@ -150,7 +165,7 @@ def make_fig2(quick: bool, output_dir: Path, progress: bool = True, realizations
     L = L or _cube_root(n_electrons)
     L = L or 8
     r = realizations or (2 if quick else 20)
-    data = dataset(L, r, output_dir, hoppings=FIG2_HOPPINGS, workers=workers, progress=progress)
+    data = dataset(L, r, output_dir, hoppings=FIG2_HOPPINGS, name="anderson-dos", workers=workers, progress=progress)
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 4), dpi=120)
     for t, marker in zip(FIG2_HOPPINGS, ("v", "^", "s", "o")):

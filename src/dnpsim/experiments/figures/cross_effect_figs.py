@@ -23,7 +23,12 @@ polarization by the cross effect" (2018), as commands with --quick and full mode
 
 Each ``make_*(quick, output_dir, progress=True, realizations=None, workers=1)`` writes
 ``<name>.nc`` (xarray) and ``<name>.png`` and returns their paths.  ``realizations``
-means trajectories for fig2de and is ignored elsewhere; ``workers`` sets numba threads.
+means trajectories for fig2de and is ignored elsewhere.  The (omega_1, D) grids of
+fig2ab and fig2c are sweeps (:func:`dnpsim.experiments.sweep.run_sweep`, one task per
+grid point; ``workers`` processes, progress, resume, provenance).  fig1c (two fixed
+regimes, one time evolution each) and fig2de (one kMC run of many trajectories per
+case, parallel in ``workers`` numba threads, with its own kMC seed) are not grids of a
+model over realizations and run directly.
 """
 
 from __future__ import annotations
@@ -105,24 +110,71 @@ def fig2ab_point(omega1: float, D: float) -> tuple[float, float]:
     return ss.nuclear_polarization[0] / model.p, fit.tau
 
 
+def grid_spec(figure: str, omegas, Ds) -> dict:
+    """The (omega_1, D) grid of Fig. 2(a, b) or 2(c) as a sweep spec: the caption model
+    ``model.figure`` of :func:`~dnpsim.experiments.cross_effect.paper_model` with
+    ``model.omega1`` and ``model.D`` (Hz) swept; deterministic (one realization)."""
+    return {"model": {"kind": "paper_model", "figure": figure, "omega1": float(omegas[0]), "D": float(Ds[0])},
+            "sweep": {"model.omega1": [float(w) for w in omegas], "model.D": [float(d) for d in Ds],
+                      "realizations": 1, "seed": 0}}
+
+
+def validate_grid_point(spec: dict) -> None:
+    """The sweep's ``validate``: the caption model of the point can be built."""
+    from dnpsim.errors import SpecError
+
+    model = spec["model"]
+    if model.get("kind") != "paper_model":
+        raise SpecError("model.kind", f"must be 'paper_model' for a cross-effect figure grid, got {model.get('kind')!r}")
+    try:
+        paper_model(model["figure"], omega1=model["omega1"], D=model["D"])
+    except ValueError as exc:
+        raise SpecError("model", str(exc)) from None
+
+
+def _omega1_D(spec: dict, variant: dict) -> tuple[float, float]:
+    from dnpsim.experiments.figures.common import point_spec
+
+    model = point_spec(spec, variant)["model"]
+    return model["omega1"], model["D"]
+
+
+def fig2ab_task(spec: dict, variants: list[dict], seed: int) -> list[dict]:
+    """Sweep compute of Fig. 2(a, b): :func:`fig2ab_point` at each point's (omega_1, D)
+    (deterministic: ``seed`` is not used)."""
+    return [dict(zip(("enhancement", "build_up_time"), fig2ab_point(*_omega1_D(spec, v)))) for v in variants]
+
+
+def fig2c_task(spec: dict, variants: list[dict], seed: int) -> list[dict]:
+    """Sweep compute of Fig. 2(c): :func:`fig2c_error` at each point's (omega_1, D)
+    (deterministic: ``seed`` is not used)."""
+    return [{"error": fig2c_error(*_omega1_D(spec, v))} for v in variants]
+
+
+def _grid(figure: str, omegas, Ds, compute, output_dir: Path, name: str, workers: int, progress: bool):
+    """The (omega1, D) grid through the sweep runner: ``workers`` processes, progress,
+    resume from ``<name>.nc.parts``, a finished file of the same grid reused."""
+    from dnpsim.experiments.figures.common import figure_sweep, single_realization
+
+    def finish(data):
+        data = single_realization(data).drop_vars("realization_seed")
+        for dim in ("omega1", "D"):
+            data[dim].attrs["units"] = "Hz"
+        return data
+
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    return figure_sweep(grid_spec(figure, omegas, Ds), output_dir / f"{name}.nc", compute,
+                        validate=validate_grid_point, workers=workers, progress=progress, finish=finish)
+
+
 def make_fig2ab(quick: bool, output_dir: Path, progress: bool = True, realizations=None, workers: int = 1):
     """Fig. 2(a, b): enhancement and build-up time vs D for several omega_1."""
-    import xarray as xr
-    from tqdm.auto import tqdm
-
     Ds = np.concatenate([[0.0], np.logspace(3, 7, 9 if quick else 25)])
     omegas = FIG2_OMEGA1[1:3] if quick else FIG2_OMEGA1
-    eps = np.zeros((len(omegas), Ds.size))
-    tau = np.zeros_like(eps)
-    with tqdm(total=eps.size, disable=not progress, desc="fig2ab") as bar:
-        for i, w1 in enumerate(omegas):
-            for j, D in enumerate(Ds):
-                eps[i, j], tau[i, j] = fig2ab_point(w1, D)
-                bar.update()
-    ds = xr.Dataset({"enhancement": (("omega1", "D"), eps), "build_up_time": (("omega1", "D"), tau)},
-                    coords={"omega1": np.array(omegas), "D": Ds})
-    ds["D"].attrs["units"] = ds["omega1"].attrs["units"] = "Hz"
+    ds = _grid("e1-e2-n", omegas, Ds, fig2ab_task, output_dir, "cross_effect_fig2ab", workers, progress)
     ds["build_up_time"].attrs["units"] = "s"
+    eps, tau = ds["enhancement"].values, ds["build_up_time"].values
     plt = pyplot()
     fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.6))
     x = np.where(Ds > 0, Ds, Ds[1] / 3)  # D = 0 drawn at the left edge
@@ -157,19 +209,10 @@ def fig2c_error(omega1: float, D: float) -> float:
 
 def make_fig2c(quick: bool, output_dir: Path, progress: bool = True, realizations=None, workers: int = 1):
     """Fig. 2(c): projection error on the 5-spin pentagon vs D for several omega_1."""
-    import xarray as xr
-    from tqdm.auto import tqdm
-
     Ds = np.logspace(3, 6.5, 6 if quick else 15)
     omegas = (3e3, 10e3, 30e3) if quick else (1e3, 3e3, 10e3, 20e3, 30e3)
-    err = np.zeros((len(omegas), Ds.size))
-    with tqdm(total=err.size, disable=not progress, desc="fig2c") as bar:
-        for i, w1 in enumerate(omegas):
-            for j, D in enumerate(Ds):
-                err[i, j] = fig2c_error(w1, D)
-                bar.update()
-    ds = xr.Dataset({"error": (("omega1", "D"), err)}, coords={"omega1": np.array(omegas), "D": Ds})
-    ds["D"].attrs["units"] = ds["omega1"].attrs["units"] = "Hz"
+    ds = _grid("pentagon", omegas, Ds, fig2c_task, output_dir, "cross_effect_fig2c", workers, progress)
+    err = ds["error"].values
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.6))
     for i, w1 in enumerate(omegas):

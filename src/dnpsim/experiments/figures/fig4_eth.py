@@ -24,8 +24,13 @@ full  : (a) N = 12 (924 eigenstates, as in the paper); (b) N = 8, 10, 12 with 20
         nearly all of it the 9 N = 16 diagonalizations).  ``max_size=14`` drops
         N = 16.
 
+Both panels are sweeps (:mod:`dnpsim.experiments.eth`): realization r has the seed
+``realization_seeds(seed, R)[r]`` at every N and U, panel (a) is realization 0.
+
 Output: ``spin-temperature-fig4.nc`` (xarray Dataset, h5netcdf) and
-``spin-temperature-fig4.png`` in ``output_dir``.
+``spin-temperature-fig4.png`` in ``output_dir``, next to the raw sweeps of panel (b)
+(``eth-scaling-N<sizes>-R<R>.nc``, one per realization count): an interrupted run
+resumes from their ``.parts`` directories, a finished one is reused.
 
 Run as a script::
 
@@ -40,16 +45,14 @@ from pathlib import Path
 
 import numpy as np
 
-from dnpsim.observables.localization import (
+from dnpsim.experiments.eth import (
     DEFAULT_ELECTRON_LARMOR_HZ,
     DEFAULT_HALF_WIDTH_HZ,
-    default_site,
-    eth_model,
+    eigenstate_spin_z,
     eth_scaling,
-    sector_spin_z,
 )
 from dnpsim.io import write_netcdf
-from dnpsim.units import TWO_PI
+from dnpsim.observables.localization import default_site
 
 NETCDF_NAME = "spin-temperature-fig4.nc"
 PNG_NAME = "spin-temperature-fig4.png"
@@ -83,34 +86,23 @@ def _plan(quick: bool, realizations: int | None, max_size: int | None) -> dict:
 
 
 def panel_a_data(n_electrons: int, couplings_hz=COUPLINGS_HZ, seed: int = 0, site: int | None = None,
-                 half_width_hz: float = DEFAULT_HALF_WIDTH_HZ):
+                 half_width_hz: float = DEFAULT_HALF_WIDTH_HZ, *, executor="serial", progress: bool = False):
     """Fig. 4(a): energies (Hz, cyclic, ascending) and <n|S_z^site|n> of the M = 0
     eigenstates of one realization, for each coupling.
 
-    The realization is realization 0 of :func:`dnpsim.observables.localization.eth_scaling`
-    with the same ``seed`` (child 0 of ``SeedSequence(seed).spawn``).  Returns an
-    xarray Dataset with dims (coupling, eigenstate): ``spin_z_a`` and ``energy_a``.
+    The realization is realization 0 of :func:`dnpsim.experiments.eth.eth_scaling` with
+    the same ``seed`` (a one-realization sweep, :func:`dnpsim.experiments.eth.eigenstate_spin_z`).
+    Returns an xarray Dataset with dims (coupling, eigenstate): ``spin_z_a`` and ``energy_a``.
     """
-    import xarray as xr
-
     site = default_site(n_electrons) if site is None else site
-    child = np.random.SeedSequence(seed).spawn(1)[0]
-    energies, values = [], []
-    for u in couplings_hz:
-        e, v = sector_spin_z(eth_model(n_electrons, u, child, half_width_hz), site)
-        energies.append(e / TWO_PI)
-        values.append(v)
-    coupling = ("coupling", np.array(couplings_hz, dtype=float), {"units": "Hz", "long_name": "dipolar scale U / 2pi"})
-    return xr.Dataset(
-        {
-            "spin_z_a": (("coupling", "eigenstate"), np.array(values),
-                         {"long_name": f"<n|S_z^1|n>, N = {n_electrons}, site {site}, one realization"}),
-            "energy_a": (("coupling", "eigenstate"), np.array(energies),
-                         {"units": "Hz", "long_name": "eigen-energy / 2pi (M = 0 block, omega_e M = 0)"}),
-        },
-        coords={"coupling": coupling, "eigenstate": np.arange(len(values[0]))},
-        attrs={"panel_a_n_electrons": int(n_electrons), "panel_a_site": int(site)},
-    )
+    data = eigenstate_spin_z(n_electrons, couplings_hz, seed, site, half_width_hz, executor=executor,
+                             progress=progress)
+    data = data.rename({"spin_z": "spin_z_a", "energy": "energy_a"}).drop_vars("realization_seed")
+    data["spin_z_a"].attrs = {"long_name": f"<n|S_z^1|n>, N = {n_electrons}, site {site}, one realization"}
+    data["energy_a"].attrs = {"units": "Hz", "long_name": "eigen-energy / 2pi (M = 0 block, omega_e M = 0)"}
+    data["coupling"].attrs = {"units": "Hz", "long_name": "dipolar scale U / 2pi"}
+    data.attrs = {"panel_a_n_electrons": int(n_electrons), "panel_a_site": int(site)}
+    return data
 
 
 def plot(ds, path: Path) -> Path:
@@ -170,24 +162,25 @@ def make_figure(quick: bool, output_dir: Path, progress: bool = True, realizatio
     output_dir : Path
         Created if needed; receives ``spin-temperature-fig4.nc`` and ``.png``.
     progress : bool
-        tqdm progress bar over the diagonalizations of panel (b).
+        tqdm progress bars over the sweeps' tasks (one diagonalization each).
     realizations : int, optional
         Override the number of realizations: for every N in quick mode, for N <= 12 in
         full mode (N >= 14 use at most 3).
     workers : int
-        > 1 runs panel (b) in that many local processes
+        > 1 runs the sweeps' tasks in that many local processes
         (:class:`dnpsim.experiments.executors.ProcessExecutor`; mind the memory at N = 16,
         ~5 GiB per worker).  Results do not depend on it.
     max_size : int, optional
         Largest N of panel (b) (e.g. 14 to skip the expensive N = 16).
     seed : int
-        Root seed of the disorder (:func:`dnpsim.observables.localization.eth_scaling`).
+        Root seed of the sweeps (:func:`dnpsim.experiments.eth.eth_scaling`).
     n_electrons : int, optional
         The command line's ``--electrons``: caps the sizes like ``max_size``.
     """
     if n_electrons is not None:
         max_size = n_electrons if max_size is None else min(max_size, n_electrons)
     import dnpsim
+    from dnpsim.experiments.executors import make_executor
     from dnpsim.provenance import git_revision
 
     output_dir = Path(output_dir)
@@ -195,18 +188,11 @@ def make_figure(quick: bool, output_dir: Path, progress: bool = True, realizatio
     plan = _plan(quick, realizations, max_size)
     start = time.perf_counter()
 
-    panel_a = panel_a_data(plan["panel_a_size"], COUPLINGS_HZ, seed=seed)
-    executor = None
-    if workers > 1:
-        from dnpsim.experiments.executors import ProcessExecutor
-
-        executor = ProcessExecutor(workers=workers)
-    try:
+    # one pool for the sweeps of both panels; every realization's seed comes from the sweep
+    with make_executor("processes" if workers > 1 else "serial", workers if workers > 1 else None) as executor:
+        panel_a = panel_a_data(plan["panel_a_size"], COUPLINGS_HZ, seed=seed, executor=executor, progress=progress)
         scaling = eth_scaling(plan["sizes"], COUPLINGS_HZ, plan["realizations"], DEFAULT_HALF_WIDTH_HZ, seed=seed,
-                              site=None, progress=progress, executor=executor)
-    finally:
-        if executor is not None:
-            executor.close()
+                              site=None, progress=progress, executor=executor, output_dir=output_dir)
 
     ds = scaling.merge(panel_a, combine_attrs="no_conflicts")
     parameters = {

@@ -27,12 +27,12 @@ interrupted full run resumes from its ``.parts`` directory.
 from __future__ import annotations
 
 import copy
-import functools
-import json
 from pathlib import Path
 
 import numpy as np
 
+from dnpsim.experiments.figures.common import (FIGURE_TABLE, engine_spec, figure_sweep, point_spec,
+                                               validate_engine_spec)
 from dnpsim.io import write_netcdf
 from dnpsim.plots import pyplot
 from dnpsim.units import TWO_PI
@@ -76,9 +76,10 @@ def base_spec(n: int, coupling: float, *, field: float = TABLE_I["field"], detun
     }
 
 
-def realization_task(spec: dict, variants: list[dict], seed: int, *, frequencies=None) -> list[dict]:
+def realization_task(spec: dict, variants: list[dict], seed: int) -> list[dict]:
     """One disorder realization (a sweep task): stationary states at every microwave
-    frequency in ``frequencies`` (Hz; default the spec's), reusing the spectrum.
+    frequency of the spec's ``figure.mw_frequencies`` (Hz; default the point's
+    ``environment.mw_frequency``), reusing the spectrum.
 
     Returns per variant arrays over ``mw_frequency``: nuclear_polarization, the
     per-realization fit's Eq. (1) prediction and KL divergence (Eq. (27)), the
@@ -86,17 +87,16 @@ def realization_task(spec: dict, variants: list[dict], seed: int, *, frequencies
     realization's spectrum (block energies E_n in rad/s and s_z,n, dim ``state``).
     """
     from dnpsim.experiments.spin_temperature import SpinTemperatureEngine
-    from dnpsim.spec import resolve_spec, set_dotted
+    from dnpsim.spec import resolve_spec
 
     out = []
+    frequencies = spec.get(FIGURE_TABLE, {}).get("mw_frequencies")
+    spec = engine_spec(spec)
     setup = resolve_spec(spec, seed=seed)
     engine = SpinTemperatureEngine(setup.model())
     energies, mags = engine.block_energies(), engine.magnetizations()
     for variant in variants:
-        point_spec = spec
-        for key, value in variant.items():
-            point_spec = set_dotted(point_spec, key, value)
-        values = resolve_spec(point_spec, seed=seed).environment_values
+        values = resolve_spec(point_spec(spec, variant), seed=seed).environment_values
         freqs = np.atleast_1d(values["mw_frequency"] if frequencies is None else frequencies)
         columns = {k: [] for k in ("nuclear_polarization", "nuclear_polarization_ansatz", "kl_divergence",
                                    "mean_block_energy", "mean_magnetization", "residual")}
@@ -153,26 +153,22 @@ def averaged_fit(data, electron_larmor_hz: float, nuclear_larmor_hz: float):
 
 
 def _run(spec: dict, sweep: dict, output: Path, frequencies, workers: int, progress: bool):
-    """Run one figure sweep (or reuse ``output`` if it holds the same finished sweep)."""
-    import xarray as xr
-
-    from dnpsim.experiments.sweep import run_sweep
-
+    """Run one figure sweep (or reuse ``output`` if it holds the same finished sweep);
+    ``frequencies`` (Hz) go in the spec's ``figure`` table, so the sweep's fingerprint
+    covers them."""
     spec = dict(copy.deepcopy(spec), sweep=sweep)
-    frequencies = None if frequencies is None else [float(f) for f in frequencies]
-    key = json.dumps({"spec": spec, "frequencies": frequencies}, sort_keys=True)
-    if output.exists():  # a finished sweep of the same spec is reused as it is
-        with xr.open_dataset(output, engine="h5netcdf") as cached:
-            if cached.attrs.get("figure_spec") == key:
-                return cached.load()
-    compute = functools.partial(realization_task, frequencies=frequencies)
-    data = run_sweep(spec, output, compute=compute, executor="processes" if workers > 1 else "serial",
-                     workers=workers, progress=progress, resume=True)
     if frequencies is not None:
-        data = data.assign_coords(mw_frequency=np.asarray(frequencies))
+        spec[FIGURE_TABLE] = {"mw_frequencies": [float(f) for f in frequencies]}
+
+    def finish(data):
+        if frequencies is None:
+            return data
+        data = data.assign_coords(mw_frequency=np.asarray(spec[FIGURE_TABLE]["mw_frequencies"]))
         data["mw_frequency"].attrs["units"] = "Hz"
-    write_netcdf(data, output, {"figure_spec": key})
-    return data
+        return data
+
+    return figure_sweep(spec, output, realization_task, validate=validate_engine_spec, workers=workers,
+                        progress=progress, finish=finish)
 
 
 # ----------------------------------------------------------------------- Fig. 2

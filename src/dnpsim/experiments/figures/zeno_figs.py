@@ -7,6 +7,13 @@ uniform offsets of width Delta omega_e, Gaussian U_ij of variance U^2/N with the
 few realizations; full modes N = 10 (the paper's size; the paper averages 1000
 realizations, the default here is 20, pass ``realizations`` for more).
 
+Every figure with disorder is a sweep (:func:`dnpsim.experiments.sweep.run_sweep`) of
+:func:`figure_spec` over ``environment.temperature``: realization r has the seed
+``realization_seeds(2021, R)[r]`` at every temperature (Fig. 3 is realization 0),
+``workers`` processes run realizations, an interrupted run resumes from
+``<figure>.nc.parts`` and a finished one of the same spec is reused.  Fig. S11 (the
+closed-form toy model in four named regimes: no disorder, no seed) is computed directly.
+
 Each ``make_*`` returns (netcdf_path, png_path) and writes both to ``output_dir``.
 """
 
@@ -16,8 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
+from dnpsim.errors import SpecError
+from dnpsim.experiments.figures.common import (FIGURE_TABLE, engine_spec, figure_sweep, point_spec,
+                                               single_realization)
 from dnpsim.observables.polarization import polarization
 from dnpsim.io import write_netcdf
+from dnpsim.spec import resolve_spec, validate_spec
 from dnpsim.plots import pyplot
 from dnpsim.units import TWO_PI
 
@@ -29,6 +40,11 @@ TABLE_I = {1.2: (160e-6, 80e-6, 1.6e-6), 12.0: (1.6e-6, 0.16e-6, 0.16e-6)}
 WIDTH_HZ = 5e6
 U_ETH_HZ = 0.75e6
 U_MBL_HZ = 0.1e6
+#: Root seed of the figures' sweeps.
+ROOT_SEED = 2021
+#: Krylov settings of the nonsecular steady state in :func:`realization` (also the
+#: ``[method]`` table of the figures' specs).
+NONSECULAR = {"solver": "gmres", "tol": 1e-8, "maxiter": 300, "restart": 40}
 
 
 def _sizes(quick: bool, realizations: int | None, n_electrons: int | None = None) -> tuple[int, int]:
@@ -38,14 +54,10 @@ def _sizes(quick: bool, realizations: int | None, n_electrons: int | None = None
 
 def draw_model(n: int, seed: int, width_hz: float = WIDTH_HZ, coupling_hz: float = U_ETH_HZ):
     """One disorder realization (Hz): uniform offsets in [-w/2, w/2],
-    U_ij ~ N(0, U^2/N), J_ij = -4 U_ij (Eq. (2))."""
-    from dnpsim.models import disorder
-    from dnpsim.models.electrons import DipolarElectrons
-
-    rng = np.random.default_rng(seed)
-    offsets = disorder.uniform_offsets(n, width_hz, rng)
-    u = disorder.gaussian_couplings(n, coupling_hz, rng)
-    return DipolarElectrons(OMEGA_E_HZ, offsets, u, -4.0 * u)
+    U_ij ~ N(0, U^2/N), J_ij = -4 U_ij (Eq. (2)): the ``model`` table of
+    :func:`figure_spec` drawn with ``seed`` (what the figures' sweeps compute with)."""
+    spec = figure_spec(n, 1, [12.0], [TABLE_I[12.0]], width_hz=width_hz, coupling_hz=coupling_hz)
+    return resolve_spec(_with_bath(spec), seed=seed).model()
 
 
 def realization(model, temperature: float, bath, *, mw_hz: float = MW_HZ, omega1_hz: float = OMEGA1_HZ,
@@ -66,7 +78,8 @@ def realization(model, temperature: float, bath, *, mw_hz: float = MW_HZ, omega1
     env = OpenEnvironment(temperature, mw_hz, omega1_hz, BathTimescales(*bath), irradiated)
     basis = Eigenbasis.build(model, keep_vectors=True)
     liou = EigenbasisLiouvillian(model, env, basis.sectors)
-    ns = nonsecular_steady_state(liou, tol=1e-8, maxiter=300)
+    ns = nonsecular_steady_state(liou, method=NONSECULAR["solver"], tol=NONSECULAR["tol"],
+                                 maxiter=NONSECULAR["maxiter"], restart=NONSECULAR["restart"])
     hil = hilbert_steady_state(basis, env, tol=1e-10)
     n = model.n_electrons
     energies = np.concatenate([s.energies for s in basis.sectors])
@@ -109,42 +122,132 @@ def _edges(quick: bool) -> np.ndarray:
     return TWO_PI * np.arange(OMEGA_E_HZ - 6e6, OMEGA_E_HZ + 6e6 + step / 2, step)
 
 
-def profile_dataset(n: int, realizations: int, temperatures, baths, *, coupling_hz=U_ETH_HZ, width_hz=WIDTH_HZ,
-                    quick=True, progress=True, seed0: int = 2021, irradiated=None, mw_hz=MW_HZ, omega1_hz=OMEGA1_HZ):
-    """Polarization profiles and EPR spectra for each temperature (list) x realization."""
-    import xarray as xr
-    from tqdm.auto import tqdm
+def figure_spec(n: int, realizations: int, temperatures, baths, *, coupling_hz=U_ETH_HZ, width_hz=WIDTH_HZ,
+                seed: int = ROOT_SEED, irradiated=None, mw_hz=MW_HZ, omega1_hz=OMEGA1_HZ, epr_edges_hz=None) -> dict:
+    """The sweep of a 2021 figure: a ``dipolar_electrons`` spec with method
+    ``nonsecular`` (:data:`NONSECULAR`) of the model of :func:`draw_model` (Hz, s, K),
+    ``environment.temperature`` swept over ``temperatures`` (K), ``realizations``
+    disorder draws from root ``seed``.
 
+    Its ``figure`` table holds the bath timescales (T_1, T*, T(0)) in s of each
+    temperature (``baths``, one per temperature: Table I ties them to the temperature,
+    so they follow it rather than form a grid of their own) and the EPR bin edges (Hz,
+    or None)."""
+    environment = {"temperature": float(temperatures[0]), "mw_frequency": float(mw_hz),
+                   "mw_amplitude": float(omega1_hz)}
+    if irradiated is not None:
+        environment["irradiated"] = int(irradiated)
+    return {
+        "model": {"kind": "dipolar_electrons", "electron_larmor": OMEGA_E_HZ, "n_electrons": int(n),
+                  "offsets": {"distribution": "uniform", "width": float(width_hz)},
+                  "couplings": {"distribution": "gaussian", "scale": float(coupling_hz)}, "ising": "dipolar",
+                  "seed": int(seed)},
+        "environment": environment,
+        "method": {"kind": "nonsecular", **NONSECULAR},
+        FIGURE_TABLE: {
+            "baths": [{"temperature": float(t), "t1": float(b[0]), "t_star": float(b[1]), "t_zero": float(b[2])}
+                      for t, b in zip(temperatures, baths, strict=True)],
+            "epr_edges": None if epr_edges_hz is None else [float(f) for f in epr_edges_hz],
+        },
+        "sweep": {"environment.temperature": [float(t) for t in temperatures], "realizations": int(realizations),
+                  "seed": int(seed)},
+    }
+
+
+def _with_bath(spec: dict) -> dict:
+    """The engine spec of a point: the bath timescales of its temperature set."""
+    temperature = spec["environment"]["temperature"]
+    bath = next((b for b in spec[FIGURE_TABLE]["baths"] if b["temperature"] == temperature), None)
+    if bath is None:
+        raise SpecError("environment.temperature", f"{temperature} K has no bath timescales in the figure's table")
+    out = engine_spec(spec)
+    out["environment"] = dict(out["environment"], **{k: bath[k] for k in ("t1", "t_star", "t_zero")})
+    return out
+
+
+def validate_point(spec: dict) -> None:
+    """The sweep's ``validate``: the engine spec of the point, with its bath, parses."""
+    validate_spec(_with_bath(spec))
+
+
+def _points(spec: dict, variants: list[dict], seed: int):
+    """The model of one task (realization ``seed``) and each variant's environment values."""
+    model = resolve_spec(_with_bath(spec), seed=seed).model()
+    return model, [resolve_spec(_with_bath(point_spec(spec, v)), seed=seed).environment_values for v in variants]
+
+
+def _solve(model, v: dict, edges=None, spectrum: bool = False) -> dict:
+    return realization(model, v["temperature"], (v["t1"], v["t_star"], v["t_zero"]), mw_hz=v["mw_frequency"],
+                       omega1_hz=v["mw_amplitude"], irradiated=v.get("irradiated"), edges=edges, spectrum=spectrum)
+
+
+#: Per-spin and per-EPR-bin results of :func:`profile_task` and their dimension.
+PROFILE_DIMS = {f"{a}_{d}": ("electron",) if a.endswith("polarization") else ("frequency",)
+                for a in ("polarization", "ansatz_polarization", "epr", "ansatz_epr")
+                for d in ("nonsecular", "hilbert")}
+
+
+def profile_task(spec: dict, variants: list[dict], seed: int) -> list[dict]:
+    """Sweep compute (one realization, every temperature of the group): nonsecular and
+    Hilbert steady states with :func:`realization`: per-spin polarizations and EPR
+    spectra (PROFILE_DIMS), ``beta_s`` (dynamics,), ``offset`` (electron,) in Hz,
+    ``residual_nonsecular`` and ``iterations``."""
+    model, envs = _points(spec, variants, seed)
+    edges = TWO_PI * np.asarray(spec[FIGURE_TABLE]["epr_edges"])
+    out = []
+    for v in envs:
+        result = _solve(model, v, edges=edges)
+        record = {key: result[key] for key in (*PROFILE_DIMS, "residual_nonsecular", "iterations")}
+        record.update(beta_s=np.array([result["beta_s_nonsecular"], result["beta_s_hilbert"]]), offset=model.offsets,
+                      dims={**PROFILE_DIMS, "beta_s": ("dynamics",), "offset": ("electron",)})
+        out.append(record)
+    return out
+
+
+def spectrum_task(spec: dict, variants: list[dict], seed: int) -> list[dict]:
+    """Sweep compute of Fig. 3 (one realization, every temperature of the group): the
+    eigenvalues of both stationary states and the entanglement entropy, S^z and local
+    S^z_i of their eigenvectors (dims ``state``, ``electron``)."""
+    model, envs = _points(spec, variants, seed)
+    out = []
+    for v in envs:
+        result = _solve(model, v, spectrum=True)
+        record, dims = {}, {}
+        for name in ("nonsecular", "hilbert"):
+            spectrum = result[f"spectrum_{name}"]
+            record.update({f"eigenvalues_{name}": spectrum.eigenvalues, f"entropy_{name}": spectrum.entropies,
+                           f"magnetization_{name}": spectrum.magnetization, f"local_z_{name}": spectrum.local_z})
+            dims.update({f"eigenvalues_{name}": ("state",), f"entropy_{name}": ("state",),
+                         f"magnetization_{name}": ("state",), f"local_z_{name}": ("state", "electron")})
+        out.append(record | {"dims": dims})
+    return out
+
+
+def profile_dataset(n: int, realizations: int, temperatures, baths, *, coupling_hz=U_ETH_HZ, width_hz=WIDTH_HZ,
+                    quick=True, progress=True, seed0: int = ROOT_SEED, irradiated=None, mw_hz=MW_HZ,
+                    omega1_hz=OMEGA1_HZ, workers: int = 1, output=None):
+    """Polarization profiles and EPR spectra for each temperature (list, K; ``baths``
+    the (T_1, T*, T(0)) in s of each) x realization: the sweep of :func:`figure_spec`
+    with root seed ``seed0`` (compute :func:`profile_task`; realization r has the seed
+    ``realization_seeds(seed0, R)[r]`` at every temperature).
+
+    ``workers`` > 1 runs realizations in local processes; ``output`` (a ``.nc`` path)
+    makes the run resumable and reuses a finished one of the same spec.  Returns a
+    Dataset with dims (temperature, realization, electron | frequency), ``offset``
+    (realization, electron) in Hz, ``beta_s`` (temperature, realization, dynamics)."""
     edges = _edges(quick)
-    centers = 0.5 * (edges[1:] + edges[:-1]) / TWO_PI
-    names = ["polarization", "ansatz_polarization", "epr", "ansatz_epr"]
-    data = {f"{a}_{d}": np.zeros((len(temperatures), realizations, n if a.endswith("polarization") else centers.size))
-            for a in names for d in ("nonsecular", "hilbert")}
-    offsets = np.zeros((realizations, n))
-    beta_s = np.zeros((len(temperatures), realizations, 2))
-    resid = np.zeros((len(temperatures), realizations))
-    iters = np.zeros((len(temperatures), realizations), dtype=int)
-    bar = tqdm(total=len(temperatures) * realizations, disable=not progress, desc="realizations")
-    for r in range(realizations):
-        model = draw_model(n, seed0 + r, width_hz, coupling_hz)
-        offsets[r] = model.offsets
-        for t, (temp, bath) in enumerate(zip(temperatures, baths)):
-            out = realization(model, temp, bath, edges=edges, irradiated=irradiated, mw_hz=mw_hz, omega1_hz=omega1_hz)
-            for key in data:
-                data[key][t, r] = out[key]
-            beta_s[t, r] = out["beta_s_nonsecular"], out["beta_s_hilbert"]
-            resid[t, r], iters[t, r] = out["residual_nonsecular"], out["iterations"]
-            bar.update()
-    bar.close()
-    ds = xr.Dataset({key: (("temperature", "realization", "electron" if "polarization" in key else "frequency"), value)
-                     for key, value in data.items()},
-                    coords={"temperature": list(temperatures), "frequency": centers})
-    ds["offset"] = (("realization", "electron"), offsets)
-    ds["beta_s"] = (("temperature", "realization", "dynamics"), beta_s)
-    ds["residual_nonsecular"] = (("temperature", "realization"), resid)
-    ds["iterations"] = (("temperature", "realization"), iters)
-    ds = ds.assign_coords(dynamics=["nonsecular", "hilbert"])
-    return ds
+    spec = figure_spec(n, realizations, temperatures, baths, coupling_hz=coupling_hz, width_hz=width_hz, seed=seed0,
+                       irradiated=irradiated, mw_hz=mw_hz, omega1_hz=omega1_hz, epr_edges_hz=edges / TWO_PI)
+
+    def finish(data):
+        data = data.assign_coords(frequency=0.5 * (edges[1:] + edges[:-1]) / TWO_PI,
+                                  dynamics=["nonsecular", "hilbert"])
+        data["frequency"].attrs["units"] = "Hz"
+        # one model per realization at every temperature
+        return data.assign(offset=data["offset"].isel(temperature=0, drop=True))
+
+    return figure_sweep(spec, output, profile_task, validate=validate_point, workers=workers, progress=progress,
+                        finish=finish)
 
 
 def _profile_figure(ds, title: str, png: Path, what: str = "both"):
@@ -194,12 +297,13 @@ def _profile_figure(ds, title: str, png: Path, what: str = "both"):
 
 
 def _make_profiles(tag: str, title: str, quick: bool, output_dir: Path, progress: bool, realizations, temperatures,
-                   baths, what="both", n_electrons=None, **kwargs):
+                   baths, what="both", n_electrons=None, workers: int = 1, **kwargs):
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     n, r = _sizes(quick, realizations, n_electrons)
-    ds = profile_dataset(n, r, temperatures, baths, quick=quick, progress=progress, **kwargs)
     nc, png = output_dir / f"{tag}.nc", output_dir / f"{tag}.png"
+    ds = profile_dataset(n, r, temperatures, baths, quick=quick, progress=progress, workers=workers, output=nc,
+                         **kwargs)
     write_netcdf(ds, nc, {"figure": title, "n_electrons": n, "mode": "quick" if quick else "full"})
     _profile_figure(ds, f"{title} (N = {n}, {r} realizations)", png, what)
     return nc, png
@@ -211,7 +315,7 @@ def make_fig2(quick: bool, output_dir: Path, progress: bool = True, realizations
     vs Hilbert, with the spin-temperature ansatz (dashed)."""
     return _make_profiles("zeno-fig2", "Maimbourg et al. 2021, Fig. 2", quick, output_dir, progress, realizations,
                           [1.2, 12.0], [TABLE_I[1.2], TABLE_I[12.0]], what="epr",
-                          n_electrons=n_electrons)
+                          n_electrons=n_electrons, workers=workers)
 
 
 def make_figS5(quick: bool, output_dir: Path, progress: bool = True, realizations: int | None = None, workers: int = 1,
@@ -219,7 +323,7 @@ def make_figS5(quick: bool, output_dir: Path, progress: bool = True, realization
     """``dnpsim figure zeno-figS5``: polarization profiles (ETH, U = 0.75 MHz) at 1.2 K and 12 K."""
     return _make_profiles("zeno-figS5", "Maimbourg et al. 2021, Fig. S5", quick, output_dir, progress, realizations,
                           [1.2, 12.0], [TABLE_I[1.2], TABLE_I[12.0]], what="both",
-                          n_electrons=n_electrons)
+                          n_electrons=n_electrons, workers=workers)
 
 
 def make_figS6(quick: bool, output_dir: Path, progress: bool = True, realizations: int | None = None, workers: int = 1,
@@ -227,14 +331,15 @@ def make_figS6(quick: bool, output_dir: Path, progress: bool = True, realization
     """``dnpsim figure zeno-figS6``: MBL case U = 0.1 MHz, both temperatures."""
     return _make_profiles("zeno-figS6", "Maimbourg et al. 2021, Fig. S6 (MBL, U = 0.1 MHz)", quick, output_dir, progress,
                           realizations, [1.2, 12.0], [TABLE_I[1.2], TABLE_I[12.0]], coupling_hz=U_MBL_HZ,
-                          n_electrons=n_electrons)
+                          n_electrons=n_electrons, workers=workers)
 
 
 def make_figS7(quick: bool, output_dir: Path, progress: bool = True, realizations: int | None = None, workers: int = 1,
               n_electrons: int | None = None):
     """``dnpsim figure zeno-figS7``: 12 K with T_1 = 1.6 us << T* = 80 us, T(0) = 3.2 us."""
     return _make_profiles("zeno-figS7", "Maimbourg et al. 2021, Fig. S7 (T1 << T*)", quick, output_dir, progress,
-                          realizations, [12.0], [(1.6e-6, 80e-6, 3.2e-6)], n_electrons=n_electrons)
+                          realizations, [12.0], [(1.6e-6, 80e-6, 3.2e-6)], n_electrons=n_electrons,
+                          workers=workers)
 
 
 def make_figS8(quick: bool, output_dir: Path, progress: bool = True, realizations: int | None = None, workers: int = 1,
@@ -247,7 +352,7 @@ def make_figS8(quick: bool, output_dir: Path, progress: bool = True, realization
     return _make_profiles("zeno-figS8", "Maimbourg et al. 2021, Fig. S8 (spin 3 irradiated)", quick, output_dir,
                           progress, realizations or 1, [12.0], [bath], what="profile_by_spin", width_hz=1e-4 * 1e6,
                           coupling_hz=1e6, irradiated=2, mw_hz=OMEGA_E_HZ, omega1_hz=0.1e9,
-                          n_electrons=n_electrons)
+                          n_electrons=n_electrons, workers=workers)
 
 
 def make_fig3(quick: bool, output_dir: Path, progress: bool = True, realizations: int | None = None, workers: int = 1,
@@ -255,27 +360,24 @@ def make_fig3(quick: bool, output_dir: Path, progress: bool = True, realizations
     """``dnpsim figure zeno-fig3``: eigenvalues of rho_stat and entanglement entropy of
     its eigenvectors (half chain kept), Hilbert vs nonsecular, 12 K; inset data:
     S^z_i of the eigenvectors in the middle of the s^z = 0 sector."""
-    import xarray as xr
-
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     n = n_electrons or (6 if quick else 10)
-    model = draw_model(n, 2021)
-    out = realization(model, 12.0, TABLE_I[12.0], spectrum=True)
-    ds = xr.Dataset()
+    nc, png = output_dir / "zeno-fig3.nc", output_dir / "zeno-fig3.png"
+    # one realization: realization 0 of the profile figures' sweeps at the same N
+    spec = figure_spec(n, 1, [12.0], [TABLE_I[12.0]])
+    ds = figure_sweep(spec, nc, spectrum_task, validate=validate_point, workers=workers, progress=progress,
+                      finish=lambda data: single_realization(data.isel(temperature=0)))
     plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.8), dpi=110)
     for name, color in (("hilbert", "tab:red"), ("nonsecular", "k")):
-        spec = out[f"spectrum_{name}"]
-        order = np.argsort(spec.magnetization, kind="stable")
-        ds[f"eigenvalues_{name}"] = ("state", spec.eigenvalues)
-        ds[f"entropy_{name}"] = ("state", spec.entropies)
-        ds[f"magnetization_{name}"] = ("state", spec.magnetization)
-        ds[f"local_z_{name}"] = (("state", "electron"), spec.local_z)
-        axes[0].semilogy(np.sort(spec.eigenvalues)[::-1], ".", color=color, label=name)
-        axes[1].plot(spec.magnetization[order], spec.entropies[order], ".", color=color, ms=3, label=name)
-        middle = np.abs(spec.magnetization) < 0.25
-        axes[2].hist(spec.local_z[middle].ravel(), bins=40, histtype="step", density=True, color=color, label=name)
+        eigenvalues, entropies = ds[f"eigenvalues_{name}"].values, ds[f"entropy_{name}"].values
+        magnetization, local_z = ds[f"magnetization_{name}"].values, ds[f"local_z_{name}"].values
+        order = np.argsort(magnetization, kind="stable")
+        axes[0].semilogy(np.sort(eigenvalues)[::-1], ".", color=color, label=name)
+        axes[1].plot(magnetization[order], entropies[order], ".", color=color, ms=3, label=name)
+        middle = np.abs(magnetization) < 0.25
+        axes[2].hist(local_z[middle].ravel(), bins=40, histtype="step", density=True, color=color, label=name)
     axes[0].set_ylabel(r"eigenvalue of $\rho_{stat}$")
     axes[0].set_xlabel("rank")
     axes[1].set_xlabel(r"$\langle S^z \rangle$ of the eigenvector")
@@ -285,7 +387,6 @@ def make_fig3(quick: bool, output_dir: Path, progress: bool = True, realizations
         ax.legend(fontsize=7)
     fig.suptitle(f"Maimbourg et al. 2021, Fig. 3 (N = {n}, 12 K, one realization)", fontsize=10)
     fig.tight_layout()
-    nc, png = output_dir / "zeno-fig3.nc", output_dir / "zeno-fig3.png"
     fig.savefig(png)
     plt.close(fig)
     write_netcdf(ds, nc, {"figure": "Maimbourg et al. 2021, Fig. 3", "n_electrons": n, "mode": "quick" if quick else "full"})
