@@ -11,8 +11,10 @@ burning makes r large.  Claims:
 * MBL (U = 0.1 MHz): both dynamics depart from the ansatz more than the ETH Hilbert
   profile does.
 
-The fast variants (N = 5, 4 realizations) run in the default suite; the slow ones
-(N = 7, 8 realizations) are marked slow.
+The fast variants (N = 6, 4 realizations; 2-3 s) run in the default suite; the slow
+ones (N = 7, 8 realizations) are marked slow.  With the sweep's seeding, four
+realizations of five spins were too few for these margins (the three claims held for
+10-12 of 16 root seeds); at N = 6 they hold for every root seed tried, 2015-2023.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import pytest
 from dnpsim.experiments.figures.zeno_figs import TABLE_I, U_ETH_HZ, U_MBL_HZ, profile_dataset
 from dnpsim.units import TWO_PI, inverse_temperature
 
-SIZES = [pytest.param(5, 4, id="fast"), pytest.param(7, 8, id="slow", marks=pytest.mark.slow)]
+SIZES = [pytest.param(6, 4, id="fast"), pytest.param(7, 8, id="slow", marks=pytest.mark.slow)]
 
 
 @functools.lru_cache(maxsize=None)
@@ -40,7 +42,7 @@ def ratios(n: int, realizations: int, coupling: float) -> dict:
             p = s[f"polarization_{dyn}"].values
             a = s[f"ansatz_polarization_{dyn}"].values
             out[temp, dyn] = float(np.sqrt(np.mean((p - a) ** 2)) / np.sqrt(np.mean((p - thermal) ** 2)))
-        assert np.all(s["residual_nonsecular"].values < 1e-8)
+        assert np.all(s["krylov_residual_nonsecular"].values < 1e-8)  # the solver converged to its tol
     return out
 
 
