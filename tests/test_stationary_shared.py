@@ -12,7 +12,8 @@ from dnpsim.dynamics.gksl import gksl_superoperator, stationary_density_matrix, 
 from dnpsim.errors import ConvergenceError
 from dnpsim.solvers.block_tridiagonal import BlockTridiagonal
 from dnpsim.solvers.null_vector import bordered_system, null_vector
-from dnpsim.solvers.steady_state import generator_residual, stationary_direct, stationary_residual
+from dnpsim.solvers.residual import stationary_residual
+from dnpsim.solvers.steady_state import generator_residual, stationary_direct
 
 LOWERING = np.array([[0.0, 1.0], [0.0, 0.0]], dtype=complex)  # |0><1|: |1> decays to |0>
 

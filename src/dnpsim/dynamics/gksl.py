@@ -75,7 +75,7 @@ def stationary_density_matrix(liouvillian, *, tol: float = 1e-8) -> tuple[np.nda
     """Stationary rho of d/dt vec(rho) = L vec(rho) with Tr rho = 1 by one direct solve
     (dense or sparse L, :func:`dnpsim.solvers.steady_state.stationary_direct` with the
     trace as normalization).  Returns (rho (d, d), residual of
-    :func:`dnpsim.solvers.steady_state.stationary_residual`); raises
+    :func:`dnpsim.solvers.residual.stationary_residual`); raises
     :class:`~dnpsim.errors.ConvergenceError` above ``tol``."""
     dim = int(round(np.sqrt(liouvillian.shape[0])))
     x, residual = stationary_direct(liouvillian, trace_functional(dim), tol=tol)

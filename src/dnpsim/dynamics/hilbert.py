@@ -106,7 +106,7 @@ def hilbert_generator(basis: Eigenbasis, env: OpenEnvironment) -> BlockTridiagon
 @dataclass(frozen=True)
 class HilbertSteadyState:
     """Stationary populations of (S52) (sector order of ``basis``) and diagnostics
-    (``residual``: :func:`dnpsim.solvers.steady_state.stationary_residual`,
+    (``residual``: :func:`dnpsim.solvers.residual.stationary_residual`,
     ||Q p||_1 / sum_n |Q_nn| p_n)."""
 
     basis: Eigenbasis = field(repr=False)

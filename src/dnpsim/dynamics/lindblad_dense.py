@@ -154,7 +154,7 @@ def dense_steady_state(liouvillian: np.ndarray, *, tol: float = 1e-8) -> np.ndar
     by one direct solve with the trace replacing one equation
     (:func:`dnpsim.dynamics.gksl.stationary_density_matrix`).  Raises
     :class:`~dnpsim.errors.ConvergenceError` when the residual of
-    :func:`dnpsim.solvers.steady_state.stationary_residual` exceeds ``tol``."""
+    :func:`dnpsim.solvers.residual.stationary_residual` exceeds ``tol``."""
     return stationary_density_matrix(liouvillian, tol=tol)[0]
 
 

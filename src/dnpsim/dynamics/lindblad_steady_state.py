@@ -1,7 +1,7 @@
 """Steady state of the nonsecular GKSL equation of the 2021 paper (Eqs. (7)-(8), S46),
 matrix-free: L rho + w tr(rho) = w solved by GMRES / BiCGSTAB
 (:mod:`dnpsim.solvers.krylov`; the residual reported is the package's
-:func:`dnpsim.solvers.steady_state.stationary_residual`) with one of two
+:func:`dnpsim.solvers.residual.stationary_residual`) with one of two
 preconditioners built from the secular/diagonal part: :class:`DressedPreconditioner`
 (secular approximation in the eigenbasis of the full rotating-frame H, drive exact;
 default up to N = 11) or :class:`SchurPreconditioner` (diagonal coherences + exact
@@ -104,7 +104,7 @@ class SchurPreconditioner:
 class NonsecularSteadyState:
     """Stationary state of the nonsecular GKSL equation (eigenbasis vector) with the
     solver diagnostics: ``residual`` = ||L rho||_1 / sum_n |L_nn| |rho_n| (eigenbasis
-    entries, :func:`dnpsim.solvers.steady_state.stationary_residual`),
+    entries, :func:`dnpsim.solvers.residual.stationary_residual`),
     ``krylov_residual`` = ||A x - w|| / ||w|| (the stopping criterion, see
     :mod:`dnpsim.solvers.krylov`)."""
 
@@ -146,9 +146,9 @@ def nonsecular_steady_state(liouvillian: EigenbasisLiouvillian, *, method: str =
     ``tol`` is Krylov's own stopping criterion ||A x - w||_2 / ||w||_2 (the norm the
     methods minimize); the reported ``residual`` is the package-wide
     ||L rho||_1 / sum_n |L_nn| |rho_n| of
-    :func:`dnpsim.solvers.steady_state.stationary_residual`, from one extra
-    application of L and its exact :meth:`EigenbasisLiouvillian.diagonal` (a few
-    times ``tol`` at Table I parameters).  Raises ConvergenceError with that residual
+    :func:`dnpsim.solvers.residual.stationary_residual`, from the last product of
+    the solver and the exact :meth:`EigenbasisLiouvillian.diagonal` (a few times
+    ``tol`` at Table I parameters).  Raises ConvergenceError with that residual
     when the stopping criterion is not met."""
     from dnpsim.solvers.krylov import stationary_krylov
 

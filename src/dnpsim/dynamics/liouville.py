@@ -5,7 +5,7 @@ The Liouvillian is assembled sparse (CSR) by :func:`dnpsim.dynamics.gksl.gksl_su
 (column stacking, vec(rho)[i + d j] = rho[i, j], d = 2^n).  Steady state: sparse LU of
 the Liouvillian with one equation replaced by the trace condition
 (:func:`dnpsim.dynamics.gksl.stationary_density_matrix`), with the residual of
-:func:`dnpsim.solvers.steady_state.stationary_residual` reported and checked.  Time
+:func:`dnpsim.solvers.residual.stationary_residual` reported and checked.  Time
 evolution: exact propagation, by a dense eigendecomposition of L (default) or dense
 ``expm(L dt)`` per distinct step, up to 6 spins (d^2 <= 4096).  The spectrum spans
 omega_I ~ 1e9 rad/s down to r_1 ~ 1e-2 s^-1, so Krylov ``expm_multiply`` would need
@@ -112,7 +112,7 @@ def population_polarizations(model: CrossEffectModel, populations: np.ndarray) -
 @dataclass(frozen=True)
 class LindbladSteadyState:
     """Stationary state of Eq. (1): density matrix, polarizations, residual
-    (:func:`dnpsim.solvers.steady_state.stationary_residual` of vec(rho))."""
+    (:func:`dnpsim.solvers.residual.stationary_residual` of vec(rho))."""
 
     rho: np.ndarray
     electron_polarization: np.ndarray
@@ -127,7 +127,7 @@ def steady_state(model: CrossEffectModel, tol: float = 1e-9) -> LindbladSteadySt
 
     Raises :class:`~dnpsim.errors.ConvergenceError` when the residual
     ||L vec(rho)||_1 / sum_n |L_nn| |vec(rho)_n|
-    (:func:`dnpsim.solvers.steady_state.stationary_residual`) exceeds ``tol``."""
+    (:func:`dnpsim.solvers.residual.stationary_residual`) exceeds ``tol``."""
     start = time.perf_counter()
     rho, residual = stationary_density_matrix(liouvillian(model), tol=tol)
     # the solve leaves rho Hermitian only up to round-off
