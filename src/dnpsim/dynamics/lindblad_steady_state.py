@@ -132,8 +132,8 @@ def electron_polarization(liouvillian: EigenbasisLiouvillian, rho: np.ndarray) -
     return out
 
 
-def nonsecular_steady_state(liouvillian: EigenbasisLiouvillian, *, method: str = "gmres", tol: float = 1e-10,
-                            maxiter: int = 500, restart: int = 40, x0: np.ndarray | None = None,
+def nonsecular_steady_state(liouvillian: EigenbasisLiouvillian, *, method: str = "gmres", tol: float = 1e-8,
+                            maxiter: int = 500, restart: int = 30, x0: np.ndarray | None = None,
                             preconditioner: str | None = "auto") -> NonsecularSteadyState:
     """Steady state of the matrix-free nonsecular Liouvillian: Krylov solve of
     L rho + w tr(rho) = w (:func:`dnpsim.solvers.krylov.stationary_krylov`) with w the
@@ -142,6 +142,8 @@ def nonsecular_steady_state(liouvillian: EigenbasisLiouvillian, *, method: str =
     (:class:`DressedPreconditioner`, exact drive, dense 2^N), "auto" (dressed for
     N <= DRESSED_MAX_SPINS, else schur) or None.  Measured (N = 4, Table I): dressed
     needs 10 (1.2 K) / 21 (12 K) GMRES applications for 1e-8, schur > 2000 / 40.
+    ``method``, ``tol``, ``maxiter``, ``restart`` default to those of
+    :class:`dnpsim.methods.Nonsecular` (the spec files' defaults).
 
     ``tol`` is Krylov's own stopping criterion ||A x - w||_2 / ||w||_2 (the norm the
     methods minimize); the reported ``residual`` is the package-wide
