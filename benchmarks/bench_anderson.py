@@ -71,9 +71,9 @@ def _case(kind: str, L: int, extra: dict) -> dict:
         t0 = time.perf_counter()
         w = vecs ** 2
         o = w.T @ w  # N x N overlap matrix
-        e = vals + lat.electron_larmor
+        e = vals + lat.omega_e  # rad/s
         pb = bloch_bias(e, env)
-        lor = 1.0 / (1.0 + (nuc.t2n * (e[:, None] - e[None, :] - nuc.larmor)) ** 2)
+        lor = 1.0 / (1.0 + (nuc.t2n * (e[:, None] - e[None, :] - nuc.omega_n)) ** 2)
         m = o * lor
         num = np.sum(m * (pb[:, None] - pb[None, :]))
         den = np.sum(m * (1 - pb[:, None] * pb[None, :]))
