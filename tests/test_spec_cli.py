@@ -95,6 +95,8 @@ BAD = [
                               "couplings = { distribution = 'lorentzian', scale = 1 }"), "model.couplings.distribution"),
     (BASE.format(n=3).replace("mw_frequency = 93.88e9", "mw_frequency = '3 K'"), "environment.mw_frequency"),
     (BASE.format(n=3).replace("[method]", "[method]\ntol = 2"), "method.tol"),
+    # T1e and T2e swapped: T2 > 2 T1 is refused before any work
+    (BASE.format(n=3).replace('t1e = 1.0', 't1e = "1 us"').replace('t2e = "1 us"', 't2e = 1.0'), "environment.t2e"),
 ]
 
 

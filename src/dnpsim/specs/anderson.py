@@ -20,6 +20,7 @@ from dnpsim.errors import SpecError
 from dnpsim.methods import FreeFermion, method_from_table
 from dnpsim.specs.readers import (
     check_keys,
+    checked_inputs,
     read_distribution,
     read_microwave_environment,
     read_model_seed,
@@ -150,8 +151,10 @@ def resolve(spec: dict, seed: int | None = None) -> AndersonSetup:
         raise SpecError("model.nuclei", "is required")
     L, boundary, hopping, larmor, onsite, model_seed = _resolve_lattice(model, seed)
     nuclei = _resolve_nuclei(model["nuclei"])
-    return AndersonSetup(L, boundary, hopping, larmor, onsite, model["onsite"], nuclei, environment, method,
-                         model_seed)
+    setup = AndersonSetup(L, boundary, hopping, larmor, onsite, model["onsite"], nuclei, environment, method,
+                          model_seed)
+    checked_inputs(lambda: (setup.lattice(), setup.environment(), setup.nuclei()))
+    return setup
 
 
 def _resolve_lattice(model: dict, seed: int | None) -> tuple:

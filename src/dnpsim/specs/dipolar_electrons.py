@@ -26,7 +26,7 @@ import numpy as np
 from dnpsim.models import disorder
 from dnpsim.errors import SpecError
 from dnpsim.methods import Method, Nonsecular, method_from_table
-from dnpsim.specs.readers import (check_keys, read_coupling_matrix, read_distribution, read_frequencies,
+from dnpsim.specs.readers import (check_keys, checked_inputs, read_coupling_matrix, read_distribution, read_frequencies,
                                   read_gaussian_scale, read_integer, read_microwave_environment, read_model_seed,
                                   read_number, read_positive)
 
@@ -159,7 +159,9 @@ def resolve(spec: dict, seed: int | None = None) -> DipolarSetup:
     n = fields["offsets"].size
     if "irradiated" in environment and environment["irradiated"] >= n:
         raise SpecError("environment.irradiated", f"must be a spin index in 0..{n - 1}, got {environment['irradiated']}")
-    return DipolarSetup(environment_values=environment, method=method, **fields)
+    setup = DipolarSetup(environment_values=environment, method=method, **fields)
+    checked_inputs(lambda: (setup.model(), setup.environment()))
+    return setup
 
 
 def model_from_table(table: dict, seed: int | None = None):

@@ -14,6 +14,18 @@ from dnpsim.errors import SpecError
 from dnpsim.units import parse_quantity
 
 
+def checked_inputs(build):
+    """Build the engine inputs of a resolved spec now (``build()``, cheap) so that a
+    physically impossible combination (T2 > 2 T1, ...) is refused before any work
+    starts, as a :class:`SpecError` naming the field of the :class:`ModelError`."""
+    from dnpsim.errors import ModelError
+
+    try:
+        build()
+    except ModelError as exc:
+        raise SpecError(exc.field, exc.message) from None
+
+
 def check_keys(table: Any, allowed: set[str], where: str) -> dict:
     if not isinstance(table, dict):
         raise SpecError(where, f"must be a table, got {type(table).__name__}")
