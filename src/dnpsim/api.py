@@ -1,4 +1,4 @@
-"""The public entry points: :func:`load_spec`, :func:`run`, :func:`sweep`.
+"""The public entry points: :func:`load_spec`, :func:`run`, :func:`sweep`, :func:`make_model`.
 
 Every engine runs through these (and the command line is a thin layer over them):
 the spec is parsed by its kind (:mod:`dnpsim.spec`), the engine registered for its
