@@ -24,7 +24,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 
-def replaced_row(diagonal: np.ndarray, normalization: np.ndarray | None = None) -> np.ndarray:
+def _replaced_row(diagonal: np.ndarray, normalization: np.ndarray | None = None) -> np.ndarray:
     """Index of the equation replaced by the normalization, per matrix of a batch:
     the largest |L_nn| (last axis of ``diagonal``) among the rows the conserved
     functional weighs (u_n != 0; only those are implied by the other equations).
@@ -38,13 +38,14 @@ def replaced_row(diagonal: np.ndarray, normalization: np.ndarray | None = None) 
 
 def bordered_system(matrix: np.ndarray, normalization: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(A, row): a copy of the dense ``matrix`` L, shape (..., n, n), with equation
-    ``row`` (shape (...), see :func:`replaced_row`) replaced by ``normalization`` u
-    (length n; default all ones, sum x = 1).  A x = e_row is the normalized null
-    vector; A delta = r with r_row = 0 solves L delta = r on u^T delta = 0."""
+    ``row`` (shape (...), see :func:`_replaced_row`) replaced by ``normalization`` u
+    (length n; default all ones, sum x = 1).  A x = e_row gives the normalized null
+    vector; for r with u^T r = 0, A delta = r with entry ``row`` of r set to 0 gives
+    L delta = r with u^T delta = 0 (the corrections of the mixed-precision refinement)."""
     n = matrix.shape[-1]
     dtype = np.result_type(matrix, np.float64 if normalization is None else normalization)
     bordered = np.array(matrix, dtype=dtype).reshape(-1, n, n)
-    row = replaced_row(np.einsum("...ii->...i", bordered), normalization)
+    row = _replaced_row(np.einsum("...ii->...i", bordered), normalization)
     bordered[np.arange(bordered.shape[0]), row, :] = 1.0 if normalization is None else normalization
     return bordered.reshape(matrix.shape), row.reshape(matrix.shape[:-2])
 
@@ -74,7 +75,7 @@ def _sparse_null_vector(matrix, normalization: np.ndarray | None) -> np.ndarray:
     assembled sparse."""
     n = matrix.shape[0]
     weights = np.ones(n) if normalization is None else np.asarray(normalization)
-    row = int(replaced_row(matrix.diagonal(), normalization))
+    row = int(_replaced_row(matrix.diagonal(), normalization))
     keep = np.ones(n)
     keep[row] = 0.0
     columns = np.flatnonzero(weights)
