@@ -1,12 +1,21 @@
 """Shared fixtures: small realizations of the 2016 model.  Models take Hz (the public
 units); ``OMEGA_E`` / ``OMEGA_N`` are the angular values (rad/s) for internal calls."""
 
+import os
+
 import numpy as np
 import pytest
+from hypothesis import settings
 
 from dnpsim.models import disorder
 from dnpsim.models.electrons import DipolarElectrons, ThermometerNucleus
 from dnpsim.units import TWO_PI
+
+# CI is reproducible: property tests draw the same examples on every run there
+# (derandomize); locally they keep exploring.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 ELECTRON_LARMOR = 93.9e9  # Hz
 HALF_WIDTH = 54e6  # Hz

@@ -14,12 +14,23 @@ from pathlib import Path
 from dnpsim.errors import ConvergenceError, ModelError, SpecError, SweepResumeError
 
 
-def _check_output(path: str, suffix: str) -> Path:
+def _check_output(path: str, suffix: str, spec_path: str | None = None) -> Path:
+    """The output path, checked before any work: the right suffix, an existing and
+    writable directory, not a directory itself, not the spec file being read."""
     out = Path(path)
     if out.suffix.lower() != suffix:
         raise SpecError("--output", f"must end with {suffix}, got {path!r}")
-    if not out.parent.exists():
-        raise SpecError("--output", f"directory {str(out.parent)!r} does not exist")
+    parent = out.parent
+    if not parent.exists():
+        raise SpecError("--output", f"directory {str(parent)!r} does not exist")
+    if not parent.is_dir():
+        raise SpecError("--output", f"{str(parent)!r} is not a directory")
+    if out.is_dir():
+        raise SpecError("--output", f"{path!r} is a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise SpecError("--output", f"directory {str(parent)!r} is not writable")
+    if spec_path is not None and out.exists() and Path(spec_path).exists() and out.resolve() == Path(spec_path).resolve():
+        raise SpecError("--output", f"{path!r} is the spec file itself; choose another output")
     return out
 
 
@@ -28,7 +39,7 @@ def cmd_run(args) -> int:
     from dnpsim.io import write_json
     from dnpsim.spec import load_spec, resolve_spec
 
-    output = _check_output(args.output, ".json")
+    output = _check_output(args.output, ".json", args.spec)
     spec = load_spec(args.spec)
     if "sweep" in spec:
         raise SpecError("sweep", "a spec with a [sweep] section runs with 'dnpsim sweep', not 'dnpsim run'")
@@ -43,7 +54,7 @@ def cmd_run(args) -> int:
 def cmd_sweep(args) -> int:
     from dnpsim.api import sweep
 
-    output = _check_output(args.output, ".nc")
+    output = _check_output(args.output, ".nc", args.spec)
     sweep(args.spec, output=output, executor=args.executor, workers=args.workers, address=args.scheduler,
           progress=not args.quiet, resume=not args.restart)
     if not args.quiet:

@@ -54,9 +54,10 @@ def _json_default(value: Any):
 
 
 def write_json(path: str | os.PathLike, data: Any) -> Path:
-    """Write ``data`` as indented JSON (numpy arrays and scalars as lists / numbers) to
+    """Write ``data`` as indented standard JSON (numpy arrays and scalars as lists /
+    numbers; NaN and infinities are refused, the caller writes them as null) to
     ``path`` atomically."""
-    return write_bytes(path, (json.dumps(data, indent=2, default=_json_default) + "\n").encode())
+    return write_bytes(path, (json.dumps(data, indent=2, default=_json_default, allow_nan=False) + "\n").encode())
 
 
 def write_netcdf(dataset, path: str | os.PathLike, attrs: Mapping[str, Any] | None = None) -> Path:

@@ -157,7 +157,8 @@ class Result:
 
     # ------------------------------------------------------------------ output
     def to_dict(self) -> dict:
-        """The JSON of ``dnpsim run`` (plain lists, floats, None): the contract keys
+        """The JSON of ``dnpsim run`` (plain lists, floats, None; NaN and infinite values,
+        e.g. the spin temperature of a fully saturated state, are None): the contract keys
         ``nuclear_polarization``, ``electron_polarization``, ``residual`` and ``spec``,
         then ``enhancement`` ``{electron, nuclear}``, ``iterations``, ``solution``,
         ``method``, ``solver``, ``wall_time``, the time-resolved arrays when present,
@@ -185,7 +186,7 @@ class Result:
         out["spec"] = _plain(dict(self.parameters))
         out["dnpsim_version"] = self.dnpsim_version
         out["git_revision"] = self.git_revision
-        return out
+        return _finite_or_none(out)
 
     def to_json(self, **dump_options) -> str:
         """:meth:`to_dict` as JSON text (NaN written as ``NaN``, as Python does)."""
@@ -352,6 +353,18 @@ _TIME_FIELDS = ("times", "electron_polarization_t", "nuclear_polarization_t", "n
 def _attrs(name: str) -> dict:
     quantity = QUANTITIES.get(name)
     return {} if quantity is None else {"units": quantity.unit, "description": quantity.description}
+
+
+def _finite_or_none(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by None (``null``): standard
+    JSON has no NaN / Infinity, and a reader must not mistake them for numbers."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite_or_none(v) for v in value]
+    return value
 
 
 def _plain(value: Any) -> Any:

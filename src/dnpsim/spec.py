@@ -53,13 +53,21 @@ def load_spec(spec: str | Path | Mapping) -> dict:
     path = Path(spec)
     if not path.exists():
         raise SpecError("spec", f"file {str(path)!r} does not exist")
-    text = path.read_text()
+    if path.is_dir():
+        raise SpecError("spec", f"{str(path)!r} is a directory, not a spec file")
     try:
-        if path.suffix.lower() == ".json":
-            return json.loads(text)
-        return tomllib.loads(text)
+        text = path.read_bytes().decode("utf-8-sig")  # a byte-order mark is allowed
+    except UnicodeDecodeError as exc:
+        raise SpecError("spec", f"{str(path)!r} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise SpecError("spec", f"cannot read {str(path)!r}: {exc.strerror}") from None
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
         raise SpecError("spec", f"cannot parse {str(path)!r}: {exc}") from None
+    if not isinstance(data, dict):
+        raise SpecError("spec", f"{str(path)!r} must hold a table of sections, got {type(data).__name__}")
+    return data
 
 
 def get_dotted(spec: dict, key: str, default: Any = None) -> Any:

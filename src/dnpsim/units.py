@@ -145,6 +145,13 @@ def _registry():
     return pint.UnitRegistry()
 
 
+#: What a quantity string may look like: a number, then optionally a unit that starts
+#: with a letter (or micro / degree sign): "93.9 GHz", "1 us", "2.5e-3 rad/s", "300 mK".
+_QUANTITY_TEXT = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*([A-Za-z\u00b5\u03bc\u00b0\u03a9][^\n]*)?$")
+#: Unit exponents beyond two digits are never units, only ways to make pint compute.
+_BIG_EXPONENT = re.compile(r"(\*\*|\^)\s*[-+]?\d{3,}|(\*\*|\^)[^\n]*(\*\*|\^)\s*[-+]?\d+\s*(\*\*|\^)")
+
+
 def _parse_quantity(value, dimension: str, field: str = "value") -> float:
     """:func:`parse_quantity` without the finiteness check."""
     if dimension not in SI_UNITS:
@@ -157,6 +164,9 @@ def _parse_quantity(value, dimension: str, field: str = "value") -> float:
         value = f"{value.magnitude!r} {value.units}"  # a pint Quantity (of any registry)
     if not isinstance(value, str):
         raise UnitError(field, f"expected a number or a string with a unit, got {type(value).__name__} {value!r}")
+    if not _QUANTITY_TEXT.match(value) or _BIG_EXPONENT.search(value):
+        # a number and a unit, not arithmetic: pint would evaluate "9**9**9 Hz" forever
+        raise UnitError(field, f"expected a number followed by a unit (e.g. '93.9 GHz'), got {value!r}")
     ureg = _registry()
     try:
         quantity = ureg.Quantity(value.strip())

@@ -580,7 +580,7 @@ class _PartStore:
                     raise SweepResumeError(
                         f"{self.directory} holds partial results of a different spec (or an unreadable "
                         f"plan.json); delete it (rm -r {str(self.directory)!r}), run with resume=False "
-                        "(--no-resume), or choose another output"
+                        "(dnpsim sweep --restart), or choose another output"
                     )
             elif self.finished():
                 raise SweepResumeError(

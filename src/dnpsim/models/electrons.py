@@ -33,7 +33,7 @@ from dnpsim.units import Angular, parse_array, parse_fields
 def _symmetric_matrix(name: str, value, n: int) -> np.ndarray:
     m = parse_array(value, "frequency", name)
     if m.shape != (n, n):
-        raise ModelError(name, f"must be an {n} x {n} matrix, got shape {m.shape}")
+        raise ModelError(name, f"must be a {n} x {n} matrix, got shape {m.shape}")
     if not np.all(np.isfinite(m)):
         raise ModelError(name, "has non-finite entries")
     if not np.allclose(m, m.T, rtol=1e-12, atol=0.0):

@@ -126,7 +126,7 @@ def _read_onsite(value: Any, L: int, rng_seed) -> tuple[np.ndarray, bool]:
 
         return box_offsets(L, width, np.random.default_rng(rng_seed)), True
     if not isinstance(value, list) or len(value) != L:
-        raise SpecError("model.onsite", f"must be a distribution table or an {L} x {L} x {L} nested list")
+        raise SpecError("model.onsite", f"must be a distribution table or a {L} x {L} x {L} nested list")
     out = np.empty((L, L, L))
     for x, plane in enumerate(value):
         if not isinstance(plane, list) or len(plane) != L:

@@ -131,7 +131,7 @@ def _resolve_environment(env: Any) -> dict:
     check_keys(env, ENVIRONMENT_KEYS, "environment")
     for key in ("t1", "t_star", "t_zero"):
         if key in env:
-            raise SpecError(f"environment.{key}", "is a bath timescale of the 2021 engine (method nonsecular/hilbert, issue 4), "
+            raise SpecError(f"environment.{key}", "is a bath timescale of the 2021 engine (method nonsecular/hilbert), "
                             "not read by method 'rate_equation' (use t1e, t2e)")
     return read_microwave_environment(env, {"t1e": DEFAULT_T1E, "t2e": DEFAULT_T2E})
 

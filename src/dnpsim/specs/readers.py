@@ -99,7 +99,7 @@ def read_frequencies(value: Any, field: str, n: int | None) -> np.ndarray:
 
 def read_coupling_matrix(value: Any, field: str, n: int) -> np.ndarray:
     if not isinstance(value, list) or len(value) != n or not all(isinstance(r, list) and len(r) == n for r in value):
-        raise SpecError(field, f"must be an {n} x {n} nested list (one row per electron)")
+        raise SpecError(field, f"must be a {n} x {n} nested list (one row per electron)")
     m = np.array([[read_number(v, f"{field}[{i}][{j}]", "frequency") for j, v in enumerate(row)]
                   for i, row in enumerate(value)])
     for i in range(n):
