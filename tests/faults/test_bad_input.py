@@ -43,6 +43,8 @@ def _case_files(tmp_path: Path, name: str) -> tuple[str, str]:
         spec.write_text(GOOD.replace("hopping = 6.6e6", 'hopping = "1 Hz**99999"'))
     elif name == "not_a_quantity":
         spec.write_text(GOOD.replace("temperature = 1.2", 'temperature = "cold"'))
+    elif name == "cold_cross_effect":
+        spec.write_text((EXAMPLES / "cross_effect_e1e2n.toml").read_text().replace("temperature = 1.0", "temperature = 0.05"))
     elif name == "output_is_directory":
         spec.write_text(GOOD)
         out = str(tmp_path / "out" / "r.json")
@@ -68,7 +70,8 @@ def _case_files(tmp_path: Path, name: str) -> tuple[str, str]:
 CASES = [
     ("binary", "spec"), ("latin1", "spec"), ("directory", "spec"), ("json_null", "spec"), ("json_list", "spec"),
     ("missing", "spec"), ("power_hang", "environment.mw_frequency"), ("big_exponent", "model.hopping"),
-    ("not_a_quantity", "environment.temperature"), ("output_is_directory", "--output"),
+    ("not_a_quantity", "environment.temperature"), ("cold_cross_effect", "environment.temperature"),
+    ("output_is_directory", "--output"),
     ("output_under_file", "--output"), ("output_is_spec", "--output"),
 ]
 if os.geteuid() != 0:  # root writes everywhere

@@ -173,6 +173,10 @@ class CrossEffectModel:
             if temperature <= 0:
                 raise ModelError("temperature", f"must be positive, got {temperature}")
             p = math.tanh(0.5 * inverse_temperature(temperature) * TWO_PI * electron_larmor)
+            if not p < 1.0:
+                raise ModelError("temperature", f"at {temperature:g} K and {electron_larmor:g} Hz the thermal electron "
+                                 "polarization rounds to 1 in double precision; the model needs p < 1 "
+                                 "(raise the temperature)")
         n = n_nuclei if n_nuclei is not None else (np.shape(A)[1] if A is not None else
                                                    np.shape(B)[1] if B is not None else
                                                    np.shape(d)[0] if d is not None else 0)

@@ -300,7 +300,9 @@ def resolve(spec: dict, seed: int | None = None) -> CrossEffectSetup:
     try:
         setup.model()
     except ModelError as exc:
-        raise SpecError(f"model.{exc.field}", str(exc)) from None
+        spec_key = {"temperature": "environment.temperature", "electron_larmor": "environment.electron_larmor",
+                    "p": "environment.electron_polarization"}.get(exc.field, f"model.{exc.field}")
+        raise SpecError(spec_key, exc.message) from None
     return setup
 
 
