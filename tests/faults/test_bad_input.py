@@ -43,6 +43,8 @@ def _case_files(tmp_path: Path, name: str) -> tuple[str, str]:
         spec.write_text(GOOD.replace("hopping = 6.6e6", 'hopping = "1 Hz**99999"'))
     elif name == "not_a_quantity":
         spec.write_text(GOOD.replace("temperature = 1.2", 'temperature = "cold"'))
+    elif name == "ising_typo":
+        spec.write_text((EXAMPLES / "nonsecular_point.toml").read_text().replace('ising = "dipolar"', 'ising = "dipolr"'))
     elif name == "cold_cross_effect":
         spec.write_text((EXAMPLES / "cross_effect_e1e2n.toml").read_text().replace("temperature = 1.0", "temperature = 0.05"))
     elif name == "output_is_directory":
@@ -71,6 +73,7 @@ CASES = [
     ("binary", "spec"), ("latin1", "spec"), ("directory", "spec"), ("json_null", "spec"), ("json_list", "spec"),
     ("missing", "spec"), ("power_hang", "environment.mw_frequency"), ("big_exponent", "model.hopping"),
     ("not_a_quantity", "environment.temperature"), ("cold_cross_effect", "environment.temperature"),
+    ("ising_typo", "model.ising"),
     ("output_is_directory", "--output"),
     ("output_under_file", "--output"), ("output_is_spec", "--output"),
 ]
@@ -85,6 +88,7 @@ def test_bad_input_exits_2_naming_the_field(tmp_path, capsys, name, field):
     assert main(["run", spec, "-o", out, "-q"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"dnpsim: error: {field}"), err
+    assert "np.float64" not in err[0] and "issue" not in err[0]
     assert "Traceback" not in err[0]
     after = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
     assert after == before  # nothing written, the spec untouched

@@ -229,6 +229,9 @@ def _resolve_model(model: dict, seed: int | None, method) -> dict:
         return read_coupling_matrix(value, f"model.{key}", n)
 
     couplings = couplingread_coupling_matrix("couplings")
+    if isinstance(model.get("ising"), str) and model["ising"] != "dipolar":
+        raise SpecError("model.ising", f"must be \"dipolar\" (J_ij = -4 U_ij), an N x N matrix or a gaussian "
+                        f"table, got {model['ising']!r}")
     if model.get("ising") == "dipolar":
         # Eq. (2) of the 2021 paper: U_ij (S+S- + S-S+ - 4 S^z S^z), so J_ij = -4 U_ij
         ising = -4.0 * couplings
