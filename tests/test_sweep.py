@@ -438,7 +438,7 @@ def test_make_executor_kinds(monkeypatch):
     with pytest.raises(ValueError, match="address"):
         make_executor("processes", address="tcp://127.0.0.1:8786")
     monkeypatch.setitem(sys.modules, "distributed", None)  # dask not installed
-    with pytest.raises(ImportError, match=r'pip install "dnpsim\[dask\]"'):
+    with pytest.raises(SpecError, match=r'executor: .*pip install "dnpsim\[dask\]"'):
         make_executor("dask")
 
 
@@ -522,10 +522,10 @@ def test_interrupted_sweep_resumes_with_the_missing_tasks(tmp_path, executor, wo
         run_sweep(spec, output, **common)
     assert not output.exists()
     assert (parts / "plan.json").exists()
-    finished = sorted(p.name for p in parts.glob("g*_r*.pkl"))
-    assert "g000001_r000001.pkl" not in finished  # the failed task (scale 2e6, realization 1)
+    finished = sorted(p.name for p in parts.glob("g*_r*.npz"))
+    assert "g000001_r000001.npz" not in finished  # the failed task (scale 2e6, realization 1)
     if executor == "serial":  # in order: the three tasks before the failing one
-        assert finished == ["g000000_r000000.pkl", "g000000_r000001.pkl", "g000001_r000000.pkl"]
+        assert finished == ["g000000_r000000.npz", "g000000_r000001.npz", "g000001_r000000.npz"]
     group_scale = {0: 1e6, 1: 2e6, 2: 3e6}
     done = {(group_scale[int(name[1:7])], seeds[int(name[9:15])]) for name in finished}
 
@@ -559,8 +559,8 @@ def test_ctrl_c_keeps_finished_parts(tmp_path):
     output = tmp_path / "out.nc"
     with pytest.raises(KeyboardInterrupt):
         run_sweep(spec, output, compute=logging_compute, validate=accept, progress=False)
-    parts = sorted(p.name for p in parts_directory(output).glob("g*.pkl"))
-    assert parts == ["g000000_r000000.pkl", "g000000_r000001.pkl"]
+    parts = sorted(p.name for p in parts_directory(output).glob("g*.npz"))
+    assert parts == ["g000000_r000000.npz", "g000000_r000001.npz"]
     assert len(read_log(log_dir)) == 3  # the tasks after the interrupted one never ran
 
     flag.unlink()
@@ -577,7 +577,7 @@ def test_parts_of_another_spec_are_not_mixed_in(tmp_path):
     output = tmp_path / "out.nc"
     with pytest.raises(RuntimeError):
         run_sweep(spec, output, compute=logging_compute, validate=accept, progress=False)
-    assert len(list(parts_directory(output).glob("g*.pkl"))) == 2
+    assert len(list(parts_directory(output).glob("g*.npz"))) == 2
 
     other = make_spec({**sweep, "seed": 1}, log_dir=str(log_dir))
     with pytest.raises(SweepResumeError, match="delete it"):

@@ -14,7 +14,8 @@ One import gives the whole public API::
   :class:`FreeFermion`, :class:`Lindblad`, :class:`ZeemanRates`,
   :class:`KineticMonteCarlo` (:mod:`dnpsim.methods`);
 * errors :class:`SpecError`, :class:`UnitError`, :class:`ModelError`,
-  :class:`ConvergenceError`, :class:`SweepResumeError` (:mod:`dnpsim.errors`);
+  :class:`ConvergenceError`, :class:`SweepResumeError`, :class:`SweepLockedError`,
+  :class:`SweepTaskError`, :class:`SweepInterrupted` (:mod:`dnpsim.errors`);
 * for notebook work, the engines, each built from a model and method options:
   :class:`SpinTemperatureEngine` (2016), :class:`OpenSystemEngine` (2021),
   :class:`ExactAnderson` (2018), :class:`CrossEffectEngine` (Karabanov et al.), and
@@ -30,8 +31,8 @@ s, temperatures in K, or strings with units ("93.9 GHz", "1 us", "1.2 K").
 __version__ = "0.1.0"
 
 from dnpsim.api import load_spec, make_model, run, sweep  # noqa: E402
-from dnpsim.errors import (ConvergenceError, DnpsimError, ModelError, SpecError, SweepResumeError,  # noqa: E402
-                           UnitError)
+from dnpsim.errors import (ConvergenceError, DnpsimError, ModelError, SpecError, SweepInterrupted,  # noqa: E402
+                           SweepLockedError, SweepResumeError, SweepTaskError, UnitError)
 from dnpsim.methods import (FreeFermion, Hilbert, KineticMonteCarlo, Lindblad, Nonsecular,  # noqa: E402
                             RateEquation, ZeemanRates)
 from dnpsim.result import Enhancement, Result  # noqa: E402
@@ -56,6 +57,7 @@ __all__ = [
     "__version__", "load_spec", "run", "sweep", "make_model", "Result", "Enhancement",
     "RateEquation", "Nonsecular", "Hilbert", "FreeFermion", "Lindblad", "ZeemanRates", "KineticMonteCarlo",
     "DnpsimError", "SpecError", "UnitError", "ModelError", "ConvergenceError", "SweepResumeError",
+    "SweepLockedError", "SweepTaskError", "SweepInterrupted",
     *_LAZY,
 ]
 

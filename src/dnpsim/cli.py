@@ -1,7 +1,9 @@
 """Command line: ``dnpsim run | sweep | demo | figure | info``.
 
 Exit codes: 0 success, 2 invalid input (one message naming the field, nothing
-written), 1 a computation failed (e.g. a solver did not converge, with its residual).
+written) or an output another sweep is writing, 1 a computation failed (a solver did
+not converge, with its residual; a sweep task failed, naming its grid point), 130
+interrupted (Ctrl-C; a sweep says what it kept and how to resume).
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import os
 import sys
 from pathlib import Path
 
-from dnpsim.errors import ConvergenceError, ModelError, SpecError, SweepResumeError
+from dnpsim.errors import (ConvergenceError, ModelError, SpecError, SweepInterrupted, SweepResumeError,
+                           SweepTaskError)
 
 
 def _check_output(path: str, suffix: str, spec_path: str | None = None) -> Path:
@@ -51,12 +54,23 @@ def cmd_run(args) -> int:
     return 0
 
 
+#: Names of the executor arguments of dnpsim.sweep as command-line options.
+_EXECUTOR_OPTIONS = {"executor": "--executor", "workers": "--workers", "address": "--scheduler"}
+
+
 def cmd_sweep(args) -> int:
     from dnpsim.api import sweep
+    from dnpsim.experiments.executors import check_executor_options
 
-    output = _check_output(args.output, ".nc", args.spec)
-    sweep(args.spec, output=output, executor=args.executor, workers=args.workers, address=args.scheduler,
-          progress=not args.quiet, resume=not args.restart)
+    try:
+        check_executor_options(args.executor, args.workers, args.scheduler)
+        output = _check_output(args.output, ".nc", args.spec)
+        sweep(args.spec, output=output, executor=args.executor, workers=args.workers, address=args.scheduler,
+              progress=not args.quiet, resume=not args.restart)
+    except SpecError as exc:
+        if exc.field in _EXECUTOR_OPTIONS:  # name the option the user typed
+            raise SpecError(_EXECUTOR_OPTIONS[exc.field], exc.message) from None
+        raise
     if not args.quiet:
         print(f"wrote {output}")
     return 0
@@ -133,10 +147,14 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = sub.add_parser("sweep", help="run the [sweep] grid x realizations of a spec, write RESULT.nc")
     sweep.add_argument("spec")
     sweep.add_argument("--output", "-o", required=True, help="result file (.nc)")
-    sweep.add_argument("--executor", choices=["serial", "processes", "dask"], default="serial")
-    sweep.add_argument("--workers", type=int, default=None, help="worker processes (processes/dask)")
-    sweep.add_argument("--scheduler", default=None, help="dask scheduler address (default: a local cluster)")
-    sweep.add_argument("--restart", action="store_true", help="ignore finished parts of an interrupted sweep")
+    sweep.add_argument("--executor", choices=["serial", "processes", "dask"], default="serial",
+                       help="where tasks run: this process (serial, default), local worker processes, or dask")
+    sweep.add_argument("--workers", type=int, default=None,
+                       help="number of worker processes (processes, local dask cluster); default: one per core")
+    sweep.add_argument("--scheduler", default=None,
+                       help="address of a running dask scheduler, tcp://host:8786 (default: a local cluster)")
+    sweep.add_argument("--restart", action="store_true",
+                       help="discard the finished parts of an interrupted sweep instead of resuming from them")
     sweep.add_argument("--quiet", "-q", action="store_true")
     sweep.set_defaults(func=cmd_sweep)
 
@@ -165,16 +183,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _format_warning(message, category, filename, lineno, line=None) -> str:
+    return f"dnpsim: warning: {message}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
+    import warnings
+
     args = build_parser().parse_args(argv)
+    warnings.formatwarning = _format_warning  # one line, no source excerpt
     try:
         return args.func(args)
     except (SpecError, ModelError, SweepResumeError) as exc:
         print(f"dnpsim: error: {exc}", file=sys.stderr)
         return 2
-    except ConvergenceError as exc:
+    except (ConvergenceError, SweepTaskError) as exc:
         print(f"dnpsim: computation failed: {exc}", file=sys.stderr)
         return 1
+    except SweepInterrupted as exc:
+        print(f"dnpsim: interrupted; {exc}", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
         print("dnpsim: interrupted", file=sys.stderr)
         return 130

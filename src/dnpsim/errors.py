@@ -12,6 +12,13 @@
   how far it got.  Results are never returned silently wrong.  Exit code 1.
 * :class:`SweepResumeError` -- the parts kept by an interrupted sweep cannot be resumed
   (another spec).  Exit code 2.
+* :class:`SweepLockedError` -- another sweep is writing the same output (it holds the
+  lock on ``<output>.parts``).  Exit code 2.
+* :class:`SweepTaskError` -- a task of a sweep failed or its worker process died; the
+  message names the grid point and realization and says that finished tasks are kept
+  and how to resume.  Exit code 1.
+* :class:`SweepInterrupted` -- a sweep was interrupted (Ctrl-C, SIGINT); a
+  :class:`KeyboardInterrupt` whose message says what was saved.  Exit code 130.
 
 Every class derives from :class:`DnpsimError`, and from the built-in exception a
 caller would expect (``ValueError`` for bad input, ``RuntimeError`` for failed
@@ -20,7 +27,8 @@ computations), and is picklable so worker processes can report it.
 
 from __future__ import annotations
 
-__all__ = ["DnpsimError", "SpecError", "UnitError", "ModelError", "ConvergenceError", "SweepResumeError"]
+__all__ = ["DnpsimError", "SpecError", "UnitError", "ModelError", "ConvergenceError", "SweepResumeError",
+           "SweepLockedError", "SweepTaskError", "SweepInterrupted"]
 
 
 class DnpsimError(Exception):
@@ -67,3 +75,20 @@ class ConvergenceError(DnpsimError, RuntimeError):
 class SweepResumeError(DnpsimError, RuntimeError):
     """The parts directory of a sweep's output holds results that cannot be resumed
     here (another spec, or an unreadable fingerprint)."""
+
+
+class SweepLockedError(SweepResumeError):
+    """Another sweep holds the lock on ``<output>.parts`` (it writes the same output);
+    the message says which process holds it."""
+
+
+class SweepTaskError(DnpsimError, RuntimeError):
+    """A task of a sweep failed, or the worker process running it died (killed, out of
+    memory).  The message names the grid point and realization, how many tasks are
+    kept on disk, and how to resume; ``__cause__`` is the task's own exception."""
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """A sweep was interrupted (Ctrl-C, SIGINT); the message says how many tasks were
+    saved and how to resume.  A :class:`KeyboardInterrupt`, so code that handles
+    interrupts keeps working."""

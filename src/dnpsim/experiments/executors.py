@@ -22,6 +22,12 @@ DaskExecutor(address=None, n_workers=None, **cluster_kwargs)
                                          dask.distributed: an existing scheduler, or a
                                          LocalCluster started (and stopped) here
 make_executor(kind, workers=None, address=None)
+check_executor_options(kind, workers=None, address=None)
+
+Worker processes die with the process that started them (a parent-death signal on
+Linux, a watch on the parent's pid elsewhere): a sweep whose main process is killed
+(job manager, out-of-memory killer) leaves no orphans behind.  Workers ignore SIGINT,
+so Ctrl-C in a terminal reaches only the main process, which decides what to keep.
 """
 
 from __future__ import annotations
@@ -29,6 +35,10 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol, runtime_checkable
 
@@ -38,6 +48,7 @@ __all__ = [
     "ProcessExecutor",
     "DaskExecutor",
     "make_executor",
+    "check_executor_options",
     "EXECUTOR_KINDS",
     "THREAD_ENV_VARS",
 ]
@@ -65,14 +76,15 @@ class Executor(Protocol):
     ``submit(fn, *args)`` returns a future (anything with ``result()``, which returns
     ``fn(*args)`` or raises its exception); ``as_completed(futures)`` yields the given
     futures as they finish; ``close()`` releases workers and cancels tasks not yet
-    started.  Executors are context managers that call ``close()`` on exit.
+    started (``close(cancel_running=True)`` also abandons the running ones, stopping
+    their workers).  Executors are context managers that call ``close()`` on exit.
     """
 
     def submit(self, fn: Callable[..., Any], /, *args: Any) -> Any: ...
 
     def as_completed(self, futures: Iterable[Any]) -> Iterator[Any]: ...
 
-    def close(self) -> None: ...
+    def close(self, cancel_running: bool = False) -> None: ...
 
     def __enter__(self) -> Executor: ...
 
@@ -88,7 +100,7 @@ class _ContextManager:
     def __exit__(self, *exc_info) -> None:
         self.close()
 
-    def close(self) -> None:  # pragma: no cover - overridden
+    def close(self, cancel_running: bool = False) -> None:  # pragma: no cover - overridden
         pass
 
 
@@ -162,7 +174,7 @@ class SerialExecutor(_ContextManager):
                 future._run()
                 yield future
 
-    def close(self) -> None:
+    def close(self, cancel_running: bool = False) -> None:
         for future in self._futures:
             future.cancel()
         self._futures = []
@@ -183,7 +195,7 @@ def available_cores() -> int:
 
 
 def _limit_threads(threads: int) -> None:
-    """Worker initializer: cap BLAS/OpenMP threads at ``threads``.
+    """Cap BLAS/OpenMP threads at ``threads`` in this process.
 
     The environment variables only help libraries not loaded yet; ``threadpoolctl``
     (when installed) also resizes pools that are already running.
@@ -195,6 +207,47 @@ def _limit_threads(threads: int) -> None:
     except ImportError:
         return
     threadpool_limits(limits=threads)
+
+
+#: prctl option asking the kernel to signal this process when its parent dies (Linux).
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Make this worker exit when the process ``parent_pid`` that started it dies.
+
+    On Linux the kernel sends SIGKILL at the parent's death (``prctl``); elsewhere a
+    daemon thread polls the parent pid once a second.  Either way a worker never
+    outlives a killed sweep (the OOM killer and batch systems kill only the main
+    process), and the multiprocessing resource tracker exits once its last client is
+    gone.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0:
+                if os.getppid() != parent_pid:  # the parent died before prctl took effect
+                    os._exit(1)
+                return
+        except (OSError, AttributeError):
+            pass
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="dnpsim-parent-watch", daemon=True).start()
+
+
+def _start_worker(threads: int, parent_pid: int) -> None:
+    """Initializer of every worker process: die with the parent, leave SIGINT to the
+    parent (which waits for running tasks and keeps their results), cap threads."""
+    _die_with_parent(parent_pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _limit_threads(threads)
 
 
 class ProcessExecutor(_ContextManager):
@@ -233,8 +286,8 @@ class ProcessExecutor(_ContextManager):
         self._pool = cf.ProcessPoolExecutor(
             max_workers=workers,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=_limit_threads,
-            initargs=(threads,),
+            initializer=_start_worker,
+            initargs=(threads, os.getpid()),
         )
         self._closed = False
 
@@ -244,13 +297,19 @@ class ProcessExecutor(_ContextManager):
     def as_completed(self, futures: Iterable[cf.Future]) -> Iterator[cf.Future]:
         return cf.as_completed(list(futures))
 
-    def close(self) -> None:
-        """Cancel tasks not yet started, wait for running ones, restore the environment."""
+    def close(self, cancel_running: bool = False) -> None:
+        """Cancel tasks not yet started, wait for running ones (``cancel_running``:
+        stop their workers instead), restore the environment."""
         if self._closed:
             return
         self._closed = True
         try:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            if cancel_running:
+                # concurrent.futures has no public way to stop a running task (3.14 adds
+                # terminate_workers); without this, interpreter exit would wait for them.
+                for process in list(getattr(self._pool, "_processes", {}).values()):
+                    process.kill()
+            self._pool.shutdown(wait=not cancel_running, cancel_futures=True)
         finally:
             for name, value in self._saved_env.items():
                 if value is None:
@@ -287,6 +346,9 @@ class DaskExecutor(_ContextManager):
     n_workers:
         Number of workers of the local cluster (ignored with ``address``); default:
         dask's choice.
+    connect_timeout:
+        Seconds to wait for the scheduler at ``address``; default: dask's
+        ``distributed.comm.timeouts.connect`` setting (30 s unless configured).
     **cluster_kwargs:
         Passed to :class:`distributed.LocalCluster` (e.g. ``processes=False``,
         ``threads_per_worker=2``).  Default ``threads_per_worker=1``; dask's nanny
@@ -296,9 +358,12 @@ class DaskExecutor(_ContextManager):
     ------
     ImportError
         When dask.distributed is not installed (``pip install "dnpsim[dask]"``).
+    SpecError
+        ``address``: no scheduler answers there within ``connect_timeout``.
     """
 
-    def __init__(self, address: str | None = None, n_workers: int | None = None, **cluster_kwargs: Any):
+    def __init__(self, address: str | None = None, n_workers: int | None = None, *,
+                 connect_timeout: float | None = None, **cluster_kwargs: Any):
         distributed = _import_distributed()
         self._distributed = distributed
         self._cluster = None
@@ -310,7 +375,18 @@ class DaskExecutor(_ContextManager):
             self._cluster = distributed.LocalCluster(**options)
             self.client = distributed.Client(self._cluster)
         else:
-            self.client = distributed.Client(address)
+            if connect_timeout is None:
+                import dask.utils
+
+                connect_timeout = dask.utils.parse_timedelta(
+                    dask.config.get("distributed.comm.timeouts.connect"), default="seconds")
+            try:
+                self.client = distributed.Client(address, timeout=connect_timeout)
+            except (OSError, TimeoutError) as exc:
+                from dnpsim.errors import SpecError
+
+                raise SpecError("address", f"cannot reach a dask scheduler at {address!r} "
+                                f"within {connect_timeout:g} s ({exc})") from None
         self._futures: list[Any] = []
 
     @property
@@ -327,8 +403,9 @@ class DaskExecutor(_ContextManager):
     def as_completed(self, futures: Iterable[Any]) -> Iterator[Any]:
         return iter(self._distributed.as_completed(list(futures)))
 
-    def close(self) -> None:
-        """Cancel outstanding tasks, close the client and any cluster started here."""
+    def close(self, cancel_running: bool = False) -> None:
+        """Cancel outstanding tasks (dask cancels running ones too), close the client
+        and any cluster started here."""
         if self.client is None:
             return
         try:
@@ -351,6 +428,31 @@ class DaskExecutor(_ContextManager):
 # ---------------------------------------------------------------------------- factory
 
 
+def check_executor_options(kind: str, workers: int | None = None, address: str | None = None) -> None:
+    """Check the options of :func:`make_executor` without starting anything.
+
+    Raises
+    ------
+    SpecError
+        ``executor``: unknown kind; ``workers``: not an integer >= 1; ``address``: given
+        for a kind other than ``"dask"``; ``executor``: ``"dask"`` without
+        dask.distributed installed.
+    """
+    from dnpsim.errors import SpecError
+
+    if kind not in EXECUTOR_KINDS:
+        raise SpecError("executor", f"unknown executor {kind!r}; choose one of {', '.join(EXECUTOR_KINDS)}")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise SpecError("workers", f"must be an integer >= 1, got {workers!r}")
+    if address is not None and kind != "dask":
+        raise SpecError("address", f"a scheduler address is only used by the dask executor, not by {kind!r}")
+    if kind == "dask":
+        try:
+            _import_distributed()
+        except ImportError as exc:
+            raise SpecError("executor", str(exc)) from None
+
+
 def make_executor(kind: str, workers: int | None = None, address: str | None = None) -> Executor:
     """Build an executor by name.
 
@@ -367,17 +469,11 @@ def make_executor(kind: str, workers: int | None = None, address: str | None = N
 
     Raises
     ------
-    ValueError
-        Unknown ``kind``, ``workers < 1``, or ``address`` given for another kind.
-    ImportError
-        ``kind="dask"`` without dask.distributed installed.
+    SpecError
+        Invalid options (:func:`check_executor_options`), or an unreachable scheduler
+        (``address``).
     """
-    if kind not in EXECUTOR_KINDS:
-        raise ValueError(f"unknown executor {kind!r}; choose one of {', '.join(EXECUTOR_KINDS)}")
-    if workers is not None and int(workers) < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
-    if address is not None and kind != "dask":
-        raise ValueError(f"a scheduler address only makes sense with the dask executor, not {kind!r}")
+    check_executor_options(kind, workers, address)
     if kind == "serial":
         return SerialExecutor()
     if kind == "processes":

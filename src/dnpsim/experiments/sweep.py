@@ -47,16 +47,22 @@ SweepPlan, SweepAxis, SweepGroup, SweepResumeError
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import hashlib
+import io
 import itertools
 import json
 import math
 import os
-import pickle
 import re
 import shutil
+import socket
+import sys
+import time
+import warnings
+import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from numbers import Integral, Real
@@ -64,12 +70,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from concurrent.futures import process as cf_process
 
 import dnpsim
 from dnpsim.experiments.executors import Executor, make_executor
 from dnpsim.io import write_bytes, write_netcdf
 from dnpsim.provenance import git_revision
-from dnpsim.errors import SpecError, SweepResumeError
+from dnpsim.errors import SpecError, SweepInterrupted, SweepLockedError, SweepResumeError, SweepTaskError
 from dnpsim.spec import load_spec, reuses_model, set_dotted
 
 __all__ = [
@@ -97,8 +104,16 @@ REALIZATION_SEED = "realization_seed"
 SKIPPED_RESULT_KEYS = ("spec", "dims")
 
 _GRID_KEYS = frozenset({"start", "stop", "num"})
-_PARTS_FORMAT = 1
-_PART_NAME = re.compile(r"^g(\d+)_r(\d+)\.pkl$")
+#: Most values along one swept key.
+MAX_GRID_NUM = 10_000_000
+#: Keys a sweep cannot vary, with the reason.
+UNSWEPT_KEYS = {
+    "model.seed": "each realization draws its disorder from its own seed, derived from sweep.seed; "
+                  "use realizations = R (and sweep.seed) for independent draws",
+    "model.kind": "a sweep varies one model; run one sweep per model kind",
+}
+_PARTS_FORMAT = 2
+_PART_NAME = re.compile(r"^g(\d+)_r(\d+)\.npz$")
 
 Compute = Callable[[dict, list, int], Sequence[Mapping[str, Any]]]
 Validate = Callable[[dict], None]
@@ -362,6 +377,8 @@ def _grid_values(name: str, raw: Any) -> tuple:
                 )
         if not _is_int(num) or num < 1:
             raise SpecError(name, f"num = {num!r} must be an integer >= 1")
+        if num > MAX_GRID_NUM:
+            raise SpecError(name, f"num = {num} is more than {MAX_GRID_NUM:g} grid points along one key")
         values = tuple(np.linspace(float(start), float(stop), int(num)).tolist())
     else:
         got = f"a table with keys {sorted(raw)}" if isinstance(raw, Mapping) else repr(raw)
@@ -451,6 +468,8 @@ def parse_sweep(spec: Mapping[str, Any]) -> SweepPlan:
     for key, raw in entries.items():
         name = f"sweep.{key}"
         _check_key(name, key)
+        if key in UNSWEPT_KEYS:
+            raise SpecError(name, f"cannot be swept: {UNSWEPT_KEYS[key]}")
         values = _grid_values(name, raw)
         dim = renames.get(key, key.rsplit(".", 1)[-1])
         if dim in (REALIZATION_DIM, REALIZATION_SEED):
@@ -558,38 +577,101 @@ def spec_fingerprint(spec: Mapping[str, Any]) -> str:
 
 
 class _PartStore:
-    """The ``<output>.parts/`` directory: ``plan.json`` + one pickle per finished task."""
+    """The ``<output>.parts/`` directory of a sweep writing ``<output>``.
+
+    Layout: ``lock`` (held with :mod:`filelock` while a sweep runs; ``owner.json`` says
+    by whom), ``plan.json`` (the spec and its fingerprint) and one ``gGGGGGG_rRRRRRR.npz``
+    per finished task (group G, realization R).  A part is plain data (numpy's npz:
+    arrays plus one JSON header, read with ``allow_pickle=False``, so a file planted in
+    the directory cannot run code); the zip CRC of every member and the header's
+    group/realization detect truncated or damaged files, which are recomputed.
+    """
 
     def __init__(self, directory: Path, spec: Mapping[str, Any]):
         self.directory = directory
         self.spec = spec
         self.fingerprint = spec_fingerprint(spec)
+        self._lock = None
+        self._created = False
 
-    def open(self, resume: bool) -> None:
-        """Create the directory, or check that an existing one belongs to this spec."""
+    # ---- lock
+
+    def lock(self) -> None:
+        """Take the exclusive lock on the directory (creating it), or raise
+        :class:`SweepLockedError` naming the process that holds it."""
+        from filelock import FileLock, Timeout
+
+        self._created = not self.directory.exists()
+        try:
+            self.directory.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise SpecError("output", f"cannot create {str(self.directory)!r}: {exc.strerror}") from None
+        lock = FileLock(self.directory / "lock", timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise SweepLockedError(
+                f"{self.directory} is in use by another sweep writing the same output ({self._owner()}); "
+                "wait for it to finish, or choose another output"
+            ) from None
+        self._lock = lock
+        owner = {"pid": os.getpid(), "host": socket.gethostname(),
+                 "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "command": " ".join(sys.argv)}
+        write_bytes(self.directory / "owner.json", json.dumps(owner).encode())
+
+    def _owner(self) -> str:
+        try:
+            owner = json.loads((self.directory / "owner.json").read_text())
+            return f"pid {owner['pid']} on {owner['host']}, started {owner['started']}"
+        except (OSError, ValueError, KeyError, TypeError):
+            return "holder unknown"
+
+    def unlock(self, remove_if_created: bool = False) -> None:
+        """Release the lock; with ``remove_if_created``, also remove the directory if
+        this run created it and wrote no plan into it (nothing is left behind by a run
+        that stopped before any work)."""
+        if self._lock is None:
+            return
+        if remove_if_created and self._created and not (self.directory / "plan.json").exists():
+            for name in ("owner.json", "lock"):
+                (self.directory / name).unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                self.directory.rmdir()
+        self._lock.release()
+        self._lock = None
+
+    # ---- plan and parts
+
+    def check_plan(self, resume: bool) -> None:
+        """Check that the directory belongs to this spec (or clear it: ``resume=False``),
+        and remove temporary files that an interrupted write left (safe: we hold the
+        lock)."""
+        if not resume:
+            self._clear()
         plan_file = self.directory / "plan.json"
-        if self.directory.exists() and not resume:
-            shutil.rmtree(self.directory)
-        if self.directory.exists():
-            if plan_file.exists():
-                try:
-                    stored = json.loads(plan_file.read_text()).get("fingerprint")
-                except (OSError, ValueError, AttributeError):
-                    stored = None
-                if stored != self.fingerprint:
-                    raise SweepResumeError(
-                        f"{self.directory} holds partial results of a different spec (or an unreadable "
-                        f"plan.json); delete it (rm -r {str(self.directory)!r}), run with resume=False "
-                        "(dnpsim sweep --restart), or choose another output"
-                    )
-            elif self.finished():
+        if plan_file.exists():
+            try:
+                stored = json.loads(plan_file.read_text())
+            except (OSError, ValueError):
+                stored = None
+            if not isinstance(stored, dict) or stored.get("fingerprint") != self.fingerprint:
+                older = isinstance(stored, dict) and stored.get("format") != _PARTS_FORMAT
+                why = ("was written by another version of dnpsim" if older
+                       else "holds partial results of a different spec (or an unreadable plan.json)")
                 raise SweepResumeError(
-                    f"{self.directory} holds partial results but no plan.json; delete it "
-                    f"(rm -r {str(self.directory)!r}) or choose another output"
+                    f"{self.directory} {why}; rerun with --restart (resume=False) to discard it, "
+                    f"delete it (rm -r {str(self.directory)!r}), or choose another output"
                 )
-            for stale in self.directory.glob(".*.tmp"):
-                stale.unlink(missing_ok=True)
-        self.directory.mkdir(exist_ok=True)
+        elif any(self._part_files()):
+            raise SweepResumeError(
+                f"{self.directory} holds partial results but no plan.json; rerun with --restart "
+                f"(resume=False) to discard them, or delete it (rm -r {str(self.directory)!r})"
+            )
+        for stale in self.directory.glob(".*.tmp"):
+            stale.unlink(missing_ok=True)
+
+    def write_plan(self) -> None:
+        plan_file = self.directory / "plan.json"
         if not plan_file.exists():
             record = {
                 "format": _PARTS_FORMAT,
@@ -599,37 +681,97 @@ class _PartStore:
             }
             write_bytes(plan_file, json.dumps(record, indent=1, default=str).encode())
 
-    def path(self, group: int, realization: int) -> Path:
-        return self.directory / f"g{group:06d}_r{realization:06d}.pkl"
+    def _part_files(self) -> Iterator[tuple[Path, int, int]]:
+        for path in self.directory.iterdir():
+            match = _PART_NAME.match(path.name)
+            if match:
+                yield path, int(match[1]), int(match[2])
 
-    def finished(self) -> set[tuple[int, int]]:
-        """(group, realization) of every task whose part is on disk."""
-        done = set()
-        if self.directory.is_dir():
-            for path in self.directory.iterdir():
-                match = _PART_NAME.match(path.name)
-                if match:
-                    done.add((int(match[1]), int(match[2])))
-        return done
+    def path(self, group: int, realization: int) -> Path:
+        return self.directory / f"g{group:06d}_r{realization:06d}.npz"
+
+    def load_finished(self, tasks: set[tuple[int, int]]) -> tuple[dict, list[str]]:
+        """Read every part of ``tasks`` on disk.  Returns ``({(group, realization):
+        records}, [description of each damaged part])``; damaged parts are deleted, so
+        their tasks run again."""
+        records, damaged = {}, []
+        for path, g, r in sorted(self._part_files()):
+            if (g, r) not in tasks:
+                continue
+            try:
+                records[(g, r)] = _read_part(path, g, r)
+            except _DamagedPart as exc:
+                damaged.append(f"{path.name} ({exc})")
+                path.unlink(missing_ok=True)
+        return records, damaged
 
     def write(self, group: int, realization: int, seed: int, records: list[dict]) -> None:
-        payload = {
-            "format": _PARTS_FORMAT,
-            "group": group,
-            "realization": realization,
-            "seed": seed,
-            "records": records,
-        }
-        write_bytes(self.path(group, realization), pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
+        write_bytes(self.path(group, realization), _encode_part(group, realization, seed, records))
 
-    def read(self, group: int, realization: int) -> list[dict]:
-        with open(self.path(group, realization), "rb") as handle:
-            payload = pickle.load(handle)
-        if payload.get("group") != group or payload.get("realization") != realization:
-            raise SweepResumeError(
-                f"{self.path(group, realization)} does not hold task ({group}, {realization})"
-            )
-        return payload["records"]
+    def remove(self) -> None:
+        """Delete the directory once the result is written: parts first, the plan
+        last, so a run killed halfway through still finds a resumable directory."""
+        for path, _, _ in list(self._part_files()):
+            path.unlink(missing_ok=True)
+        self._clear()
+        self.unlock()
+        for name in ("owner.json", "lock"):
+            (self.directory / name).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            self.directory.rmdir()
+
+    def _clear(self) -> None:
+        # everything but the lock, which we hold
+        for path in self.directory.iterdir():
+            if path.name == "lock":
+                continue
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            elif path.name != "owner.json" or self._lock is None:
+                path.unlink(missing_ok=True)
+
+
+class _DamagedPart(Exception):
+    """A part file that cannot be read back exactly (truncated, corrupted, foreign)."""
+
+
+def _encode_part(group: int, realization: int, seed: int, records: list[dict]) -> bytes:
+    """One task's records as npz bytes: arrays ``a0, a1, ...`` and a JSON ``header``
+    (uint8) naming them, with the task's group, realization and seed."""
+    arrays: dict[str, np.ndarray] = {}
+    layout = []
+    for record in records:
+        names = {}
+        for name, array in record["values"].items():
+            key = f"a{len(arrays)}"
+            arrays[key] = np.asarray(array)
+            names[name] = key
+        layout.append({"values": names, "dims": {k: list(v) for k, v in record["dims"].items()}})
+    header = {"format": _PARTS_FORMAT, "group": group, "realization": realization, "seed": str(seed),
+              "records": layout}
+    buffer = io.BytesIO()
+    np.savez(buffer, header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8), **arrays)
+    return buffer.getvalue()
+
+
+def _read_part(path: Path, group: int, realization: int) -> list[dict]:
+    """Records of one part file; raises :class:`_DamagedPart` if it is not exactly
+    what :func:`_encode_part` wrote for this task."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            header = json.loads(archive["header"].tobytes())
+            if header.get("format") != _PARTS_FORMAT or header.get("group") != group \
+                    or header.get("realization") != realization:
+                raise _DamagedPart("it holds another task")
+            return [
+                {"values": {name: archive[key] for name, key in record["values"].items()},
+                 "dims": {name: tuple(dims) for name, dims in record["dims"].items()}}
+                for record in header["records"]
+            ]
+    except _DamagedPart:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError, zipfile.BadZipFile) as exc:
+        raise _DamagedPart(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__) from None
 
 
 # -------------------------------------------------------------------------- assembly
@@ -791,26 +933,99 @@ def _check_netcdf_writer() -> None:
         raise ImportError(f"writing the sweep's NetCDF file needs xarray, h5netcdf and h5py ({exc})") from exc
 
 
-def _salvage(
-    futures: Mapping[Any, tuple[int, int]],
-    written: set,
-    store: _PartStore,
-    seeds: Sequence[int],
-    wait: bool,
-) -> None:
-    """After an error: drop the tasks not started yet and write the parts of those that
-    finish (``wait=True``: also the running ones), so that a rerun skips them."""
-    for future in futures:
-        if future not in written:
-            future.cancel()  # a no-op for tasks already running or done
-    for future, (g, r) in futures.items():
-        if future in written or future.cancelled() or not (wait or future.done()):
-            continue
-        try:
-            records = future.result()
-        except Exception:  # the failed task itself, or another one: nothing to keep
-            continue
-        store.write(g, r, seeds[r], records)
+def _describe_task(plan: SweepPlan, group: SweepGroup, realization: int, seed: int) -> str:
+    """Where a task sits in the grid, for messages: the model-changing values, the
+    range of the model-reusing ones, the realization and its seed."""
+    parts = [f"{key} = {_plain(value)}" for key, value in group.overrides.items()]
+    if len(group.variants) > 1:
+        reused = [axis.key for axis in plan.axes if axis.key in group.variants[0]]
+        parts.append(f"all {len(group.variants)} points of {', '.join(reused)}")
+    elif group.variants[0]:
+        parts.extend(f"{key} = {_plain(value)}" for key, value in group.variants[0].items())
+    where = f"sweep point {', '.join(parts)}, " if parts else ""
+    return f"{where}realization {realization} (seed {seed})"
+
+
+def _plain(value: Any) -> str:
+    # numbers as numbers (no numpy reprs), strings quoted
+    if isinstance(value, (np.generic,)):
+        value = value.item()
+    return repr(value) if isinstance(value, str) else f"{value}"
+
+
+def _resume_hint(store: Any, n_done: int, n_tasks: int) -> str:
+    if not isinstance(store, _PartStore):
+        return "the sweep ran in memory, so nothing is kept"
+    return (f"{n_done} of {n_tasks} tasks are finished and kept in {store.directory}; "
+            "run the same command again to compute only the missing ones")
+
+
+#: Grids with more points than this are validated value by value and at the corners
+#: (see :func:`_points_to_validate`) instead of point by point.
+MAX_POINTS_VALIDATED_EACH = 20_000
+#: At most this many tasks (one part file each).
+MAX_TASKS = 1_000_000
+#: Lower bound of the numbers one result (grid point x realization) stores.
+MIN_VALUES_PER_RESULT = 16
+
+
+def _points_to_validate(plan: SweepPlan) -> Iterator[tuple[tuple[int, ...], dict]]:
+    """Grid points whose specs are validated before any work.
+
+    Every point when the grid has at most :data:`MAX_POINTS_VALIDATED_EACH`.  A larger
+    grid: every value of every axis (the others at their first value) and every corner
+    of the grid (first/last value of each axis, at most 2^12 corners).  Per-key checks
+    see each value; checks between keys (T2 <= 2 T1, ...) are monotonic in each key, so
+    a violation inside the box shows at a corner.  A point that still fails names
+    itself when its task runs.
+    """
+    if plan.size <= MAX_POINTS_VALIDATED_EACH:
+        yield from plan.point_specs()
+        return
+    seen = set()
+    first = tuple(0 for _ in plan.axes)
+    candidates = []
+    for a, axis in enumerate(plan.axes):
+        for i in range(axis.size):
+            candidates.append(first[:a] + (i,) + first[a + 1:])
+    ends = [sorted({0, axis.size - 1}) for axis in plan.axes]
+    candidates.extend(itertools.islice(itertools.product(*ends), 4096))
+    for index in candidates:
+        if index not in seen:
+            seen.add(index)
+            yield index, _apply(plan.base, plan.overrides(index))
+
+
+def _check_size(plan: SweepPlan) -> None:
+    """Refuse a sweep that cannot fit before anything runs: too many tasks (part
+    files), or results that would not fit in the available memory."""
+    import psutil
+
+    n_tasks = len(plan.groups()) * plan.realizations
+    if n_tasks > MAX_TASKS:
+        field = "sweep.realizations" if plan.realizations > len(plan.groups()) else f"sweep.{plan.axes[0].key}"
+        raise SpecError(field, f"the sweep would run {n_tasks:.3g} tasks ({len(plan.groups())} model(s) x "
+                        f"{plan.realizations} realization(s)); at most {MAX_TASKS:g}: split it into several sweeps")
+    n_results = plan.size * plan.realizations
+    estimate = n_results * MIN_VALUES_PER_RESULT * 8 * 2  # the records and the assembled Dataset
+    available = psutil.virtual_memory().available
+    if estimate > available:
+        largest = max(plan.axes, key=lambda axis: axis.size, default=None)
+        field = ("sweep.realizations" if largest is None or plan.realizations >= largest.size
+                 else f"sweep.{largest.key}")
+        raise SpecError(field, f"the sweep's {n_results:.3g} results need at least {estimate / 2**30:.1f} GiB "
+                        f"of memory, {available / 2**30:.1f} GiB are available: split it into several sweeps")
+
+
+def _task_failed(plan, groups, task, seeds, exc, store, n_done, n_tasks) -> SweepTaskError:
+    g, r = task
+    where = _describe_task(plan, groups[g], r, seeds[r])
+    if isinstance(exc, cf_process.BrokenProcessPool):
+        what = ("a worker process died (killed by a signal, e.g. by the out-of-memory killer or a job "
+                f"manager) while the sweep ran; one of the lost tasks is {where}")
+    else:
+        what = f"the task at {where} failed: {type(exc).__name__}: {exc}"
+    return SweepTaskError(f"{what}. {_resume_hint(store, n_done, n_tasks)}")
 
 
 def run_sweep(
@@ -837,7 +1052,9 @@ def run_sweep(
     output:
         None: compute in memory, write nothing.  Else the path of the result, ending in
         ``.nc``, in an existing directory; overwritten.  Finished tasks are kept in
-        ``<output>.parts/`` until it is written, so an interrupted sweep resumes.
+        ``<output>.parts/`` until it is written, so an interrupted sweep resumes; the
+        directory is locked while the sweep runs, so a second sweep to the same output
+        is refused (:class:`SweepLockedError`).
     compute:
         ``compute(spec, variants, seed) -> list[Result | dict]``: computes one group for
         one realization: ``spec`` is the group's spec (no sweep section), ``variants`` a
@@ -848,15 +1065,17 @@ def run_sweep(
         non-numeric entries are dropped).  Must be picklable (module level) for the
         process and dask executors.  Default :func:`dnpsim.api.run_points`.
     validate:
-        ``validate(point_spec)`` raising :class:`SpecError`; called for every grid
-        point before any work and before anything is written.  Default
-        :func:`dnpsim.spec.validate_spec`.
+        ``validate(point_spec)`` raising :class:`SpecError`; called before any work and
+        before anything is written, for every grid point (grids larger than
+        :data:`MAX_POINTS_VALIDATED_EACH`: every value and every corner, see
+        :func:`_points_to_validate`).  Default :func:`dnpsim.spec.validate_spec`.
     executor:
         ``"serial"``, ``"processes"``, ``"dask"`` (see
         :func:`dnpsim.experiments.executors.make_executor`), or an executor instance
         (used as is and not closed here).
     workers, address:
-        Passed to :func:`make_executor` (only with an executor name).
+        Passed to :func:`make_executor` (only with an executor name); checked before
+        anything is written.
     progress:
         Show a tqdm progress bar over tasks.
     resume:
@@ -871,84 +1090,156 @@ def run_sweep(
     Raises
     ------
     SpecError
-        Invalid sweep table, output path or grid point (nothing is written).
+        Invalid sweep table, output path, executor option (``executor``, ``workers``,
+        ``address``), grid point, or a sweep too large to fit (nothing is written).
     SweepResumeError
         ``<output>.parts`` belongs to another spec.
-    Exception
-        Whatever a task raised, or KeyboardInterrupt: tasks not started are dropped;
-        with an output, the results of finished tasks (after a task error, also of those
-        that were running) stay on disk, and the same call resumes from them.
+    SweepLockedError
+        Another sweep is writing the same output.
+    SweepTaskError
+        A task failed or its worker process died; names the grid point and realization.
+        With an output, finished tasks (also those that were still running when the
+        failure came) stay on disk and the same call resumes from them.
+    SweepInterrupted
+        Ctrl-C (a :class:`KeyboardInterrupt`): tasks not started are dropped, the running
+        ones finish and are kept (a second Ctrl-C abandons them), and the same call
+        resumes.
     """
-    from tqdm.auto import tqdm
-
     from dnpsim import api
     from dnpsim import spec as spec_module
+    from dnpsim.experiments.executors import check_executor_options
 
+    owned = isinstance(executor, str)
+    if owned:
+        check_executor_options(executor, workers, address)
+    elif workers is not None or address is not None:
+        raise ValueError("workers and address are only used with an executor name, not an executor instance")
     if output is not None:
         output = Path(output)
         _check_output(output)
     if not isinstance(spec, Mapping):
         spec = load_spec(spec)
     plan = parse_sweep(spec)
+    _check_size(plan)
     validate = spec_module.validate_spec if validate is None else validate
     compute = api.run_points if compute is None else compute
-    if not isinstance(executor, str) and (workers is not None or address is not None):
-        raise ValueError("workers and address are only used with an executor name, not an executor instance")
 
-    for index, point_spec in plan.point_specs():
+    for index, point_spec in _points_to_validate(plan):
         try:
             validate(point_spec)
         except Exception as exc:
             if plan.axes:
                 exc.add_note(f"at sweep point {plan.overrides(index)}")
             raise
-    if output is not None:
-        _check_netcdf_writer()
-        store = _PartStore(parts_directory(output), spec)
-        store.open(resume)
-    else:
-        store = _MemoryStore()
     groups = plan.groups()
     seeds = plan.realization_seeds()
     tasks = [(g.index, r) for g in groups for r in range(plan.realizations)]
-    done = store.finished()
-    pending = [task for task in tasks if task not in done]
+
+    if output is None:
+        store: _PartStore | _MemoryStore = _MemoryStore()
+        return _run_tasks(plan, spec, tasks, seeds, store, compute, executor, workers, address, progress, None)
+    _check_netcdf_writer()
+    store = _PartStore(parts_directory(output), spec)
+    store.lock()
+    try:
+        store.check_plan(resume)
+        for stale in output.parent.glob(f".{output.name}.*.tmp"):  # a killed final write
+            stale.unlink(missing_ok=True)
+        return _run_tasks(plan, spec, tasks, seeds, store, compute, executor, workers, address, progress, output)
+    finally:
+        store.unlock(remove_if_created=True)
+
+
+def _run_tasks(plan, spec, tasks, seeds, store, compute, executor, workers, address, progress, output):
+    """The work of :func:`run_sweep` once everything is checked (and, with an output,
+    the parts directory locked)."""
+    from tqdm.auto import tqdm
+
+    groups = plan.groups()
+    records: dict[tuple[int, int], list[dict]] = {}
+    if isinstance(store, _PartStore):
+        records, damaged = store.load_finished(set(tasks))
+        if damaged:
+            warnings.warn(f"{len(damaged)} damaged part file(s) in {store.directory} will be recomputed: "
+                          + "; ".join(damaged[:5]) + (" ..." if len(damaged) > 5 else ""), stacklevel=3)
+    pending = [task for task in tasks if task not in records]
 
     if pending:
         owned = isinstance(executor, str)
-        pool = make_executor(executor, workers, address) if owned else executor
-        bar = tqdm(
-            total=len(tasks), initial=len(tasks) - len(pending), disable=not progress, unit="task", desc="sweep"
-        )
+        pool = make_executor(executor, workers, address) if owned else executor  # may refuse the address
+        if isinstance(store, _PartStore):
+            store.write_plan()
+        bar = tqdm(total=len(tasks), initial=len(tasks) - len(pending), disable=not progress, unit="task",
+                   desc="sweep")
         futures: dict[Any, tuple[int, int]] = {}
-        written: set = set()
+        abandon = False
+
+        def keep(future) -> None:
+            g, r = futures[future]
+            task_records = future.result()
+            store.write(g, r, seeds[r], task_records)
+            records[(g, r)] = task_records
+            bar.update()
+
         try:
             for g, r in pending:
-                group = groups[g]
-                group_spec = plan.group_spec(group)
-                future = pool.submit(_run_task, compute, group_spec, list(group.variants), seeds[r])
+                future = pool.submit(_run_task, compute, plan.group_spec(groups[g]), list(groups[g].variants),
+                                     seeds[r])
                 futures[future] = (g, r)
             for future in pool.as_completed(list(futures)):
-                g, r = futures[future]
-                store.write(g, r, seeds[r], future.result())
-                written.add(future)
-                bar.update()
-        except BaseException as exc:
-            # Keep every finished result; after Ctrl-C do not wait for running tasks.
-            if output is not None:
-                _salvage(futures, written, store, seeds, wait=not isinstance(exc, KeyboardInterrupt))
-            raise
+                try:
+                    keep(future)
+                except Exception as exc:
+                    _finish_running(futures, records, keep)
+                    failure = _task_failed(plan, groups, futures[future], seeds, exc, store, len(records),
+                                           len(tasks))
+                    raise failure from exc
+        except KeyboardInterrupt:
+            running = _cancel_pending(futures, records)
+            if running and isinstance(store, _PartStore):
+                bar.clear()
+                print(f"dnpsim: interrupted; waiting for the {running} task(s) already handed to workers to finish, and saving them "
+                      "(press Ctrl-C again to abandon them)", file=sys.stderr, flush=True)
+                try:
+                    _finish_running(futures, records, keep)
+                except KeyboardInterrupt:
+                    abandon = True
+            raise SweepInterrupted(_resume_hint(store, len(records), len(tasks))) from None
         finally:
             bar.close()
             if owned:
-                pool.close()
+                pool.close(cancel_running=abandon)
 
-    records = {(g, r): store.read(g, r) for g, r in tasks}
     dataset = assemble_dataset(plan, records, spec)
     if output is not None:
         write_netcdf(dataset, output)
-        shutil.rmtree(store.directory)
+        store.remove()
     return dataset
+
+
+def _cancel_pending(futures: Mapping[Any, tuple[int, int]], records: Mapping) -> int:
+    """Cancel the tasks not started yet; return how many are still running."""
+    running = 0
+    for future, task in futures.items():
+        if task in records:
+            continue
+        future.cancel()  # a no-op for tasks already running or done
+        if not future.cancelled():
+            running += 1
+    return running
+
+
+def _finish_running(futures: Mapping[Any, tuple[int, int]], records: Mapping, keep: Callable) -> None:
+    """After a failure or an interrupt: cancel what has not started, wait for the
+    running tasks and keep the ones that succeed, so that a rerun skips them."""
+    _cancel_pending(futures, records)
+    for future, task in futures.items():
+        if task in records or future.cancelled():
+            continue
+        try:
+            keep(future)
+        except Exception:  # the failed task itself, or another one: nothing to keep
+            continue
 
 
 class _MemoryStore:
