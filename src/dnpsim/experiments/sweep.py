@@ -1163,6 +1163,11 @@ def _run_tasks(plan, spec, tasks, seeds, store, compute, executor, workers, addr
             warnings.warn(f"{len(damaged)} damaged part file(s) in {store.directory} will be recomputed: "
                           + "; ".join(damaged[:5]) + (" ..." if len(damaged) > 5 else ""), stacklevel=3)
     pending = [task for task in tasks if task not in records]
+    if progress:
+        grid = " x ".join(f"{axis.size} {axis.dim}" for axis in plan.axes) or "1 point"
+        resumed = f"; resuming: {len(records)} done, {len(pending)} to run" if records else ""
+        print(f"sweep: {grid} x {plan.realizations} realization(s) = {plan.size * plan.realizations} results "
+              f"in {len(tasks)} task(s) of one model each{resumed}", file=sys.stderr, flush=True)
 
     if pending:
         owned = isinstance(executor, str)
