@@ -292,7 +292,17 @@ class ProcessExecutor(_ContextManager):
         self._closed = False
 
     def submit(self, fn: Callable[..., Any], /, *args: Any) -> cf.Future:
-        return self._pool.submit(fn, *args)
+        # Workers are spawned on demand inside submit.  A child started while SIGINT is
+        # ignored keeps ignoring it (CPython installs its KeyboardInterrupt handler only
+        # over the default disposition), so a Ctrl-C that arrives while a worker is
+        # still importing cannot print a traceback from it.
+        if threading.current_thread() is not threading.main_thread():
+            return self._pool.submit(fn, *args)
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            return self._pool.submit(fn, *args)
+        finally:
+            signal.signal(signal.SIGINT, previous)
 
     def as_completed(self, futures: Iterable[cf.Future]) -> Iterator[cf.Future]:
         return cf.as_completed(list(futures))
