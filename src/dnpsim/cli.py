@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
 from dnpsim.errors import (ConvergenceError, ModelError, SpecError, SweepInterrupted, SweepResumeError,
@@ -65,15 +66,45 @@ def cmd_sweep(args) -> int:
     try:
         check_executor_options(args.executor, args.workers, args.scheduler)
         output = _check_output(args.output, ".nc", args.spec)
-        sweep(args.spec, output=output, executor=args.executor, workers=args.workers, address=args.scheduler,
-              progress=not args.quiet, resume=not args.restart)
+        start = time.perf_counter()
+        dataset = sweep(args.spec, output=output, executor=args.executor, workers=args.workers,
+                        address=args.scheduler, progress=not args.quiet, resume=not args.restart)
     except SpecError as exc:
         if exc.field in _EXECUTOR_OPTIONS:  # name the option the user typed
             raise SpecError(_EXECUTOR_OPTIONS[exc.field], exc.message) from None
         raise
     if not args.quiet:
+        print(_sweep_summary(dataset, time.perf_counter() - start))
         print(f"wrote {output}")
     return 0
+
+
+#: Result variables a sweep summary leaves out (solver bookkeeping).
+_SUMMARY_SKIPPED = ("iterations", "wall_time", "diag_time", "events")
+
+
+def _sweep_summary(dataset, wall_time: float) -> str:
+    """A few lines: the dimensions, each result's range with its unit, the wall time."""
+    import numpy as np
+
+    dims = ", ".join(f"{name} {size}" for name, size in dataset.sizes.items())
+    lines = [f"sweep done in {wall_time:.1f} s; dimensions: {dims}"]
+    for name, variable in dataset.data_vars.items():
+        if name in _SUMMARY_SKIPPED or variable.dtype.kind not in "biuf":
+            continue
+        values = np.asarray(variable.values, dtype=float)
+        finite = values[np.isfinite(values)]
+        unit = variable.attrs.get("units", "")
+        unit = "" if unit in ("", "1") else f" {unit}"
+        if finite.size == 0:
+            span = "no finite values"
+        elif finite.min() == finite.max():
+            span = f"{finite.min():.6g}{unit}"
+        else:
+            span = f"{finite.min():.6g} .. {finite.max():.6g}{unit}"
+        missing = values.size - finite.size
+        lines.append(f"  {name:32s} {span}" + (f" ({missing} not finite)" if missing else ""))
+    return "\n".join(lines)
 
 
 def cmd_demo(args) -> int:

@@ -797,10 +797,14 @@ def _key_units(key: str) -> dict:
 
 
 def _quantity_attrs(name: str) -> dict:
+    """CF-style attributes of a result variable: ``units`` ("1" when dimensionless),
+    ``long_name`` and ``description`` from :data:`dnpsim.units.QUANTITIES`."""
     from dnpsim.units import QUANTITIES
 
     quantity = QUANTITIES.get(name)
-    return {} if quantity is None else {"units": quantity.unit, "description": quantity.description}
+    if quantity is None:
+        return {}
+    return {"units": quantity.unit, "long_name": quantity.description, "description": quantity.description}
 
 
 def assemble_dataset(plan: SweepPlan, records: Mapping[tuple[int, int], list[dict]], spec: Mapping[str, Any]):
@@ -886,13 +890,16 @@ def assemble_dataset(plan: SweepPlan, records: Mapping[tuple[int, int], list[dic
             data[where + tuple(slice(0, n) for n in array.shape)] = array
         data_vars[name] = (lead_dims + names, data, _quantity_attrs(name))
 
-    coords = {axis.dim: (axis.dim, axis.coordinate(), {"spec_key": axis.key, **_key_units(axis.key)})
+    coords = {axis.dim: (axis.dim, axis.coordinate(),
+                         {"spec_key": axis.key, "long_name": f"swept spec key {axis.key}", **_key_units(axis.key)})
               for axis in plan.axes}
-    coords[REALIZATION_DIM] = np.arange(R)
+    coords[REALIZATION_DIM] = (REALIZATION_DIM, np.arange(R),
+                               {"units": "1", "long_name": "index of the disorder realization"})
     coords[REALIZATION_SEED] = (
         REALIZATION_DIM,
         np.asarray(plan.realization_seeds(), dtype=np.uint64),
-        {"description": "seed given to the engine for this realization, at every grid point"},
+        {"units": "1", "long_name": "seed given to the engine for this realization, at every grid point",
+         "description": "seed given to the engine for this realization, at every grid point"},
     )
     attrs = {
         "spec": json.dumps(spec, default=str),
