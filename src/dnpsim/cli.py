@@ -51,7 +51,8 @@ def cmd_run(args) -> int:
     result = run(spec, progress=not args.quiet)
     write_json(output, result.to_dict())
     if not args.quiet:
-        print(f"{result.summary()}; wrote {output}")
+        print(result.summary())
+        print(f"wrote {output}")
     return 0
 
 

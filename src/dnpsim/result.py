@@ -298,22 +298,46 @@ class Result:
         return replace(self, **changes)
 
     def summary(self) -> str:
-        """One line for a terminal: nuclear polarization (the mean and range for one
-        per nucleus), its enhancement, and the residual or the kind of solution."""
-        parts = []
+        """A few lines for a terminal: the nuclear polarization (mean and range over the
+        nuclei when there are several) with its enhancement, the mean electron
+        polarization with its enhancement, the spin temperature and build-up time when
+        the engine gives them, the time the values refer to (time-resolved results),
+        and the residual or the kind of solution."""
+        lines = []
+        when = ""
+        if self.times is not None and np.size(self.times):
+            when = f" at t = {float(self.times[-1]):.4g} s (the last of {np.size(self.times)} times)"
         pn = self.nuclear_polarization
-        if pn is not None and np.size(pn) == 1:
-            parts.append(f"nuclear polarization {float(np.ravel(pn)[0]):+.6f}")
-        elif pn is not None and np.size(pn):
-            parts.append(f"nuclear polarization mean {np.mean(pn):+.6f} (range {np.min(pn):+.6f} .. "
-                         f"{np.max(pn):+.6f} over {np.size(pn)} nuclei)")
-        else:
-            parts.append(f"mean electron polarization {np.mean(self.electron_polarization):+.6f}")
         eps = self.enhancement.nuclear
-        if eps is not None and np.size(eps) and np.all(np.isfinite(eps)):
-            parts.append(f"enhancement {np.mean(eps):+.4g}")
-        parts.append(f"residual {self.residual:.2e}" if self.residual is not None else self.solution.replace("_", "-"))
-        return ", ".join(parts)
+        if pn is not None and np.size(pn):
+            if np.size(pn) == 1:
+                text = f"nuclear polarization {float(np.ravel(pn)[0]):+.6f}"
+            else:
+                text = (f"nuclear polarization mean {np.mean(pn):+.6f} (range {np.min(pn):+.6f} .. "
+                        f"{np.max(pn):+.6f} over {np.size(pn)} nuclei)")
+            if eps is not None and np.size(eps) and np.all(np.isfinite(eps)):
+                text += f", enhancement {np.mean(eps):+.4g}"
+            lines.append(text + when)
+        pe = self.electron_polarization
+        if np.size(pe):
+            text = f"mean electron polarization {np.mean(pe):+.6f}"
+            eps_e = self.enhancement.electron
+            if eps_e is not None and np.size(eps_e) and np.all(np.isfinite(eps_e)):
+                text += f", enhancement {np.mean(eps_e):+.4g}"
+            lines.append(text + ("" if lines else when))
+        extras = self.extras
+        if "spin_temperature" in extras and extras["spin_temperature"] is not None:
+            ts = float(extras["spin_temperature"])
+            if np.isfinite(ts):
+                lines.append(f"spin temperature {ts:+.4g} K")
+        if extras.get("build_up_time") is not None and np.isfinite(float(extras["build_up_time"])):
+            lines.append(f"build-up time {float(extras['build_up_time']):.4g} s (fit of p(t) = eps (1 - exp(-t / tau)))")
+        if self.residual is not None:
+            how = self.method + (f", {self.solver}" if self.solver else "")
+            lines.append(f"residual {self.residual:.2e} ({how}), wall time {self.wall_time:.3g} s")
+        else:
+            lines.append(f"{self.solution.replace('_', '-')} solution ({self.method}), wall time {self.wall_time:.3g} s")
+        return "\n".join(lines)
 
 
 def results_dataset(results, dim: str, coordinate, attrs: Mapping[str, Any] | None = None):
