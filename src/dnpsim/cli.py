@@ -121,8 +121,14 @@ def cmd_figure(args) -> int:
     if args.name not in FIGURES:
         raise SpecError("figure", f"unknown figure {args.name!r}; available: {', '.join(sorted(FIGURES))}")
     out = Path(args.output_dir)
-    if not out.is_dir():
-        raise SpecError("--output-dir", f"directory {str(out)!r} does not exist")
+    if out.exists() and not out.is_dir():
+        raise SpecError("--output-dir", f"{str(out)!r} is not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SpecError("--output-dir", f"cannot create {str(out)!r}: {exc.strerror}") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise SpecError("--output-dir", f"directory {str(out)!r} is not writable")
     import inspect
 
     make = FIGURES[args.name]
@@ -134,9 +140,23 @@ def cmd_figure(args) -> int:
         if keyword not in accepted:
                 raise SpecError(flag, f"is not an option of figure {args.name!r}")
         options[keyword] = value
-    make(quick=args.quick, output_dir=out, progress=not args.quiet, realizations=args.realizations,
-         workers=args.workers, **options)
+    written = make(quick=args.quick, output_dir=out, progress=not args.quiet, realizations=args.realizations,
+                   workers=args.workers, **options)
+    if not args.quiet:
+        for path in _paths(written):
+            print(f"wrote {path}")
     return 0
+
+
+def _paths(written) -> list[str]:
+    """The file paths a figure function returned (a path, or nested tuples/lists of them)."""
+    if written is None:
+        return []
+    if isinstance(written, (str, os.PathLike)):
+        return [str(written)]
+    if isinstance(written, dict):
+        written = written.values()
+    return [path for item in written for path in _paths(item)]
 
 
 def cmd_info(args) -> int:
@@ -173,11 +193,11 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run one point of a spec file, write RESULT.json")
     run.add_argument("spec", help="spec file (TOML or JSON)")
     run.add_argument("--output", "-o", required=True, help="result file (.json)")
-    run.add_argument("--quiet", "-q", action="store_true")
+    run.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
     run.set_defaults(func=cmd_run)
 
     sweep = sub.add_parser("sweep", help="run the [sweep] grid x realizations of a spec, write RESULT.nc")
-    sweep.add_argument("spec")
+    sweep.add_argument("spec", help="spec file (TOML or JSON) with a [sweep] table")
     sweep.add_argument("--output", "-o", required=True, help="result file (.nc)")
     sweep.add_argument("--executor", choices=["serial", "processes", "dask"], default="serial",
                        help="where tasks run: this process (serial, default), local worker processes, or dask")
@@ -187,12 +207,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="address of a running dask scheduler, tcp://host:8786 (default: a local cluster)")
     sweep.add_argument("--restart", action="store_true",
                        help="discard the finished parts of an interrupted sweep instead of resuming from them")
-    sweep.add_argument("--quiet", "-q", action="store_true")
+    sweep.add_argument("--quiet", "-q", action="store_true", help="no plan, progress bar or summary")
     sweep.set_defaults(func=cmd_sweep)
 
     demo = sub.add_parser("demo", help="compute a small 2016 DNP profile, write dnpsim-demo.png/.nc")
-    demo.add_argument("--output-dir", default=".")
-    demo.add_argument("--quiet", "-q", action="store_true")
+    demo.add_argument("--output-dir", default=".", help="where dnpsim-demo.png and .nc go (default: here)")
+    demo.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     demo.set_defaults(func=cmd_demo)
 
     figure = sub.add_parser("figure", help="reproduce a paper figure (data .nc + plot .png)")
@@ -206,8 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     figure.add_argument("--size", type=int, default=None,
                         help="linear lattice size L of the anderson-* figures (default: 8 quick, 18 full)")
     figure.add_argument("--workers", type=int, default=1, help="local worker processes")
-    figure.add_argument("--output-dir", default=".")
-    figure.add_argument("--quiet", "-q", action="store_true")
+    figure.add_argument("--output-dir", default=".", help="where the data (.nc) and plot (.png) go; created if missing")
+    figure.add_argument("--quiet", "-q", action="store_true", help="no progress bar, no list of files written")
     figure.set_defaults(func=cmd_figure)
 
     info = sub.add_parser("info", help="version, dependencies, cores, memory")
