@@ -222,8 +222,11 @@ def test_engine_pages_name_the_keys_their_engines_read(spec_reference):
     for heading, text in sections.items():
         if not heading.startswith("`model.kind"):
             continue
+        methods = re.findall(r"\[`(\w+)`\]", text.split("Methods:", 1)[1].split("\n", 1)[0])
+        assert methods, heading
         for row in re.findall(r"^\| `([^`]+)` \| ([^|]*) \|", text, flags=re.M):
             key, read_by = row
+            read_by = " ".join(f"[`{m}`]" for m in methods) if read_by.strip() == "all" else read_by
             leaf = key.rsplit(".", 1)[-1]
             if leaf == "distribution":  # the distribution's name and parameters are what pages name
                 continue
