@@ -1,4 +1,5 @@
-"""Spec kind ``anderson`` (DESIGN.md): run, group reuse, explicit arrays, bad input."""
+"""Spec kind ``anderson`` (docs/reference/spec.md, docs/engines/anderson.md): run, group reuse, explicit arrays,
+bad input."""
 
 import copy
 import json

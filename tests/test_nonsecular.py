@@ -86,7 +86,7 @@ def test_no_drive_is_thermal_product_state():
 
 
 def test_thermal_polarization_number():
-    """DESIGN.md: at 1.2 K and 93.9 GHz the thermal electron polarization is -0.954."""
+    """docs/conventions.md (units): at 1.2 K and 93.9 GHz the thermal electron polarization is -0.954."""
     assert -np.tanh(0.5 * inverse_temperature(1.2) * OMEGA_E) == pytest.approx(-0.954, abs=5e-4)
 
 

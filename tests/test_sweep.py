@@ -44,7 +44,7 @@ N_ELECTRONS = 3
 
 
 def make_spec(sweep: dict | None = None, **method) -> dict:
-    """A small spec in the DESIGN.md layout; ``method`` adds keys the fakes read."""
+    """A small spec in the layout of the spec files (docs/reference/spec.md); ``method`` adds keys the fakes read."""
     spec = {
         "model": {
             "kind": "dipolar_electrons",
