@@ -40,8 +40,12 @@ SI_UNITS = {
     "frequency": "Hz",
     "time": "s",
     "temperature": "K",
+    "length": "m",
     "dimensionless": "",
 }
+#: How messages name each dimension.
+_DIMENSION_NAMES = {"frequency": "a frequency", "time": "a time", "temperature": "a temperature",
+                    "length": "a length", "dimensionless": "a pure number"}
 
 
 class Quantity(NamedTuple):
@@ -190,7 +194,8 @@ def _parse_quantity(value, dimension: str, field: str = "value") -> float:
     try:
         return float(quantity.to(unit).magnitude) if unit else float(quantity.to("dimensionless").magnitude)
     except Exception:
-        raise UnitError(field, f"{shown(value)} is not a {dimension} (expected units convertible to {unit or 'a pure number'})") from None
+        raise UnitError(field, f"{shown(value)} is not {_DIMENSION_NAMES[dimension]} (expected units convertible to "
+                        f"{unit or 'a pure number'})") from None
 
 
 def parse_quantity(value, dimension: str, field: str = "value") -> float:
@@ -202,7 +207,7 @@ def parse_quantity(value, dimension: str, field: str = "value") -> float:
         A plain number is taken to be in SI units already (Hz, s, K).  A string may
         carry a unit: ``"93.9 GHz"``, ``"25 kHz"``, ``"1 us"``, ``"1.2 K"``.  Angular
         units ("rad/s") are converted to cyclic Hz.
-    dimension : {"frequency", "time", "temperature", "dimensionless"}
+    dimension : {"frequency", "time", "temperature", "length", "dimensionless"}
     field : str
         Name used in error messages (e.g. ``"environment.temperature"``).
 
@@ -272,12 +277,12 @@ _NUMBER_FIRST = re.compile(r"^\s*[-+]?(\d|\.\d)")
 
 def quantity_to_si(value, field: str = "value"):
     """A string with a unit (starting with a number, e.g. "93.9 GHz", "1 us", "1.2 K")
-    as a float in the SI unit of its dimension (:data:`SI_UNITS`: Hz, s, K, pure
+    as a float in the SI unit of its dimension (Hz, s, K, pure
     numbers); any other value is returned unchanged.  Raises :class:`UnitError` for a
     number with a unit of another dimension."""
     if not isinstance(value, str) or not _NUMBER_FIRST.match(value):
         return value
-    for dimension in SI_UNITS:
+    for dimension in ("frequency", "time", "temperature", "dimensionless"):  # not lengths (positions)
         try:
             return parse_quantity(value, dimension, field)
         except UnitError:

@@ -302,6 +302,7 @@ AN = [
     C("L-memory", "size", "an", {"model.L": 24}, "model.L"),
     C("boundary-closed", "consistency", "an", {"model.boundary": "closed"}, "model.boundary"),
     C("t2-over-2t1", "consistency", "an", {"environment.t1e": 1e-6, "environment.t2e": 1e-5}, "environment.t2e"),
+    C("t2n-over-2t1n", "consistency", "an", {"model.nuclei.t1n": 1e-6, "model.nuclei.t2n": 1e-5}, "model.nuclei.t2n"),
 ]
 
 # --------------------------------------------------------------------- cross effect
@@ -388,6 +389,10 @@ CE = [
     C("temperature-hertz", "units", "ce", {"environment.temperature": "1 GHz"}, "environment.temperature"),
     C("times-kelvin", "units", "ck", {"method.times": ["0 K", "1 K"]}, "method.times[0]"),
     C("min-pair-seconds", "units", "ck", {"method.min_pair_coupling": "5 s"}, "method.min_pair_coupling"),
+    C("radius-kelvin", "units", "ck", {"model.geometry.nuclear_positions.radius": "5 K"},
+      "model.geometry.nuclear_positions.radius"),
+    C("position-hertz", "units", "ck", {"model.geometry.electron_positions": [[0, 0, 0], ["1 GHz", 0, 0]]},
+      "model.geometry.electron_positions[1][0]"),
     C("typo-model", "unknown", "ce", {"model.coupling": 1e5}, "model.coupling"),
     C("typo-nuclei", "unknown", "ce", {"model.nuclei.hyperfine": [[0.0], [1e5]]}, "model.nuclei.hyperfine"),
     C("typo-environment", "unknown", "ce", {"environment.p": 0.9}, "environment.p"),
@@ -423,6 +428,8 @@ CE = [
     C("kmc-times-memory", "size", "ck", {"model.geometry.nuclear_positions": {
         "distribution": "random_sphere", "n": 1000, "radius": 40e-9, "min_distance": 0.1e-9},
         "method.times": {"start": 0.0, "stop": 1.0, "num": 10**5}}, "method.times"),
+    C("t2e-over-2t1e", "consistency", "ce", {"environment.t1e": 1e-6, "environment.t2e": 1e-5}, "environment.t2e"),
+    C("t2n-over-2t1n", "consistency", "ck", {"environment.t1n": 1e-9}, "environment.t2n"),
     C("polarization-and-temperature", "consistency", "ce", {"environment.electron_polarization": 0.9},
       "environment.temperature"),
     C("geometry-and-coupling", "consistency", "ck", {"model.electron_coupling": 1e5}, "model.electron_coupling"),

@@ -116,6 +116,13 @@ def _resolve_nuclei(nuc: Any) -> dict:
         "t2n": read_positive(nuc.get("t2n", DEFAULTS["t2n"]), "model.nuclei.t2n", "time"),
         "per_electron": read_number(nuc["per_electron"], "model.nuclei.per_electron"),
     }
+    from dnpsim.dynamics.rates import check_relaxation_times
+    from dnpsim.errors import ModelError
+
+    try:  # no completely positive relaxation has T2 > 2 T1
+        check_relaxation_times(values["t1n"], values["t2n"], "model.nuclei.t2n")
+    except ModelError as exc:
+        raise SpecError(exc.field, exc.message) from None
     if values["hyperfine"] <= 0:
         raise SpecError("model.nuclei.hyperfine", f"must be positive, got {shown(nuc['hyperfine'])}")
     if values["per_electron"] < 1:

@@ -1,7 +1,7 @@
 """Spec kind ``cross_effect``: the cross-effect kinetics engine (Karabanov et al. 2018).
 
 Keys (boundary units: Hz cyclic, s, K, m; strings with units accepted for
-frequencies, times and temperatures)::
+frequencies, times, temperatures and lengths)::
 
     [model]
     kind = "cross_effect"
@@ -146,7 +146,7 @@ def _positions(value: Any, field: str, rows: int | None) -> np.ndarray:
         raise SpecError(field, "must be a list of [x, y, z] positions in metres")
     if rows is not None and len(value) != rows:
         raise SpecError(field, f"must have {rows} positions")
-    out = _numbers(value, field, 3, "dimensionless")
+    out = _numbers(value, field, 3, "length")
     bad = np.argwhere(~np.isfinite(out))
     if bad.size:
         i, j = bad[0]
@@ -182,6 +182,13 @@ def _resolve_environment(env: Any) -> dict:
         if key not in env:
             raise SpecError(f"environment.{key}", "is required")
         values[key] = read_positive(env[key], f"environment.{key}", "time")
+    from dnpsim.dynamics.rates import check_relaxation_times
+
+    try:  # no completely positive relaxation has T2 > 2 T1
+        check_relaxation_times(values["t1e"], values["t2e"], "environment.t2e")
+        check_relaxation_times(values["t1n"], values["t2n"], "environment.t2n")
+    except ModelError as exc:
+        raise SpecError(exc.field, exc.message) from None
     values["spec"] = dict(env)
     return values
 
@@ -201,10 +208,10 @@ def _drawn_positions_table(value: dict) -> tuple[int, float, float]:
         if key not in value:
             raise SpecError(f"{where}.{key}", "is required")
     n = read_integer(value["n"], f"{where}.n", 1)
-    radius = read_number(value["radius"], f"{where}.radius")
+    radius = read_number(value["radius"], f"{where}.radius", "length")
     if not radius > 0:
         raise SpecError(f"{where}.radius", f"must be positive (metres), got {shown(value['radius'])}")
-    dmin = read_number(value["min_distance"], f"{where}.min_distance")
+    dmin = read_number(value["min_distance"], f"{where}.min_distance", "length")
     if not dmin >= 0:
         raise SpecError(f"{where}.min_distance", f"must be non-negative (metres), got {shown(value['min_distance'])}")
     return n, radius, dmin
