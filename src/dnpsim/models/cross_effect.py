@@ -204,7 +204,7 @@ class CrossEffectModel:
         return energy
 
 
-def _row_blocks(n: int, entries: int = 2**20):
+def row_blocks(n: int, entries: int = 2**20):
     """Slices of about ``entries`` / n rows of an n x n matrix: n x n work done a block
     of rows at a time needs temporaries of ``entries`` elements, not n^2."""
     rows = max(1, entries // max(n, 1))
@@ -215,8 +215,8 @@ def _is_symmetric(d: np.ndarray) -> bool:
     """|d - d^T| <= 1e-12 (1 + max |d|) entrywise, a block of rows at a time."""
     if d.size == 0:
         return True
-    atol = 1e-12 * (1 + max(float(np.abs(d[rows]).max()) for rows in _row_blocks(d.shape[0])))
-    return all(bool(np.all(np.abs(d[rows] - d[:, rows].T) <= atol)) for rows in _row_blocks(d.shape[0]))
+    atol = 1e-12 * (1 + max(float(np.abs(d[rows]).max()) for rows in row_blocks(d.shape[0])))
+    return all(bool(np.all(np.abs(d[rows] - d[:, rows].T) <= atol)) for rows in row_blocks(d.shape[0]))
 
 
 def spin_values(states, n_spins: int) -> np.ndarray:
@@ -289,7 +289,7 @@ def point_dipole_couplings(electron_positions, nuclear_positions, field_directio
             # the upper triangle a block of rows at a time (rows k, columns l > k), mirrored
             bn = pref * gamma_n**2 / 2
             x, y, w = rn[:, 0], rn[:, 1], rn[:, 2]
-            for rows in _row_blocks(n, 2**21):
+            for rows in row_blocks(n, 2**21):
                 k = np.arange(rows.start, rows.stop)[:, None]
                 cols = slice(rows.start, n)
                 dx, dy, dw = x[None, cols] - x[rows, None], y[None, cols] - y[rows, None], w[None, cols] - w[rows, None]

@@ -305,9 +305,9 @@ def _check_memory(n: int, field: str, method: Method, pairs: int = 0) -> None:
 
 def _kept_pairs(d: np.ndarray, threshold: float) -> int:
     """Number of pairs k < l with |d_kl| > threshold (Hz), counted a block of rows at a time."""
-    n = d.shape[0]
-    rows = max(1, 2**22 // max(n, 1))
-    count = sum(int(np.count_nonzero(np.abs(d[a:a + rows]) > threshold)) for a in range(0, n, rows))
+    from dnpsim.models.cross_effect import row_blocks
+
+    count = sum(int(np.count_nonzero(np.abs(d[rows]) > threshold)) for rows in row_blocks(d.shape[0]))
     return count // 2  # d is symmetric with a zero diagonal
 
 
@@ -315,7 +315,7 @@ def resolve(spec: dict, seed: int | None = None) -> CrossEffectSetup:
     """Validate a ``cross_effect`` spec (SpecError naming the field) and draw nuclear
     positions if asked.  Sizes and the memory of the run are checked before anything
     large is built; nothing heavy is computed (the couplings of a geometry are)."""
-    from dnpsim.models.cross_effect import (GAMMA_PROTON, _row_blocks, point_dipole_couplings,
+    from dnpsim.models.cross_effect import (GAMMA_PROTON, row_blocks, point_dipole_couplings,
                                             random_nuclear_positions)
 
     if "environment" not in spec:
@@ -383,7 +383,7 @@ def resolve(spec: dict, seed: int | None = None) -> CrossEffectSetup:
                 raise SpecError("model.geometry.electron_positions", "the electrons are so close that their "
                                 "dipolar coupling overflows")
             if not (np.all(np.isfinite(TWO_PI * A)) and np.all(np.isfinite(TWO_PI * np.abs(B)))
-                    and all(np.all(np.isfinite(TWO_PI * d[rows])) for rows in _row_blocks(n))):
+                    and all(np.all(np.isfinite(TWO_PI * d[rows])) for rows in row_blocks(n))):
                 raise SpecError("model.geometry.nuclear_positions", "two spins are so close that their dipolar "
                                 "coupling overflows")
         if not secular_on:
