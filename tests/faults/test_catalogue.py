@@ -17,6 +17,7 @@ with the same keys; it also carries JSON-only values: null, NaN, Infinity).
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import tomllib
@@ -34,6 +35,9 @@ DEL = object()
 
 Case = namedtuple("Case", "id category base changes field")
 
+#: the [sweep] table of base "sw" (keys are dotted spec keys, as quoted in TOML)
+SWEEP = {"environment.mw_frequency": [93.86e9, 93.9e9], "realizations": 1, "seed": 1}
+
 #: base name -> (example file, changes that make it small and fast to validate)
 BASES = {
     # 2016 spin temperature: rate equation, 4 electrons + nucleus
@@ -50,15 +54,13 @@ BASES = {
     "ck": ("cross_effect_kmc_geometry.toml", {"model.geometry.nuclear_positions.n": 4, "method.trajectories": 2,
                                               "method.times": [0.0, 1e-3]}),
     # a sweep of the 2016 model: 3 electrons, 2 frequencies, 1 realization
-    "sw": ("dnp_profile.toml", {"model.n_electrons": 3, "sweep": {}}),
+    "sw": ("dnp_profile.toml", {"model.n_electrons": 3, "sweep": SWEEP}),
 }
-#: the [sweep] table of base "sw" (keys are dotted spec keys, as quoted in TOML)
-SWEEP = {"environment.mw_frequency": [93.86e9, 93.9e9], "realizations": 1, "seed": 1}
 
 
 def S(**entries):
-    """Changes replacing the [sweep] table by SWEEP with ``entries`` (``_`` for ``.``
-    in the keyword names, DEL removes)."""
+    """Changes replacing the [sweep] table by SWEEP with ``entries`` (``__`` for ``.``
+    in the keyword names; DEL removes)."""
     table = dict(SWEEP)
     for key, value in entries.items():
         key = key.replace("__", ".")
@@ -74,8 +76,6 @@ def _set(spec: dict, key: str, value) -> None:
     parts = key.split(".")
     for part in parts[:-1]:
         node = node.setdefault(part, {})
-    if key == "sweep" and isinstance(value, dict) and not value:
-        value = dict(SWEEP)
     if value is DEL:
         node.pop(parts[-1], None)
     else:
@@ -86,7 +86,7 @@ def base_spec(name: str) -> dict:
     file, changes = BASES[name]
     spec = tomllib.loads((EXAMPLES / file).read_text())
     for key, value in changes.items():
-        _set(spec, key, value)
+        _set(spec, key, copy.deepcopy(value))
     return spec
 
 
