@@ -121,7 +121,7 @@ def test_bad_input_kmc_and_sizes():
     big = with_("model.nuclei", {"larmor": 145e6, "n": 5})
     with pytest.raises(SpecError) as info:
         resolve_spec(big)
-    assert info.value.field == "model.nuclei"
+    assert info.value.field == "model.nuclei.n"  # the key that sets the size
     with pytest.raises(SpecError) as info:
         resolve_spec(with_("environment.electron_polarization", 1.2) | {"environment": {
             **{k: v for k, v in BASE["environment"].items() if k not in ("temperature", "electron_larmor")},

@@ -53,7 +53,13 @@ def run(spec: str | os.PathLike | Mapping[str, Any], *, progress: bool = False) 
     if isinstance(spec, Mapping) and "sweep" in spec:
         raise SpecError("sweep", "a spec with a [sweep] table runs with dnpsim.sweep (or 'dnpsim sweep'), "
                         "not dnpsim.run")
-    setup = resolve_spec(spec)
+    return run_resolved(spec, resolve_spec(spec), progress=progress)
+
+
+def run_resolved(spec: Mapping[str, Any], setup, *, progress: bool = False) -> Result:
+    """:func:`run` for a spec already validated: ``setup = dnpsim.spec.resolve_spec(spec)``
+    (what ``dnpsim run`` does, so that it validates once, before its other checks and any
+    work)."""
     start = time.perf_counter()
     (result,) = _runner(spec, setup)(setup, [setup], progress=progress)
     resolved = {k: v for k, v in spec.items() if k not in ("model", "environment", "method")}

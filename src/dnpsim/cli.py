@@ -39,7 +39,7 @@ def _check_output(path: str, suffix: str, spec_path: str | None = None) -> Path:
 
 
 def cmd_run(args) -> int:
-    from dnpsim.api import run
+    from dnpsim.api import run_resolved
     from dnpsim.io import write_json
     from dnpsim.spec import load_spec, resolve_spec
 
@@ -47,8 +47,8 @@ def cmd_run(args) -> int:
     spec = load_spec(args.spec)
     if "sweep" in spec:
         raise SpecError("sweep", "a spec with a [sweep] section runs with 'dnpsim sweep', not 'dnpsim run'")
-    resolve_spec(spec)  # validate before any work
-    result = run(spec, progress=not args.quiet)
+    setup = resolve_spec(spec)  # validated once, before any work
+    result = run_resolved(spec, setup, progress=not args.quiet)
     write_json(output, result.to_dict())
     if not args.quiet:
         print(result.summary())

@@ -28,7 +28,28 @@ computations), and is picklable so worker processes can report it.
 from __future__ import annotations
 
 __all__ = ["DnpsimError", "SpecError", "UnitError", "ModelError", "ConvergenceError", "SweepResumeError",
-           "SweepLockedError", "SweepTaskError", "SweepInterrupted"]
+           "SweepLockedError", "SweepTaskError", "SweepInterrupted", "shown"]
+
+
+def _plain(value):
+    """``value`` with numpy scalars and arrays turned into Python numbers and lists."""
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
+        if getattr(value, "size", 1) > 64:
+            value = value.ravel()[:64]  # enough for the message, which is cut anyway
+        return value.tolist()  # numpy scalar -> int/float/bool, array -> (nested) list
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def shown(value, limit: int = 80) -> str:
+    """How an error message shows a value the user gave: its repr, with numpy scalars
+    and arrays as plain numbers and lists (``3000000.0``, not
+    ``np.float64(3000000.0)``), cut to about ``limit`` characters."""
+    text = repr(_plain(value))
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class DnpsimError(Exception):

@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from dnpsim.errors import SpecError
+from dnpsim.errors import SpecError, shown
 from dnpsim.units import time_grid
 
 __all__ = ["Method", "RateEquation", "Nonsecular", "Hilbert", "FreeFermion", "Lindblad", "ZeemanRates", "KineticMonteCarlo",
@@ -41,20 +41,20 @@ def _number(value: Any, name: str, dimension: str = "dimensionless") -> float:
     except SpecError as exc:
         raise SpecError(f"method.{name}", exc.message) from None
     if not math.isfinite(out):
-        raise SpecError(f"method.{name}", f"must be finite, got {value!r}")
+        raise SpecError(f"method.{name}", f"must be finite, got {shown(value)}")
     return out
 
 
 def _tolerance(value: Any, name: str = "tol") -> float:
     tol = _number(value, name)
     if not 0.0 < tol < 1.0:
-        raise SpecError(f"method.{name}", f"must be in (0, 1), got {value!r}")
+        raise SpecError(f"method.{name}", f"must be in (0, 1), got {shown(value)}")
     return tol
 
 
 def _integer(value: Any, name: str, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise SpecError(f"method.{name}", f"must be an integer, got {value!r}")
+        raise SpecError(f"method.{name}", f"must be an integer, got {shown(value)}")
     if value < minimum:
         raise SpecError(f"method.{name}", f"must be >= {minimum}, got {value}")
     return int(value)
@@ -62,7 +62,7 @@ def _integer(value: Any, name: str, minimum: int) -> int:
 
 def _choice(value: Any, name: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
-        raise SpecError(f"method.{name}", f"must be one of {', '.join(map(repr, allowed))}, got {value!r}")
+        raise SpecError(f"method.{name}", f"must be one of {', '.join(map(repr, allowed))}, got {shown(value)}")
     return value
 
 
@@ -111,7 +111,7 @@ class RateEquation(Method):
         _choice(self.solver, "solver", ("auto", "elimination", "mixed", "dense"))
         object.__setattr__(self, "tol", _tolerance(self.tol))
         if not isinstance(self.spin_temperature, bool):
-            raise SpecError("method.spin_temperature", f"must be true or false, got {self.spin_temperature!r}")
+            raise SpecError("method.spin_temperature", f"must be true or false, got {shown(self.spin_temperature)}")
 
 
 @dataclass(frozen=True)
@@ -230,7 +230,7 @@ class KineticMonteCarlo(Method):
         object.__setattr__(self, "seed", _integer(self.seed, "seed", 0))
         coupling = _number(self.min_pair_coupling, "min_pair_coupling", "frequency")
         if coupling < 0:
-            raise SpecError("method.min_pair_coupling", f"must be non-negative, got {self.min_pair_coupling!r}")
+            raise SpecError("method.min_pair_coupling", f"must be non-negative, got {shown(self.min_pair_coupling)}")
         object.__setattr__(self, "min_pair_coupling", coupling)
         if self.threads is not None:
             object.__setattr__(self, "threads", _integer(self.threads, "threads", 1))
@@ -247,7 +247,7 @@ def engine_method(method: Method | None, allowed: tuple[type[Method], ...], engi
     method = allowed[0]() if method is None else method
     if not isinstance(method, allowed):
         names = " or ".join(cls.__name__ for cls in allowed)
-        raise SpecError("method", f"the {engine} engine runs {names} options, got {method!r}")
+        raise SpecError("method", f"the {engine} engine runs {names} options, got {shown(method)}")
     return method
 
 

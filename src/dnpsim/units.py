@@ -26,7 +26,7 @@ import numpy as np
 from scipy import constants as _c
 from scipy.special import expit
 
-from dnpsim.errors import SpecError, UnitError
+from dnpsim.errors import SpecError, UnitError, shown
 
 #: Reduced Planck constant, J s.
 HBAR: float = _c.hbar
@@ -40,8 +40,12 @@ SI_UNITS = {
     "frequency": "Hz",
     "time": "s",
     "temperature": "K",
+    "length": "m",
     "dimensionless": "",
 }
+#: How messages name each dimension.
+_DIMENSION_NAMES = {"frequency": "a frequency", "time": "a time", "temperature": "a temperature",
+                    "length": "a length", "dimensionless": "a pure number"}
 
 
 class Quantity(NamedTuple):
@@ -157,37 +161,41 @@ def _parse_quantity(value, dimension: str, field: str = "value") -> float:
     if dimension not in SI_UNITS:
         raise ValueError(f"unknown dimension {dimension!r}")
     if isinstance(value, bool):
-        raise UnitError(field, f"expected a number or a string with a unit, got {value!r}")
+        raise UnitError(field, f"expected a number or a string with a unit, got {shown(value)}")
     if isinstance(value, Real):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer beyond the float range
+            raise UnitError(field, f"must be finite, got an integer of {len(str(abs(int(value))))} digits") from None
     if hasattr(value, "magnitude") and hasattr(value, "units") and np.ndim(value.magnitude) == 0:
-        value = f"{value.magnitude!r} {value.units}"  # a pint Quantity (of any registry)
+        value = f"{shown(value.magnitude)} {value.units}"  # a pint Quantity (of any registry, any magnitude type)
     if not isinstance(value, str):
-        raise UnitError(field, f"expected a number or a string with a unit, got {type(value).__name__} {value!r}")
+        raise UnitError(field, f"expected a number or a string with a unit, got {type(value).__name__} {shown(value)}")
     if not _QUANTITY_TEXT.match(value) or _BIG_EXPONENT.search(value):
         # a number and a unit, not arithmetic: pint would evaluate "9**9**9 Hz" forever
-        raise UnitError(field, f"expected a number followed by a unit (e.g. '93.9 GHz'), got {value!r}")
+        raise UnitError(field, f"expected a number followed by a unit (e.g. '93.9 GHz'), got {shown(value)}")
     ureg = _registry()
     try:
         quantity = ureg.Quantity(value.strip())
     except Exception as exc:  # pint raises several exception types
-        raise UnitError(field, f"cannot parse {value!r} as a quantity ({exc})") from None
+        raise UnitError(field, f"cannot parse {shown(value)} as a quantity ({exc})") from None
     unit = SI_UNITS[dimension]
     if dimension == "temperature":
         # offset units (degC) need to_base semantics
         try:
             return float(quantity.to("kelvin").magnitude)
         except Exception:
-            raise UnitError(field, f"{value!r} is not a temperature") from None
+            raise UnitError(field, f"{shown(value)} is not a temperature") from None
     if dimension == "frequency" and "radian" in str(quantity.units):
         try:
             return float(quantity.to("radian / second").magnitude) / TWO_PI
         except Exception:
-            raise UnitError(field, f"{value!r} is not a frequency") from None
+            raise UnitError(field, f"{shown(value)} is not a frequency") from None
     try:
         return float(quantity.to(unit).magnitude) if unit else float(quantity.to("dimensionless").magnitude)
     except Exception:
-        raise UnitError(field, f"{value!r} is not a {dimension} (expected units convertible to {unit or 'a pure number'})") from None
+        raise UnitError(field, f"{shown(value)} is not {_DIMENSION_NAMES[dimension]} (expected units convertible to "
+                        f"{unit or 'a pure number'})") from None
 
 
 def parse_quantity(value, dimension: str, field: str = "value") -> float:
@@ -199,7 +207,7 @@ def parse_quantity(value, dimension: str, field: str = "value") -> float:
         A plain number is taken to be in SI units already (Hz, s, K).  A string may
         carry a unit: ``"93.9 GHz"``, ``"25 kHz"``, ``"1 us"``, ``"1.2 K"``.  Angular
         units ("rad/s") are converted to cyclic Hz.
-    dimension : {"frequency", "time", "temperature", "dimensionless"}
+    dimension : {"frequency", "time", "temperature", "length", "dimensionless"}
     field : str
         Name used in error messages (e.g. ``"environment.temperature"``).
 
@@ -208,7 +216,9 @@ def parse_quantity(value, dimension: str, field: str = "value") -> float:
     """
     out = _parse_quantity(value, dimension, field)
     if not math.isfinite(out):
-        raise UnitError(field, f"must be finite, got {value!r}")
+        raise UnitError(field, f"must be finite, got {shown(value)}")
+    if dimension == "frequency" and not math.isfinite(TWO_PI * out):
+        raise UnitError(field, f"is too large: {shown(value)} Hz overflows as an angular frequency")
     return out
 
 
@@ -267,17 +277,22 @@ _NUMBER_FIRST = re.compile(r"^\s*[-+]?(\d|\.\d)")
 
 def quantity_to_si(value, field: str = "value"):
     """A string with a unit (starting with a number, e.g. "93.9 GHz", "1 us", "1.2 K")
-    as a float in the SI unit of its dimension (:data:`SI_UNITS`: Hz, s, K, pure
+    as a float in the SI unit of its dimension (Hz, s, K, pure
     numbers); any other value is returned unchanged.  Raises :class:`UnitError` for a
     number with a unit of another dimension."""
     if not isinstance(value, str) or not _NUMBER_FIRST.match(value):
         return value
-    for dimension in SI_UNITS:
+    for dimension in ("frequency", "time", "temperature", "dimensionless"):  # not lengths (positions)
         try:
             return parse_quantity(value, dimension, field)
         except UnitError:
             continue
-    raise UnitError(field, f"{value!r} is not a frequency, time, temperature or pure number")
+    raise UnitError(field, f"{shown(value)} is not a frequency, time, temperature or pure number")
+
+
+#: Bytes per point of a ``{start, stop, num}`` grid while it is built: the float64
+#: array and a tuple of Python floats (:func:`time_grid`), checked before building it.
+GRID_BYTES_PER_POINT = 48
 
 
 def parse_grid(value: Any, dimension: str, field_name: str, minimum: int = 1) -> np.ndarray:
@@ -296,14 +311,18 @@ def parse_grid(value: Any, dimension: str, field_name: str, minimum: int = 1) ->
         stop = parse_quantity(value["stop"], dimension, f"{field_name}.stop")
         num = value["num"]
         if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or num < minimum:
-            raise SpecError(f"{field_name}.num", f"must be an integer >= {minimum}, got {num!r}")
+            raise SpecError(f"{field_name}.num", f"must be an integer >= {minimum}, got {shown(num)}")
+        from dnpsim.memory import check_fits
+
+        # the array, and the tuple of floats a time grid becomes
+        check_fits(GRID_BYTES_PER_POINT * int(num), f"{field_name}.num", f"a grid of {int(num)} points")
         out = np.linspace(start, stop, int(num))
     elif isinstance(value, (list, tuple, np.ndarray)) and len(value):
         out = np.atleast_1d(parse_array(value, dimension, field_name)).ravel()
     elif isinstance(value, (Real, str)) and not isinstance(value, bool):
         out = np.array([parse_quantity(value, dimension, field_name)])
     else:
-        raise SpecError(field_name, f"must be a non-empty list or a {{start, stop, num}} table, got {value!r}")
+        raise SpecError(field_name, f"must be a non-empty list or a {{start, stop, num}} table, got {shown(value)}")
     if out.size < minimum:
         raise SpecError(field_name, f"needs at least {minimum} values")
     if not np.all(np.isfinite(out)):

@@ -59,20 +59,20 @@ class NuclearBath:
     A0 = Angular("hyperfine")
 
     def __post_init__(self):
-        from dnpsim.errors import ModelError
+        from dnpsim.errors import ModelError, shown
 
         parse_fields(self, {"larmor": "frequency", "hyperfine": "frequency", "t1n": "time", "t2n": "time",
                             "per_electron": "dimensionless"}, "model.nuclei")
         if not (np.isfinite(self.larmor) and self.larmor > 0):
-            raise ModelError("model.nuclei.larmor", f"must be positive, got {self.larmor!r}")
+            raise ModelError("model.nuclei.larmor", f"must be positive, got {shown(self.larmor)}")
         if not (np.isfinite(self.hyperfine) and self.hyperfine >= 0):
-            raise ModelError("model.nuclei.hyperfine", f"must be non-negative, got {self.hyperfine!r}")
+            raise ModelError("model.nuclei.hyperfine", f"must be non-negative, got {shown(self.hyperfine)}")
         for name in ("t1n", "t2n"):
             v = getattr(self, name)
             if not (np.isfinite(v) and v > 0):
-                raise ModelError(f"model.nuclei.{name}", f"must be a positive time, got {v!r}")
+                raise ModelError(f"model.nuclei.{name}", f"must be a positive time, got {shown(v)}")
         if not (np.isfinite(self.per_electron) and self.per_electron >= 1):
-            raise ModelError("model.nuclei.per_electron", f"must be >= 1, got {self.per_electron!r}")
+            raise ModelError("model.nuclei.per_electron", f"must be >= 1, got {shown(self.per_electron)}")
 
     def to_table(self) -> dict:
         """The spec's ``[model.nuclei]`` table (Hz, s)."""

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dnpsim.dynamics.eigenbasis import SectorEigensystem
-from dnpsim.errors import ModelError
+from dnpsim.errors import ModelError, shown
 from dnpsim.models.electrons import DipolarElectrons
 from dnpsim.units import Angular, detailed_balance, inverse_temperature, parse_fields
 
@@ -108,7 +108,7 @@ class BathTimescales:
         for name in ("t1", "t_star", "t_zero"):
             value = getattr(self, name)
             if not (np.isfinite(value) and value > 0):
-                raise ModelError(f"environment.{name}", f"must be a positive time in seconds, got {value!r}")
+                raise ModelError(f"environment.{name}", f"must be a positive time in seconds, got {shown(value)}")
 
     def timescale(self, gap, electron_larmor: float, zero_tolerance: float = 0.0):
         """T(|omega|) for gaps ``omega`` (rad/s, array): T_1/2 for |omega| > omega_e/2,

@@ -162,10 +162,12 @@ class CrossEffectEngine:
         pe = np.asarray(pe, dtype=float)
         pn = np.asarray(pn, dtype=float)
         electron_b, nuclear_b = self.boltzmann_polarizations()
+        with np.errstate(invalid="ignore", divide="ignore"):  # p = 0: P / P_B undefined, NaN (null in JSON)
+            enhancement = Enhancement(pe / electron_b, None if nuclear_b is None else pn / nuclear_b)
         return Result(model="cross_effect", method=method.kind,
                       solution="stationary" if times is None else "time_resolved",
                       electron_polarization=pe, nuclear_polarization=pn,
-                      enhancement=Enhancement(pe / electron_b, None if nuclear_b is None else pn / nuclear_b),
+                      enhancement=enhancement,
                       residual=residual, iterations=None, wall_time=time.perf_counter() - start,
                       times=times, electron_polarization_t=pe_t, nuclear_polarization_t=pn_t,
                       nuclear_polarization_stderr=stderr, nuclear_polarization_t_stderr=stderr_t,

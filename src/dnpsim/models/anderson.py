@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from dnpsim.errors import ModelError
+from dnpsim.errors import ModelError, shown
 from dnpsim.units import Angular, parse_array, parse_fields
 
 BOUNDARIES = ("periodic", "open")
@@ -56,14 +56,14 @@ class AndersonLattice:
 
     def __post_init__(self):
         if isinstance(self.L, bool) or not isinstance(self.L, (int, np.integer)) or self.L < 1:
-            raise ModelError("model.L", f"must be an integer >= 1, got {self.L!r}")
+            raise ModelError("model.L", f"must be an integer >= 1, got {shown(self.L)}")
         if self.boundary not in BOUNDARIES:
-            raise ModelError("model.boundary", f"must be one of {BOUNDARIES}, got {self.boundary!r}")
+            raise ModelError("model.boundary", f"must be one of {BOUNDARIES}, got {shown(self.boundary)}")
         parse_fields(self, {"hopping": "frequency", "electron_larmor": "frequency"}, "model")
         if not (np.isfinite(self.hopping) and self.hopping >= 0):
-            raise ModelError("model.hopping", f"must be a non-negative frequency, got {self.hopping!r}")
+            raise ModelError("model.hopping", f"must be a non-negative frequency, got {shown(self.hopping)}")
         if not (np.isfinite(self.electron_larmor) and self.electron_larmor > 0):
-            raise ModelError("model.electron_larmor", f"must be positive, got {self.electron_larmor!r}")
+            raise ModelError("model.electron_larmor", f"must be positive, got {shown(self.electron_larmor)}")
         offsets = parse_array(self.offsets, "frequency", "model.onsite")
         if offsets.shape != (self.L,) * 3:
             raise ModelError("model.onsite", f"must have shape {(self.L,) * 3}, got {offsets.shape}")
@@ -127,7 +127,7 @@ def box_offsets(L: int, width: float, rng: np.random.Generator) -> np.ndarray:
 
     ``width`` in the caller's units (Hz at the boundary, rad/s inside)."""
     if not (np.isfinite(width) and width >= 0):
-        raise ModelError("model.onsite.width", f"must be non-negative, got {width!r}")
+        raise ModelError("model.onsite.width", f"must be non-negative, got {shown(width)}")
     return rng.uniform(-0.5 * width, 0.5 * width, size=(L, L, L))
 
 

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dnpsim.errors import ModelError
+from dnpsim.errors import ModelError, shown
 from dnpsim.units import TWO_PI
 
 #: |gamma_e| of a free electron (g = 2.0023), rad s^-1 T^-1.
@@ -83,7 +83,7 @@ class CrossEffectModel:
     def __post_init__(self):
         offsets = np.asarray(self.offsets, dtype=float)
         if offsets.shape != (2,) or not np.all(np.isfinite(offsets)):
-            raise ModelError("offsets", f"must be two finite frequencies, got {self.offsets!r}")
+            raise ModelError("offsets", f"must be two finite frequencies, got {shown(self.offsets)}")
         A = np.atleast_2d(np.asarray(self.A, dtype=float))
         if A.size == 0:
             A = np.zeros((2, 0))
@@ -100,7 +100,7 @@ class CrossEffectModel:
             d = np.zeros((n, n))
         if d.shape != (n, n):
             raise ModelError("d", f"must have shape ({n}, {n}), got {d.shape}")
-        if not np.allclose(d, d.T, rtol=0, atol=1e-12 * (1 + np.abs(d).max(initial=0))):
+        if not _is_symmetric(d):
             raise ModelError("d", "must be symmetric")
         if np.any(np.diag(d) != 0):
             raise ModelError("d", "diagonal must be zero")
@@ -204,6 +204,21 @@ class CrossEffectModel:
         return energy
 
 
+def row_blocks(n: int, entries: int = 2**20):
+    """Slices of about ``entries`` / n rows of an n x n matrix: n x n work done a block
+    of rows at a time needs temporaries of ``entries`` elements, not n^2."""
+    rows = max(1, entries // max(n, 1))
+    return [slice(a, min(n, a + rows)) for a in range(0, n, rows)]
+
+
+def _is_symmetric(d: np.ndarray) -> bool:
+    """|d - d^T| <= 1e-12 (1 + max |d|) entrywise, a block of rows at a time."""
+    if d.size == 0:
+        return True
+    atol = 1e-12 * (1 + max(float(np.abs(d[rows]).max()) for rows in row_blocks(d.shape[0])))
+    return all(bool(np.all(np.abs(d[rows] - d[:, rows].T) <= atol)) for rows in row_blocks(d.shape[0]))
+
+
 def spin_values(states, n_spins: int) -> np.ndarray:
     """(len(states), n_spins) array of s_i = +-1/2 (bit i of the state set: +1/2)."""
     states = np.asarray(states, dtype=np.int64)
@@ -212,7 +227,8 @@ def spin_values(states, n_spins: int) -> np.ndarray:
 
 
 def point_dipole_couplings(electron_positions, nuclear_positions, field_direction=(0.0, 0.0, 1.0),
-                           gamma_e: float = GAMMA_ELECTRON, gamma_n: float = GAMMA_PROTON):
+                           gamma_e: float = GAMMA_ELECTRON, gamma_n: float = GAMMA_PROTON,
+                           nuclear_dipolar: bool = True):
     """Secular point-dipole couplings (cyclic Hz) for two electrons and N nuclei.
 
     With b_ij = (mu_0/4pi) gamma_i gamma_j hbar / r_ij^3 (rad/s) and theta the angle
@@ -227,7 +243,10 @@ def point_dipole_couplings(electron_positions, nuclear_positions, field_directio
       enter the dynamics (|B_1k - B_2k|, A mismatches).
 
     Positions in metres, arrays (2, 3) and (N, 3).  Returns (D, A (2, N), B (2, N)
-    complex, d (N, N)) in Hz.
+    complex, d (N, N)) in Hz; ``nuclear_dipolar=False`` returns d = 0 without computing
+    it.  d is computed a block of rows at a time (temporaries of ~1e6 pairs, not N^2).
+    Two spins at the same position raise :class:`ModelError` naming
+    ``electron_positions`` (the electrons) or ``nuclear_positions``.
     """
     re = np.asarray(electron_positions, float)
     rn = np.asarray(nuclear_positions, float).reshape(-1, 3)
@@ -243,33 +262,48 @@ def point_dipole_couplings(electron_positions, nuclear_positions, field_directio
     x /= np.linalg.norm(x)
     y = np.cross(z, x)
 
-    def geometry(r):
+    def geometry(r, field, what):
         dist = np.linalg.norm(r, axis=-1)
         if np.any(dist == 0):
-            raise ModelError("positions", "two spins sit at the same position")
+            raise ModelError(field, what)
         cos = (r @ z) / dist
         phi = np.arctan2(r @ y, r @ x)
         return dist, cos, phi
 
-    pref = MU0_OVER_4PI * _HBAR
-    dist, cos, _ = geometry(re[1] - re[0])
-    D = pref * gamma_e**2 / dist**3 * (1 - 3 * cos**2) / 2
-    n = rn.shape[0]
-    A = np.zeros((2, n))
-    B = np.zeros((2, n), complex)
-    for j in range(2):
-        dist, cos, phi = geometry(rn - re[j])
-        b = pref * gamma_e * gamma_n / dist**3
-        sin = np.sqrt(np.clip(1 - cos**2, 0, None))
-        A[j] = b * (1 - 3 * cos**2)
-        B[j] = -3 * b * sin * cos * np.exp(-1j * phi)
-    d = np.zeros((n, n))
-    if n > 1:
-        iu = np.triu_indices(n, 1)
-        dist, cos, _ = geometry(rn[iu[1]] - rn[iu[0]])
-        d[iu] = pref * gamma_n**2 / dist**3 * (1 - 3 * cos**2) / 2
-        d = d + d.T
-    return D / TWO_PI, A / TWO_PI, B / TWO_PI, d / TWO_PI
+    # spins very close give infinite couplings, without warnings: callers check finiteness
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        pref = MU0_OVER_4PI * _HBAR
+        dist, cos, _ = geometry(re[1] - re[0], "electron_positions", "the two electrons sit at the same position")
+        D = pref * gamma_e**2 / dist**3 * (1 - 3 * cos**2) / 2
+        n = rn.shape[0]
+        A = np.zeros((2, n))
+        B = np.zeros((2, n), complex)
+        for j in range(2):
+            dist, cos, phi = geometry(rn - re[j], "nuclear_positions", f"a nucleus sits on electron {j + 1}")
+            b = pref * gamma_e * gamma_n / dist**3
+            sin = np.sqrt(np.clip(1 - cos**2, 0, None))
+            A[j] = b * (1 - 3 * cos**2)
+            B[j] = -3 * b * sin * cos * np.exp(-1j * phi)
+        d = np.zeros((n, n))
+        if n > 1 and nuclear_dipolar:
+            # the upper triangle a block of rows at a time (rows k, columns l > k), mirrored
+            bn = pref * gamma_n**2 / 2
+            x, y, w = rn[:, 0], rn[:, 1], rn[:, 2]
+            for rows in row_blocks(n, 2**21):
+                k = np.arange(rows.start, rows.stop)[:, None]
+                cols = slice(rows.start, n)
+                dx, dy, dw = x[None, cols] - x[rows, None], y[None, cols] - y[rows, None], w[None, cols] - w[rows, None]
+                dist2 = dx * dx + dy * dy + dw * dw
+                upper = np.arange(rows.start, n)[None, :] > k
+                if np.any((dist2 == 0) & upper):
+                    a, b = np.argwhere((dist2 == 0) & upper)[0]
+                    raise ModelError("nuclear_positions", f"nuclei {rows.start + a} and {rows.start + b} sit at the "
+                                     "same position")
+                cos2 = (dx * z[0] + dy * z[1] + dw * z[2]) ** 2 / dist2
+                block = np.where(upper, bn / (dist2 * np.sqrt(dist2)) * (1 - 3 * cos2), 0.0)
+                d[rows, cols] = block
+                d[cols, rows] += block.T
+        return D / TWO_PI, A / TWO_PI, B / TWO_PI, d / TWO_PI
 
 
 def random_nuclear_positions(n: int, radius: float, min_distance: float, electron_positions,

@@ -24,7 +24,7 @@ from math import comb
 
 import numpy as np
 
-from dnpsim.errors import ModelError
+from dnpsim.errors import ModelError, shown
 from dnpsim.spin.operators import full_operator
 from dnpsim.spin.sectors import Sector, sector
 from dnpsim.units import Angular, parse_array, parse_fields
@@ -38,7 +38,7 @@ def _symmetric_matrix(name: str, value, n: int) -> np.ndarray:
         raise ModelError(name, "has non-finite entries")
     if not np.allclose(m, m.T, rtol=1e-12, atol=0.0):
         i, j = np.unravel_index(np.argmax(np.abs(m - m.T)), m.shape)
-        raise ModelError(name, f"must be symmetric: [{i}][{j}] = {m[i, j]!r} but [{j}][{i}] = {m[j, i]!r}")
+        raise ModelError(name, f"must be symmetric: [{i}][{j}] = {shown(m[i, j])} but [{j}][{i}] = {shown(m[j, i])}")
     if np.any(np.diag(m) != 0.0):
         raise ModelError(name, "must have a zero diagonal")
     return m

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from dnpsim.errors import SpecError
+from dnpsim.errors import SpecError, shown
 from dnpsim.methods import FreeFermion, method_from_table
 from dnpsim.specs.readers import (
     check_keys,
@@ -36,6 +36,14 @@ ENVIRONMENT_KEYS = {"temperature", "t1e", "t2e", "mw_frequency", "mw_amplitude"}
 DEFAULTS = {"t1e": 1.0, "t2e": 1e-6, "t1n": 1e4, "t2n": 1e-5}
 #: exact diagonalization limit: dense N x N float64 eigenvectors + workspace
 MAX_L = 24
+
+
+def estimate_memory(L: int) -> int:
+    """Peak bytes of one free-fermion run on L^3 sites: the dense N x N Hamiltonian, its
+    eigenvectors, |phi|^2 and the eigensolver's workspace, about seven N x N float64
+    arrays (measured: 5.3 to 6.5 of them for L = 10 to 14), plus 64 MiB."""
+    sites = L**3
+    return 7 * 8 * sites**2 + 64 * 2**20
 
 
 def reuses_model(dotted_key: str) -> bool:
@@ -108,11 +116,18 @@ def _resolve_nuclei(nuc: Any) -> dict:
         "t2n": read_positive(nuc.get("t2n", DEFAULTS["t2n"]), "model.nuclei.t2n", "time"),
         "per_electron": read_number(nuc["per_electron"], "model.nuclei.per_electron"),
     }
+    from dnpsim.dynamics.rates import check_relaxation_times
+    from dnpsim.errors import ModelError
+
+    try:  # no completely positive relaxation has T2 > 2 T1
+        check_relaxation_times(values["t1n"], values["t2n"], "model.nuclei.t2n")
+    except ModelError as exc:
+        raise SpecError(exc.field, exc.message) from None
     if values["hyperfine"] <= 0:
-        raise SpecError("model.nuclei.hyperfine", f"must be positive, got {nuc['hyperfine']!r}")
+        raise SpecError("model.nuclei.hyperfine", f"must be positive, got {shown(nuc['hyperfine'])}")
     if values["per_electron"] < 1:
         raise SpecError("model.nuclei.per_electron", f"must be >= 1 (one core nucleus per electron), "
-                        f"got {nuc['per_electron']!r}")
+                        f"got {shown(nuc['per_electron'])}")
     return values
 
 
@@ -121,7 +136,7 @@ def _read_onsite(value: Any, L: int, rng_seed) -> tuple[np.ndarray, bool]:
         _, table = read_distribution(value, "model.onsite", {"uniform": {"width"}})
         width = read_number(table["width"], "model.onsite.width", "frequency")
         if width < 0:
-            raise SpecError("model.onsite.width", f"must be non-negative, got {table['width']!r}")
+            raise SpecError("model.onsite.width", f"must be non-negative, got {shown(table['width'])}")
         from dnpsim.models.anderson import box_offsets
 
         return box_offsets(L, width, np.random.default_rng(rng_seed)), True
@@ -167,12 +182,15 @@ def _resolve_lattice(model: dict, seed: int | None) -> tuple:
     if L > MAX_L:
         raise SpecError("model.L", f"L = {L} ({L ** 3} sites) is beyond exact diagonalization here "
                         f"(at most {MAX_L}); use the KPM path (dnpsim.experiments.anderson.kpm_overlap)")
+    from dnpsim.memory import check_fits
+
+    check_fits(estimate_memory(L), "model.L", f"L = {L} ({L ** 3} sites, exact diagonalization)")
     boundary = model.get("boundary", "periodic")
     if boundary not in ("periodic", "open"):
-        raise SpecError("model.boundary", f"must be 'periodic' or 'open', got {boundary!r}")
+        raise SpecError("model.boundary", f"must be 'periodic' or 'open', got {shown(boundary)}")
     hopping = read_number(model["hopping"], "model.hopping", "frequency")
     if hopping < 0:
-        raise SpecError("model.hopping", f"must be non-negative, got {model['hopping']!r}")
+        raise SpecError("model.hopping", f"must be non-negative, got {shown(model['hopping'])}")
     larmor = read_positive(model["electron_larmor"], "model.electron_larmor", "frequency")
     model_seed = read_model_seed(model, seed)
     if isinstance(model["onsite"], dict) and model_seed is None:

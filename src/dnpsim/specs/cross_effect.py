@@ -1,7 +1,7 @@
 """Spec kind ``cross_effect``: the cross-effect kinetics engine (Karabanov et al. 2018).
 
 Keys (boundary units: Hz cyclic, s, K, m; strings with units accepted for
-frequencies, times and temperatures)::
+frequencies, times, temperatures and lengths)::
 
     [model]
     kind = "cross_effect"
@@ -54,9 +54,10 @@ from typing import Any
 
 import numpy as np
 
-from dnpsim.errors import ModelError, SpecError
+from dnpsim.errors import ModelError, SpecError, shown
 from dnpsim.methods import Method, method_from_table
 from dnpsim.specs.readers import check_keys, read_integer, read_model_seed, read_number, read_positive
+from dnpsim.units import TWO_PI
 
 MODEL_KEYS = {"kind", "offsets", "electron_coupling", "seed", "nuclei", "geometry"}
 NUCLEI_KEYS = {"larmor", "n", "hyperfine_secular", "hyperfine_pseudo_secular", "hyperfine_pseudo_secular_imag",
@@ -96,7 +97,9 @@ class CrossEffectSetup:
                                         electron_larmor=None if e["p"] is not None else e["electron_larmor"])
 
     def resolved_spec(self) -> dict:
-        return {"model": self.resolved_model, "environment": dict(self.environment_values["spec"]),
+        """``model``, ``environment``, ``method`` tables, the couplings written out (Hz)
+        as nested lists (built here, when a result is written, not when validating)."""
+        return {"model": _as_lists(self.resolved_model), "environment": dict(self.environment_values["spec"]),
                 "method": self.method.to_table()}
 
     def drawn_arrays(self) -> dict[str, tuple[tuple[str, ...], np.ndarray]]:
@@ -105,14 +108,37 @@ class CrossEffectSetup:
         return {}
 
 
+def _as_lists(table: dict) -> dict:
+    """``table`` with its numpy arrays as nested lists (recursively)."""
+    return {k: _as_lists(v) if isinstance(v, dict) else v.tolist() if isinstance(v, np.ndarray) else v
+            for k, v in table.items()}
+
+
+def _numbers(rows: list, field: str, cols: int | None, dimension: str) -> np.ndarray:
+    """A (rows, cols) float array of a nested list; plain numbers are read at numpy
+    speed, anything else entry by entry (strings with units, errors naming [i][j])."""
+    if all(type(v) in (int, float) for r in rows for v in r):
+        try:
+            return np.array(rows, dtype=float).reshape(len(rows), -1 if cols is None else cols)
+        except OverflowError:  # an integer beyond the float range: found and named below
+            pass
+    return np.array([[read_number(v, f"{field}[{i}][{j}]", dimension) for j, v in enumerate(r)]
+                     for i, r in enumerate(rows)], float).reshape(len(rows), -1 if cols is None else cols)
+
+
 def _matrix(value: Any, field: str, rows: int, cols: int | None) -> np.ndarray:
     if not isinstance(value, list) or len(value) != rows or not all(isinstance(r, list) for r in value):
         raise SpecError(field, f"must be a nested list with {rows} rows")
     lengths = {len(r) for r in value}
-    if len(lengths) != 1 or (cols is not None and lengths != {cols}):
-        raise SpecError(field, f"rows must all have {cols if cols is not None else 'the same'} entries")
-    return np.array([[read_number(v, f"{field}[{i}][{j}]", "frequency") for j, v in enumerate(r)]
-                     for i, r in enumerate(value)], float).reshape(rows, -1)
+    if len(lengths) > 1 or (cols is not None and lengths - {cols}):
+        raise SpecError(field, f"rows must all have {cols if cols is not None else 'the same number of'} entries")
+    out = _numbers(value, field, cols, "frequency")
+    with np.errstate(over="ignore"):
+        bad = np.argwhere(~np.isfinite(TWO_PI * out))
+    if bad.size:
+        i, j = bad[0]
+        read_number(value[i][j], f"{field}[{i}][{j}]", "frequency")  # raises, saying why
+    return out
 
 
 def _positions(value: Any, field: str, rows: int | None) -> np.ndarray:
@@ -120,8 +146,12 @@ def _positions(value: Any, field: str, rows: int | None) -> np.ndarray:
         raise SpecError(field, "must be a list of [x, y, z] positions in metres")
     if rows is not None and len(value) != rows:
         raise SpecError(field, f"must have {rows} positions")
-    out = np.array([[read_number(v, f"{field}[{i}][{j}]") for j, v in enumerate(r)] for i, r in enumerate(value)])
-    return out.reshape(-1, 3)
+    out = _numbers(value, field, 3, "length")
+    bad = np.argwhere(~np.isfinite(out))
+    if bad.size:
+        i, j = bad[0]
+        raise SpecError(f"{field}[{i}][{j}]", f"must be finite, got {shown(out[i, j])}")
+    return out
 
 
 def _resolve_environment(env: Any) -> dict:
@@ -130,7 +160,7 @@ def _resolve_environment(env: Any) -> dict:
         raise SpecError("environment.mw_amplitude", "is required")
     w1 = read_number(env["mw_amplitude"], "environment.mw_amplitude", "frequency")
     if w1 < 0:
-        raise SpecError("environment.mw_amplitude", f"must be non-negative, got {env['mw_amplitude']!r}")
+        raise SpecError("environment.mw_amplitude", f"must be non-negative, got {shown(env['mw_amplitude'])}")
     if "electron_polarization" in env:
         if "temperature" in env:
             raise SpecError("environment.temperature", "give electron_polarization or temperature, not both")
@@ -152,14 +182,140 @@ def _resolve_environment(env: Any) -> dict:
         if key not in env:
             raise SpecError(f"environment.{key}", "is required")
         values[key] = read_positive(env[key], f"environment.{key}", "time")
+    from dnpsim.dynamics.rates import check_relaxation_times
+
+    try:  # no completely positive relaxation has T2 > 2 T1
+        check_relaxation_times(values["t1e"], values["t2e"], "environment.t2e")
+        check_relaxation_times(values["t1n"], values["t2n"], "environment.t2n")
+    except ModelError as exc:
+        raise SpecError(exc.field, exc.message) from None
     values["spec"] = dict(env)
     return values
 
 
+#: Random sequential addition of hard spheres jams at a volume fraction of about 0.38
+#: (3D); drawn positions beyond it cannot be placed.
+RSA_JAMMING = 0.38
+
+
+def _drawn_positions_table(value: dict) -> tuple[int, float, float]:
+    """(n, radius, min_distance) of a ``{distribution = "random_sphere", ...}`` table."""
+    where = "model.geometry.nuclear_positions"
+    check_keys(value, {"distribution", "n", "radius", "min_distance"}, where)
+    if value.get("distribution") != "random_sphere":
+        raise SpecError(f"{where}.distribution", f"must be 'random_sphere', got {shown(value.get('distribution'))}")
+    for key in ("n", "radius", "min_distance"):
+        if key not in value:
+            raise SpecError(f"{where}.{key}", "is required")
+    n = read_integer(value["n"], f"{where}.n", 1)
+    radius = read_number(value["radius"], f"{where}.radius", "length")
+    if not radius > 0:
+        raise SpecError(f"{where}.radius", f"must be positive (metres), got {shown(value['radius'])}")
+    dmin = read_number(value["min_distance"], f"{where}.min_distance", "length")
+    if not dmin >= 0:
+        raise SpecError(f"{where}.min_distance", f"must be non-negative (metres), got {shown(value['min_distance'])}")
+    return n, radius, dmin
+
+
+def _count_nuclei(model: dict, nuclei: dict) -> tuple[int, str]:
+    """The number of nuclei of a model table and the key that sets it (the one to
+    name when the number is too large), read without building anything."""
+    if "geometry" in model:
+        geometry = check_keys(model["geometry"], GEOMETRY_KEYS, "model.geometry")
+        if "electron_coupling" in model:
+            raise SpecError("model.electron_coupling", "is computed from model.geometry; give one or the other")
+        for key in ("hyperfine_secular", "hyperfine_pseudo_secular", "hyperfine_pseudo_secular_imag", "dipolar"):
+            if key in nuclei:
+                raise SpecError(f"model.nuclei.{key}", "is computed from model.geometry; give one or the other")
+        if "electron_positions" not in geometry:
+            raise SpecError("model.geometry.electron_positions", "is required")
+        if "nuclear_positions" not in geometry:
+            raise SpecError("model.geometry.nuclear_positions", "is required")
+        value = geometry["nuclear_positions"]
+        if isinstance(value, dict):
+            n, field = _drawn_positions_table(value)[0], "model.geometry.nuclear_positions.n"
+        elif isinstance(value, list):
+            n, field = len(value), "model.geometry.nuclear_positions"
+        else:
+            raise SpecError("model.geometry.nuclear_positions", "must be a list of [x, y, z] positions in metres "
+                            "or a {distribution = 'random_sphere', n, radius, min_distance} table")
+        if nuclei.get("n") is not None and read_integer(nuclei["n"], "model.nuclei.n", 0) != n:
+            raise SpecError("model.nuclei.n", f"is {nuclei['n']} but {field} gives {n} nuclei")
+        return n, field
+    if "electron_coupling" not in model:
+        raise SpecError("model.electron_coupling", "is required (D in Hz) unless model.geometry is given")
+    if nuclei.get("n") is not None:
+        return read_integer(nuclei["n"], "model.nuclei.n", 0), "model.nuclei.n"
+    for key in ("hyperfine_secular", "hyperfine_pseudo_secular", "hyperfine_pseudo_secular_imag"):
+        if isinstance(nuclei.get(key), list) and nuclei[key] and isinstance(nuclei[key][0], list):
+            return len(nuclei[key][0]), f"model.nuclei.{key}"
+    if isinstance(nuclei.get("dipolar"), list):
+        return len(nuclei["dipolar"]), "model.nuclei.dipolar"
+    raise SpecError("model.nuclei.n", "is required when no coupling arrays are given")
+
+
+def _check_size(n: int, field: str, method: Method) -> None:
+    """The limits of each method on the number of nuclei."""
+    kind = method.kind
+    if kind == "lindblad" and n + 2 > MAX_LINDBLAD_SPINS:
+        raise SpecError(field, f"method 'lindblad' handles at most {MAX_LINDBLAD_SPINS - 2} nuclei, got {n} "
+                        "(use zeeman_rates or kmc)")
+    if kind == "zeeman_rates" and n + 2 > MAX_RATE_SPINS:
+        raise SpecError(field, f"method 'zeeman_rates' handles at most {MAX_RATE_SPINS - 2} nuclei, got {n} (use kmc)")
+    if kind == "kmc" and n > MAX_KMC_NUCLEI:
+        raise SpecError(field, f"method 'kmc' handles at most {MAX_KMC_NUCLEI} nuclei here, got {n}")
+    if kind == "kmc" and n == 0:
+        raise SpecError(field, "method 'kmc' needs at least one nucleus")
+
+
+def estimate_memory(n: int, method: Method, pairs: int = 0) -> dict[str, float]:
+    """Peak bytes of one run with ``n`` nuclei, split by what sets them: ``"nuclei"``
+    (the model and its couplings, the written-out couplings of the result), ``"times"``
+    (the trajectory arrays at the output times) and ``"trajectories"`` (one generator
+    state each).  ``pairs`` is the number of nuclear pairs the kinetic Monte Carlo keeps
+    (|d_kl| above ``min_pair_coupling``; 0 before the couplings are known, which gives
+    a lower bound).  Calibrated on the peak resident memory of runs: lindblad with 4
+    nuclei 0.31 GiB (steady state) / 0.58 GiB (evolution), zeeman_rates with 10 nuclei
+    4.4 GiB, kmc with 1000 / 2000 nuclei and every pair kept 0.19 / 0.89 GiB."""
+    spins = n + 2
+    times = len(method.times) if getattr(method, "times", None) is not None else 0
+    if method.kind == "lindblad":  # the dense Liouvillian (4^s)^2 and its factorization or propagator
+        base = (20 if times == 0 else 40) * 16.0**spins
+        return {"nuclei": base, "times": 32.0 * times * 4.0**spins, "trajectories": 0.0}
+    if method.kind == "zeeman_rates":  # the projection through the 2^s Zeeman states
+        return {"nuclei": 300 * 4.0**spins, "times": 24.0 * times * 2.0**spins, "trajectories": 0.0}
+    # kmc: couplings d (spec, model), the pair lists and their incidence (Python lists
+    # of tuples), the couplings written out as nested lists and JSON; per output time
+    # the group sums, means, errors and their lists / JSON per spin; per trajectory a state
+    return {"nuclei": 100.0 * n * n + 264.0 * pairs + 32 * 2**20, "times": 300.0 * times * spins,
+            "trajectories": 24.0 * method.trajectories}
+
+
+def _check_memory(n: int, field: str, method: Method, pairs: int = 0) -> None:
+    """Refuse a run that cannot fit in memory, naming the field of its largest part."""
+    from dnpsim.memory import check_fits
+
+    parts = estimate_memory(n, method, pairs)
+    largest = max(parts, key=parts.get)
+    what = {"nuclei": (field, f"{n} nuclei with method {method.kind!r}"),
+            "times": ("method.times", f"{len(method.times or ())} output times of {n} nuclei"),
+            "trajectories": ("method.trajectories", f"{getattr(method, 'trajectories', 0)} trajectories")}[largest]
+    check_fits(sum(parts.values()), *what)
+
+
+def _kept_pairs(d: np.ndarray, threshold: float) -> int:
+    """Number of pairs k < l with |d_kl| > threshold (Hz), counted a block of rows at a time."""
+    from dnpsim.models.cross_effect import row_blocks
+
+    count = sum(int(np.count_nonzero(np.abs(d[rows]) > threshold)) for rows in row_blocks(d.shape[0]))
+    return count // 2  # d is symmetric with a zero diagonal
+
+
 def resolve(spec: dict, seed: int | None = None) -> CrossEffectSetup:
     """Validate a ``cross_effect`` spec (SpecError naming the field) and draw nuclear
-    positions if asked; nothing heavy is computed."""
-    from dnpsim.models.cross_effect import (GAMMA_PROTON, point_dipole_couplings,
+    positions if asked.  Sizes and the memory of the run are checked before anything
+    large is built; nothing heavy is computed (the couplings of a geometry are)."""
+    from dnpsim.models.cross_effect import (GAMMA_PROTON, row_blocks, point_dipole_couplings,
                                             random_nuclear_positions)
 
     if "environment" not in spec:
@@ -181,41 +337,30 @@ def resolve(spec: dict, seed: int | None = None) -> CrossEffectSetup:
         raise SpecError("model.nuclei.larmor", "is required")
     larmor = read_positive(nuclei["larmor"], "model.nuclei.larmor", "frequency")
     model_seed = read_model_seed(model, seed)
-    resolved: dict[str, Any] = {"kind": "cross_effect", "offsets": offsets}
 
+    # sizes first: the number of nuclei and the memory of the run, before building anything
+    n, n_field = _count_nuclei(model, nuclei)
+    _check_size(n, n_field, method)
+    _check_memory(n, n_field, method)
+
+    resolved: dict[str, Any] = {"kind": "cross_effect", "offsets": offsets}
     if "geometry" in model:
-        geometry = check_keys(model["geometry"], GEOMETRY_KEYS, "model.geometry")
-        for key in ("electron_coupling",):
-            if key in model:
-                raise SpecError(f"model.{key}", "is computed from model.geometry; give one or the other")
-        for key in ("hyperfine_secular", "hyperfine_pseudo_secular", "hyperfine_pseudo_secular_imag", "dipolar"):
-            if key in nuclei:
-                raise SpecError(f"model.nuclei.{key}", "is computed from model.geometry; give one or the other")
-        if "electron_positions" not in geometry:
-            raise SpecError("model.geometry.electron_positions", "is required")
+        geometry = model["geometry"]
         re = _positions(geometry["electron_positions"], "model.geometry.electron_positions", 2)
-        if "nuclear_positions" not in geometry:
-            raise SpecError("model.geometry.nuclear_positions", "is required")
         value = geometry["nuclear_positions"]
         if isinstance(value, dict):
-            check_keys(value, {"distribution", "n", "radius", "min_distance"}, "model.geometry.nuclear_positions")
-            if value.get("distribution") != "random_sphere":
-                raise SpecError("model.geometry.nuclear_positions.distribution",
-                                f"must be 'random_sphere', got {value.get('distribution')!r}")
-            for key in ("n", "radius", "min_distance"):
-                if key not in value:
-                    raise SpecError(f"model.geometry.nuclear_positions.{key}", "is required")
-            n = read_integer(value["n"], "model.geometry.nuclear_positions.n", 1)
-            radius = read_number(value["radius"], "model.geometry.nuclear_positions.radius")
-            dmin = read_number(value["min_distance"], "model.geometry.nuclear_positions.min_distance")
-            if not radius > 0 or not dmin >= 0:
-                raise SpecError("model.geometry.nuclear_positions.radius", "radius must be > 0, min_distance >= 0")
+            n, radius, dmin = _drawn_positions_table(value)
+            fraction = n * (dmin / 2) ** 3 / (radius + dmin / 2) ** 3
+            if fraction > RSA_JAMMING:
+                raise SpecError("model.geometry.nuclear_positions", f"{n} nuclei at least {dmin:g} m apart do not "
+                                f"fit in a sphere of radius {radius:g} m (volume fraction {fraction:.2g}; random "
+                                f"placement jams at {RSA_JAMMING})")
             if model_seed is None:
                 raise SpecError("model.seed", "is required when nuclear positions are drawn")
             try:
                 rn = random_nuclear_positions(n, radius, dmin, re, np.random.default_rng(model_seed))
             except ModelError as exc:
-                raise SpecError("model.geometry.nuclear_positions", str(exc)) from None
+                raise SpecError("model.geometry.nuclear_positions", exc.message) from None
         else:
             rn = _positions(value, "model.geometry.nuclear_positions", None)
         direction = geometry.get("field_direction", [0.0, 0.0, 1.0])
@@ -230,85 +375,73 @@ def resolve(spec: dict, seed: int | None = None) -> CrossEffectSetup:
         if not isinstance(secular_on, bool):
             raise SpecError("model.geometry.secular_hyperfine", "must be true or false")
         try:
-            D, A, B, d = point_dipole_couplings(re, rn, direction, gamma_n=gamma_n)
+            D, A, B, d = point_dipole_couplings(re, rn, direction, gamma_n=gamma_n, nuclear_dipolar=dipolar_on)
         except ModelError as exc:
-            raise SpecError(f"model.geometry.{exc.field}", str(exc)) from None
-        if not dipolar_on:
-            d = np.zeros_like(d)
+            raise SpecError(f"model.geometry.{exc.field}", exc.message) from None
+        with np.errstate(over="ignore", invalid="ignore"):
+            if not np.isfinite(TWO_PI * D):
+                raise SpecError("model.geometry.electron_positions", "the electrons are so close that their "
+                                "dipolar coupling overflows")
+            if not (np.all(np.isfinite(TWO_PI * A)) and np.all(np.isfinite(TWO_PI * np.abs(B)))
+                    and all(np.all(np.isfinite(TWO_PI * d[rows])) for rows in row_blocks(n))):
+                raise SpecError("model.geometry.nuclear_positions", "two spins are so close that their dipolar "
+                                "coupling overflows")
         if not secular_on:
             A = np.zeros_like(A)
-        resolved["geometry"] = {"electron_positions": re.tolist(), "nuclear_positions": rn.tolist(),
-                                "field_direction": direction, "gamma_nuclear": gamma_n,
-                                "nuclear_dipolar": dipolar_on, "secular_hyperfine": secular_on}
         resolved["nuclei"] = {"larmor": larmor}
     else:
-        if "electron_coupling" not in model:
-            raise SpecError("model.electron_coupling", "is required (D in Hz) unless model.geometry is given")
         D = read_number(model["electron_coupling"], "model.electron_coupling", "frequency")
-        n = nuclei.get("n")
-        if n is not None:
-            n = read_integer(n, "model.nuclei.n", 0)
-        for key in ("hyperfine_secular", "hyperfine_pseudo_secular", "hyperfine_pseudo_secular_imag"):
-            if n is None and isinstance(nuclei.get(key), list) and nuclei[key] and isinstance(nuclei[key][0], list):
-                n = len(nuclei[key][0])
-        if n is None and isinstance(nuclei.get("dipolar"), list):
-            n = len(nuclei["dipolar"])
-        if n is None:
-            raise SpecError("model.nuclei.n", "is required when no coupling arrays are given")
         A = _matrix(nuclei["hyperfine_secular"], "model.nuclei.hyperfine_secular", 2, n) \
             if "hyperfine_secular" in nuclei else np.zeros((2, n))
         B = _matrix(nuclei["hyperfine_pseudo_secular"], "model.nuclei.hyperfine_pseudo_secular", 2, n) \
             if "hyperfine_pseudo_secular" in nuclei else np.zeros((2, n))
-        Bi = _matrix(nuclei["hyperfine_pseudo_secular_imag"], "model.nuclei.hyperfine_pseudo_secular_imag", 2, n) \
-            if "hyperfine_pseudo_secular_imag" in nuclei else np.zeros((2, n))
-        B = B + 1j * Bi
+        if "hyperfine_pseudo_secular_imag" in nuclei:
+            B = B + 1j * _matrix(nuclei["hyperfine_pseudo_secular_imag"], "model.nuclei.hyperfine_pseudo_secular_imag",
+                                 2, n)
         if "dipolar" in nuclei:
             d = _matrix(nuclei["dipolar"], "model.nuclei.dipolar", n, n) if n else np.zeros((0, 0))
-            for i in range(n):
-                if d[i, i] != 0:
-                    raise SpecError(f"model.nuclei.dipolar[{i}][{i}]", "diagonal must be zero")
-                for j in range(i + 1, n):
-                    if d[i, j] != d[j, i]:
-                        raise SpecError(f"model.nuclei.dipolar[{i}][{j}]", "must be symmetric")
+            diagonal = np.flatnonzero(np.diag(d))
+            if diagonal.size:
+                i = diagonal[0]
+                raise SpecError(f"model.nuclei.dipolar[{i}][{i}]", f"diagonal must be zero, got {shown(d[i, i])}")
+            asymmetric = np.argwhere(np.triu(d != d.T))
+            if asymmetric.size:
+                i, j = asymmetric[0]
+                raise SpecError(f"model.nuclei.dipolar[{i}][{j}]", f"must be symmetric: {shown(d[i, j])} != "
+                                f"[{j}][{i}] = {shown(d[j, i])}")
         else:
             d = np.zeros((n, n))
         resolved["electron_coupling"] = D
-        resolved["nuclei"] = {"larmor": larmor, "n": n}
+        resolved["nuclei"] = {"larmor": larmor}
     n = A.shape[1]
-    resolved["nuclei"].update({"n": n, "hyperfine_secular": A.tolist(),
-                               "hyperfine_pseudo_secular": B.real.tolist(),
-                               "hyperfine_pseudo_secular_imag": B.imag.tolist(), "dipolar": d.tolist()})
-    resolved.setdefault("electron_coupling", float(D))
-    if "geometry" in resolved:
-        # the couplings are written out; the geometry stays for provenance only
-        resolved["geometry_used"] = resolved.pop("geometry")
-        resolved["electron_coupling"] = float(D)
+    if method.kind == "kmc":  # the pairs the kinetic Monte Carlo keeps are known now
+        _check_memory(n, n_field, method, _kept_pairs(d, method.min_pair_coupling))
+    # the couplings are written out (as arrays here, as lists only when a result is
+    # written); a geometry is not kept, so that rerunning the spec does not mix the two
+    resolved["electron_coupling"] = float(D)
+    resolved["nuclei"].update({"n": n, "hyperfine_secular": A, "hyperfine_pseudo_secular": B.real,
+                               "hyperfine_pseudo_secular_imag": B.imag, "dipolar": d})
     if model_seed is not None:
         resolved["seed"] = model_seed
-    kind = method.kind
-    if kind == "lindblad" and n + 2 > MAX_LINDBLAD_SPINS:
-        raise SpecError("model.nuclei", f"method 'lindblad' handles at most {MAX_LINDBLAD_SPINS - 2} nuclei, got {n}")
-    if kind == "zeeman_rates" and n + 2 > MAX_RATE_SPINS:
-        raise SpecError("model.nuclei", f"method 'zeeman_rates' handles at most {MAX_RATE_SPINS - 2} nuclei, got {n} "
-                        "(use kmc)")
-    if kind == "kmc" and n > MAX_KMC_NUCLEI:
-        raise SpecError("model.nuclei", f"method 'kmc' handles at most {MAX_KMC_NUCLEI} nuclei here, got {n}")
-    if n == 0 and kind == "kmc":
-        raise SpecError("model.nuclei", "kmc needs at least one nucleus")
     model_values = {"offsets": offsets, "D": float(D), "larmor": larmor, "A": A, "B": B, "d": d}
-    setup = CrossEffectSetup(model_values, env, method, _provenance_model(resolved))
+    setup = CrossEffectSetup(model_values, env, method, resolved)
     try:
         setup.model()
     except ModelError as exc:
-        spec_key = {"temperature": "environment.temperature", "electron_larmor": "environment.electron_larmor",
-                    "p": "environment.electron_polarization"}.get(exc.field, f"model.{exc.field}")
-        raise SpecError(spec_key, exc.message) from None
+        raise SpecError(_spec_key(exc.field, model), exc.message) from None
     return setup
 
 
-def _provenance_model(resolved: dict) -> dict:
-    """The resolved model table: explicit couplings (rerunnable), geometry kept under
-    ``geometry_used`` is dropped so that rerunning does not mix the two."""
-    out = dict(resolved)
-    out.pop("geometry_used", None)
-    return out
+def _spec_key(model_field: str, model: dict) -> str:
+    """The spec key the user wrote for a field of
+    :class:`~dnpsim.models.cross_effect.CrossEffectModel` (its paper symbols)."""
+    geometry = "geometry" in model
+    keys = {"temperature": "environment.temperature", "electron_larmor": "environment.electron_larmor",
+            "p": "environment.electron_polarization", "omega1": "environment.mw_amplitude",
+            "R1": "environment.t1e", "R2": "environment.t2e", "r1": "environment.t1n", "r2": "environment.t2n",
+            "offsets": "model.offsets", "omega_I": "model.nuclei.larmor",
+            "D": "model.geometry.electron_positions" if geometry else "model.electron_coupling",
+            "A": "model.geometry.nuclear_positions" if geometry else "model.nuclei.hyperfine_secular",
+            "B": "model.geometry.nuclear_positions" if geometry else "model.nuclei.hyperfine_pseudo_secular",
+            "d": "model.geometry.nuclear_positions" if geometry else "model.nuclei.dipolar"}
+    return keys.get(model_field, "model")

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from dnpsim.models import disorder
-from dnpsim.errors import SpecError
+from dnpsim.errors import SpecError, shown
 from dnpsim.methods import Method, Nonsecular, method_from_table
 from dnpsim.specs.readers import (check_keys, checked_inputs, read_coupling_matrix, read_distribution, read_frequencies,
                                   read_gaussian_scale, read_integer, read_microwave_environment, read_model_seed,
@@ -151,7 +151,7 @@ def resolve(spec: dict, seed: int | None = None) -> DipolarSetup:
     if method.kind in OPEN_METHODS:
         environment = _resolve_open_environment(spec["environment"], method.kind)
         if "nucleus" in model:
-            raise SpecError("model.nucleus", f"method {method.kind!r} (2021 engine) has no thermometer nucleus; "
+            raise SpecError("model.nucleus", f"method {shown(method.kind)} (2021 engine) has no thermometer nucleus; "
                             "remove [model.nucleus]")
     else:
         environment = _resolve_environment(spec["environment"])
@@ -231,7 +231,7 @@ def _resolve_model(model: dict, seed: int | None, method) -> dict:
     couplings = couplingread_coupling_matrix("couplings")
     if isinstance(model.get("ising"), str) and model["ising"] != "dipolar":
         raise SpecError("model.ising", f"must be \"dipolar\" (J_ij = -4 U_ij), an N x N matrix or a gaussian "
-                        f"table, got {model['ising']!r}")
+                        f"table, got {shown(model['ising'])}")
     if model.get("ising") == "dipolar":
         # Eq. (2) of the 2021 paper: U_ij (S+S- + S-S+ - 4 S^z S^z), so J_ij = -4 U_ij
         ising = -4.0 * couplings
@@ -260,7 +260,7 @@ def _resolve_model(model: dict, seed: int | None, method) -> dict:
 def _check_open_memory(n: int, method: Nonsecular) -> None:
     """Nonsecular steady state: Krylov vectors of length 4^N (complex) plus ~8 work
     vectors; the dense solver needs the 16^N superoperator."""
-    import psutil
+    from dnpsim.memory import check_fits
 
     if method.solver == "dense":
         if n > 5:
@@ -272,19 +272,12 @@ def _check_open_memory(n: int, method: Nonsecular) -> None:
                             f"electrons (4^N density matrix), got {n}")
         vectors = (method.restart + 10) if method.solver == "gmres" else 12
         need = 16 * 4**n * vectors
-    have = psutil.virtual_memory().total
-    if need > 0.85 * have:
-        raise SpecError("model.n_electrons", f"{n} electrons need about {need / 2**30:.1f} GiB for method 'nonsecular' "
-                        f"({method.solver}), more than this machine's {have / 2**30:.1f} GiB allows")
+    check_fits(need, "model.n_electrons", f"{n} electrons with method 'nonsecular' ({method.solver})")
 
 
 def _check_memory(n: int, with_nucleus: bool) -> None:
-    import psutil
-
     from dnpsim.experiments.spin_temperature import estimate_engine_memory
+    from dnpsim.memory import check_fits
 
-    need = estimate_engine_memory(n, with_nucleus)
-    have = psutil.virtual_memory().total
-    if need > 0.85 * have:
-        raise SpecError("model.n_electrons", f"{n} electrons{' with the nucleus' if with_nucleus else ''} need about "
-                        f"{need / 2**30:.1f} GiB, more than this machine's {have / 2**30:.1f} GiB allows")
+    check_fits(estimate_engine_memory(n, with_nucleus), "model.n_electrons",
+               f"{n} electrons{' with the nucleus' if with_nucleus else ''}")

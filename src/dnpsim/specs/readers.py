@@ -6,11 +6,12 @@ strings with units)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
-from dnpsim.errors import SpecError
+from dnpsim.errors import SpecError, shown
 from dnpsim.units import parse_quantity
 
 
@@ -42,10 +43,14 @@ def read_number(value: Any, field: str, dimension: str = "dimensionless") -> flo
 
 
 def read_positive(value: Any, field: str, dimension: str) -> float:
+    """A positive quantity; a time whose rate 1/t, or a temperature whose inverse
+    temperature hbar / k_B T, overflows is refused too."""
     out = read_number(value, field, dimension)
     if out <= 0.0:
         what = {"time": "a positive time", "temperature": "a positive temperature"}.get(dimension, "positive")
-        raise SpecError(field, f"must be {what}, got {value!r}")
+        raise SpecError(field, f"must be {what}, got {shown(value)}")
+    if dimension in ("time", "temperature") and not math.isfinite(1.0 / out):
+        raise SpecError(field, f"is too small to compute with, got {shown(value)}")
     return out
 
 
@@ -64,7 +69,7 @@ def read_microwave_environment(env: dict, times: dict[str, float | None], requir
         "mw_amplitude": read_number(env["mw_amplitude"], "environment.mw_amplitude", "frequency"),
     }
     if values["mw_amplitude"] < 0:
-        raise SpecError("environment.mw_amplitude", f"must be non-negative, got {env['mw_amplitude']!r}")
+        raise SpecError("environment.mw_amplitude", f"must be non-negative, got {shown(env['mw_amplitude'])}")
     for key, default in times.items():
         values[key] = read_positive(env.get(key, default), f"environment.{key}", "time")
     return values
@@ -82,7 +87,7 @@ def read_model_seed(model: dict, seed: int | None) -> int | None:
 
 def read_integer(value: Any, field: str, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise SpecError(field, f"must be an integer, got {value!r}")
+        raise SpecError(field, f"must be an integer, got {shown(value)}")
     if value < minimum:
         raise SpecError(field, f"must be >= {minimum}, got {value}")
     return value
@@ -90,7 +95,7 @@ def read_integer(value: Any, field: str, minimum: int) -> int:
 
 def read_frequencies(value: Any, field: str, n: int | None) -> np.ndarray:
     if not isinstance(value, list):
-        raise SpecError(field, f"must be a list of frequencies or a distribution table, got {value!r}")
+        raise SpecError(field, f"must be a list of frequencies or a distribution table, got {shown(value)}")
     out = np.array([read_number(v, f"{field}[{i}]", "frequency") for i, v in enumerate(value)])
     if n is not None and out.size != n:
         raise SpecError(field, f"has {out.size} entries but there are {n} electrons")
@@ -104,10 +109,10 @@ def read_coupling_matrix(value: Any, field: str, n: int) -> np.ndarray:
                   for i, row in enumerate(value)])
     for i in range(n):
         if m[i, i] != 0.0:
-            raise SpecError(f"{field}[{i}][{i}]", f"diagonal must be zero, got {m[i, i]!r}")
+            raise SpecError(f"{field}[{i}][{i}]", f"diagonal must be zero, got {shown(m[i, i])}")
         for j in range(i + 1, n):
             if m[i, j] != m[j, i]:
-                raise SpecError(f"{field}[{i}][{j}]", f"must be symmetric: {m[i, j]!r} != [{j}][{i}] = {m[j, i]!r}")
+                raise SpecError(f"{field}[{i}][{j}]", f"must be symmetric: {shown(m[i, j])} != [{j}][{i}] = {shown(m[j, i])}")
     return m
 
 
