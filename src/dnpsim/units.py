@@ -275,18 +275,21 @@ def parse_array(values, dimension: str, field: str = "value") -> np.ndarray:
 _NUMBER_FIRST = re.compile(r"^\s*[-+]?(\d|\.\d)")
 
 
-def quantity_to_si(value, field: str = "value"):
+def quantity_to_si(value, field: str = "value", *, with_unit: bool = False):
     """A string with a unit (starting with a number, e.g. "93.9 GHz", "1 us", "1.2 K")
     as a float in the SI unit of its dimension (Hz, s, K, pure
     numbers); any other value is returned unchanged.  Raises :class:`UnitError` for a
-    number with a unit of another dimension."""
+    number with a unit of another dimension.  ``with_unit=True`` returns
+    ``(value, unit)`` with the SI unit of the string's dimension (:data:`SI_UNITS`), or
+    None for a value that was not a string with a unit."""
     if not isinstance(value, str) or not _NUMBER_FIRST.match(value):
-        return value
+        return (value, None) if with_unit else value
     for dimension in ("frequency", "time", "temperature", "dimensionless"):  # not lengths (positions)
         try:
-            return parse_quantity(value, dimension, field)
+            number = parse_quantity(value, dimension, field)
         except UnitError:
             continue
+        return (number, SI_UNITS[dimension]) if with_unit else number
     raise UnitError(field, f"{shown(value)} is not a frequency, time, temperature or pure number")
 
 

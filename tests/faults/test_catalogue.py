@@ -496,10 +496,13 @@ SW = [
     C("point-unknown-key", "sweep", "sw", S(environment__temprature=[1.2, 2.0]), "environment.temprature"),
     C("point-too-big", "sweep", "sw", S(model__n_electrons=[3, 17]), "model.n_electrons"),
     C("point-bad-method", "sweep", "sw", S(method__kind=["rate_equation", "lindblad"]), "method.kind"),
-    pytest.param(C("point-wrong-unit", "sweep", "sw", S(environment__mw_frequency=["93.9 GHz", "5 s"]),
-                   "environment.mw_frequency"),
-                 marks=pytest.mark.xfail(strict=True, reason="the sweep runner converts a unit string without the "
-                                         "dimension of its key ('5 s' becomes 5 Hz); sweep.py is being reworked")),
+    C("point-wrong-unit", "sweep", "sw", S(environment__mw_frequency=["93.9 GHz", "5 s"]), "environment.mw_frequency"),
+    C("grid-wrong-unit", "sweep", "sw", S(environment__mw_frequency={"start": "1 s", "stop": "2 s", "num": 3}),
+      "environment.mw_frequency"),
+    C("grid-mixed-units", "sweep", "sw", S(environment__mw_frequency={"start": "93.8 GHz", "stop": "2 s", "num": 3}),
+      "sweep.environment.mw_frequency"),
+    C("model-seed", "sweep", "sw", S(model__seed=[1, 2, 3]), "sweep.model.seed"),
+    C("realizations-huge", "sweep", "sw", S(realizations=10**9), "sweep.realizations"),
 ]
 
 SPEC_CASES = ST + NS + AN + CE + SW

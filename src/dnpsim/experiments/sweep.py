@@ -76,7 +76,7 @@ import dnpsim
 from dnpsim.experiments.executors import Executor, make_executor
 from dnpsim.io import write_bytes, write_netcdf
 from dnpsim.provenance import git_revision
-from dnpsim.errors import SpecError, SweepInterrupted, SweepLockedError, SweepResumeError, SweepTaskError
+from dnpsim.errors import SpecError, SweepInterrupted, SweepLockedError, SweepResumeError, SweepTaskError, shown
 from dnpsim.spec import load_spec, reuses_model, set_dotted
 
 __all__ = [
@@ -137,11 +137,22 @@ class SweepAxis:
         "93.9 GHz", are converted to them, so coordinates are numeric; other strings,
         e.g. solver names, are kept); a ``{start, stop, num}`` grid (bounds numbers or
         strings with units) becomes ``num`` floats from ``start`` to ``stop`` inclusive.
+    given:
+        The same values as given in the spec (see :attr:`as_given`); empty when equal
+        to ``values``.
     """
 
     key: str
     dim: str
     values: tuple
+    given: tuple = ()
+
+    @property
+    def as_given(self) -> tuple:
+        """The values as the spec gave them (``"93.9 GHz"``; a grid with unit strings as
+        ``"9.39e+10 Hz"``): what the validators check, so a unit of the wrong dimension
+        for the key (``"5 s"`` for a frequency) is refused naming the key."""
+        return self.given or self.values
 
     @property
     def size(self) -> int:
@@ -244,6 +255,11 @@ class SweepPlan:
     def overrides(self, index: Sequence[int]) -> dict:
         """``{dotted_key: value}`` of the grid point at ``index`` (one int per axis)."""
         return {axis.key: axis.values[i] for axis, i in zip(self.axes, index, strict=True)}
+
+    def given_overrides(self, index: Sequence[int]) -> dict:
+        """Like :meth:`overrides`, with the values as the spec gave them (unit strings
+        kept, :attr:`SweepAxis.as_given`): what validation checks."""
+        return {axis.key: axis.as_given[i] for axis, i in zip(self.axes, index, strict=True)}
 
     def indices(self) -> Iterator[tuple[int, ...]]:
         """All grid indices, in C order (the last axis varies fastest)."""
@@ -352,14 +368,17 @@ def _is_entry_leaf(value: Mapping) -> bool:
     return not all(isinstance(v, (Mapping, list, tuple)) for v in value.values())
 
 
-def _grid_values(name: str, raw: Any) -> tuple:
-    """Values of one swept key: a non-empty list, or a ``{start, stop, num}`` table."""
+def _grid_values(name: str, raw: Any) -> tuple[tuple, tuple]:
+    """Values of one swept key: a non-empty list, or a ``{start, stop, num}`` table.
+    Returns ``(values, given)``: the values in SI units and as given (unit strings
+    kept; a grid with unit strings as SI strings), see :class:`SweepAxis`."""
     from dnpsim.units import quantity_to_si
 
     if isinstance(raw, (list, tuple)):
         if not raw:
             raise SpecError(name, "is an empty list; give at least one value")
         values = tuple(quantity_to_si(v, f"{name}[{i}]") for i, v in enumerate(raw))
+        given = tuple(raw)
     elif isinstance(raw, Mapping) and _GRID_KEYS & set(raw):
         unknown = sorted(set(raw) - _GRID_KEYS)
         if unknown:
@@ -367,21 +386,26 @@ def _grid_values(name: str, raw: Any) -> tuple:
         missing = sorted(_GRID_KEYS - set(raw))
         if missing:
             raise SpecError(name, f"grid table lacks {missing}; a grid is {{start, stop, num}}")
-        start, stop, num = (quantity_to_si(raw["start"], f"{name}.start"), quantity_to_si(raw["stop"], f"{name}.stop"),
-                            raw["num"])
+        start, start_unit = quantity_to_si(raw["start"], f"{name}.start", with_unit=True)
+        stop, stop_unit = quantity_to_si(raw["stop"], f"{name}.stop", with_unit=True)
+        num = raw["num"]
         for label, bound in (("start", start), ("stop", stop)):
             if not _is_real(bound) or not math.isfinite(bound):
                 raise SpecError(
                     name,
-                    f"{label} = {bound!r} must be a finite number in SI units (Hz, s, K) or a string with a unit",
+                    f"{label} = {shown(bound)} must be a finite number in SI units (Hz, s, K) or a string with a unit",
                 )
+        if start_unit is not None and stop_unit is not None and start_unit != stop_unit:
+            raise SpecError(name, f"start is in {start_unit or 'pure numbers'} but stop in {stop_unit or 'pure numbers'}")
         if not _is_int(num) or num < 1:
-            raise SpecError(name, f"num = {num!r} must be an integer >= 1")
+            raise SpecError(name, f"num = {shown(num)} must be an integer >= 1")
         if num > MAX_GRID_NUM:
             raise SpecError(name, f"num = {num} is more than {MAX_GRID_NUM:g} grid points along one key")
         values = tuple(np.linspace(float(start), float(stop), int(num)).tolist())
+        unit = start_unit if start_unit is not None else stop_unit
+        given = values if not unit else tuple(f"{v!r} {unit}" for v in values)
     else:
-        got = f"a table with keys {sorted(raw)}" if isinstance(raw, Mapping) else repr(raw)
+        got = f"a table with keys {sorted(raw)}" if isinstance(raw, Mapping) else shown(raw)
         raise SpecError(
             name,
             f"expected a list of values or a {{start, stop, num}} table, got {got}",
@@ -390,9 +414,9 @@ def _grid_values(name: str, raw: Any) -> tuple:
     for value in values:
         marker = json.dumps(value, sort_keys=True, default=str)
         if marker in seen:
-            raise SpecError(name, f"value {value!r} is listed twice")
+            raise SpecError(name, f"value {shown(value)} is listed twice")
         seen.add(marker)
-    return values
+    return values, (() if given == values else given)
 
 
 def _check_key(name: str, key: str) -> None:
@@ -435,19 +459,19 @@ def parse_sweep(spec: Mapping[str, Any]) -> SweepPlan:
     if table is None:
         raise SpecError("sweep", "the spec has no [sweep] table (use `dnpsim run` for a single point)")
     if not isinstance(table, Mapping):
-        raise SpecError("sweep", f"must be a table, got {table!r}")
+        raise SpecError("sweep", f"must be a table, got {shown(table)}")
 
     realizations = table.get("realizations", 1)
     if not _is_int(realizations) or realizations < 1:
-        raise SpecError("sweep.realizations", f"must be an integer >= 1, got {realizations!r}")
+        raise SpecError("sweep.realizations", f"must be an integer >= 1, got {shown(realizations)}")
     seed = table.get("seed", 0)
     if not _is_int(seed) or seed < 0:
-        raise SpecError("sweep.seed", f"must be an integer >= 0, got {seed!r}")
+        raise SpecError("sweep.seed", f"must be an integer >= 0, got {shown(seed)}")
 
     renames = table.get("dims", {})
     if not isinstance(renames, Mapping):
         raise SpecError(
-            "sweep.dims", f'must be a table like {{"model.couplings.scale" = "coupling_scale"}}, got {renames!r}'
+            "sweep.dims", f'must be a table like {{"model.couplings.scale" = "coupling_scale"}}, got {shown(renames)}'
         )
     renames = dict(_flatten("", renames, lambda v: False)) if renames else {}
     for key, dim in renames.items():
@@ -470,7 +494,7 @@ def parse_sweep(spec: Mapping[str, Any]) -> SweepPlan:
         _check_key(name, key)
         if key in UNSWEPT_KEYS:
             raise SpecError(name, f"cannot be swept: {UNSWEPT_KEYS[key]}")
-        values = _grid_values(name, raw)
+        values, given = _grid_values(name, raw)
         dim = renames.get(key, key.rsplit(".", 1)[-1])
         if dim in (REALIZATION_DIM, REALIZATION_SEED):
             raise SpecError(
@@ -485,7 +509,7 @@ def parse_sweep(spec: Mapping[str, Any]) -> SweepPlan:
                 f'dims = {{"{key}" = "<name>"}} in [sweep]',
             )
         owner[dim] = key
-        axes.append(SweepAxis(key, dim, values))
+        axes.append(SweepAxis(key, dim, values, given))
     for key in renames:
         if key not in entries:
             raise SpecError(f"sweep.dims.{key}", "renames a key that is not swept")
@@ -987,7 +1011,8 @@ def _points_to_validate(plan: SweepPlan) -> Iterator[tuple[tuple[int, ...], dict
     itself when its task runs.
     """
     if plan.size <= MAX_POINTS_VALIDATED_EACH:
-        yield from plan.point_specs()
+        for index in plan.indices():
+            yield index, _apply(plan.base, plan.given_overrides(index))
         return
     seen = set()
     first = tuple(0 for _ in plan.axes)
@@ -1000,7 +1025,7 @@ def _points_to_validate(plan: SweepPlan) -> Iterator[tuple[tuple[int, ...], dict
     for index in candidates:
         if index not in seen:
             seen.add(index)
-            yield index, _apply(plan.base, plan.overrides(index))
+            yield index, _apply(plan.base, plan.given_overrides(index))
 
 
 def _check_size(plan: SweepPlan) -> None:
