@@ -59,7 +59,7 @@ def z_index(site: int) -> int:
 def _terms(model):
     """(parameter as an exact Fraction, superoperator acting on d x d matrices) of Eq. (1)."""
     n, N = model.n_spins, model.n_nuclei
-    S = lambda i, c: _spin(n, i, c)  # noqa: E731
+    S = lambda i, c: _spin(n, i, c)
     out = []
 
     def ham(value, op):
@@ -74,7 +74,7 @@ def _terms(model):
         ham(model.omega1, S(j, "x"))
     for k in range(N):
         ham(model.omega_I, S(2 + k, "z"))
-    dip = lambda a, b: 3 * S(a, "z") @ S(b, "z") - sum(S(a, c) @ S(b, c) for c in "xyz")  # noqa: E731
+    dip = lambda a, b: 3 * S(a, "z") @ S(b, "z") - sum(S(a, c) @ S(b, c) for c in "xyz")
     ham(model.D, dip(0, 1))
     for k in range(N):
         for l in range(k + 1, N):

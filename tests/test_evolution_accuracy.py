@@ -16,8 +16,6 @@ The reference values of the Lindblad cases are stored (computing them takes 3 s 
 3 spins and minutes for 4); the ``slow`` tests recompute them.
 """
 
-import warnings
-
 import numpy as np
 import pytest
 
@@ -44,9 +42,9 @@ def e1e2n(**kw):
 def e1e2_2n(**kw):
     """Two nuclei on electron 2 with secular and complex pseudo-secular hyperfine
     couplings and a nuclear dipolar coupling."""
-    base = dict(offsets=[0.0, 145e6], omega1=10e3, D=100e3, omega_I=145e6,
-                A=[[0.0, 0.0], [20e3, -10e3]], B=[[0.0, 0.0], [1e5, 0.5e5 + 0.2e5j]],
-                d=[[0.0, 10.0], [10.0, 0.0]], R1=1.0, R2=1e5, t1n=100.0, t2n=1e-3, p=0.984)
+    base = {"offsets": [0.0, 145e6], "omega1": 10e3, "D": 100e3, "omega_I": 145e6,
+            "A": [[0.0, 0.0], [20e3, -10e3]], "B": [[0.0, 0.0], [1e5, 0.5e5 + 0.2e5j]],
+            "d": [[0.0, 10.0], [10.0, 0.0]], "R1": 1.0, "R2": 1e5, "t1n": 100.0, "t2n": 1e-3, "p": 0.984}
     base.update(kw)
     return CrossEffectModel.from_hz(**base)
 

@@ -57,7 +57,6 @@ from dnpsim.errors import ConvergenceError
 from dnpsim.solvers.block_tridiagonal import BlockTridiagonal
 from dnpsim.units import time_grid
 
-
 #: Largest generator evolved with dense matrix exponentials (O(n^3) once per step size).
 DENSE_EVOLUTION_LIMIT = 4096
 
