@@ -63,16 +63,17 @@ def rate_steady_state(rates: ProjectedRates, tol: float = 1e-9) -> RateSolution:
 
 def rate_evolve(rates: ProjectedRates, times, p0: np.ndarray | None = None) -> RateSolution:
     """p(t) = exp(Q t) p0 on ``times`` (s, increasing), p0 default the thermal state
-    (:func:`thermal_populations`).  Exact dense propagators, one per distinct step."""
+    (:func:`thermal_populations`): the conservative dense propagator
+    (:func:`dnpsim.solvers.propagation.propagate_conserving`, one ``expm`` per
+    distinct step; total probability conserved to round-off, a stationary p0 stays
+    put)."""
     from dnpsim.dynamics.liouville import population_polarizations
-
-    start = time.perf_counter()
-    from dnpsim.solvers.propagation import propagate_dense
+    from dnpsim.solvers.propagation import propagate_conserving
     from dnpsim.units import time_grid
 
+    start = time.perf_counter()
     times = np.asarray(time_grid(times, "times"))
-
     p = thermal_populations(rates.model) if p0 is None else np.asarray(p0, float)
-    P = propagate_dense(rates.generator, p, times)
+    P = np.real(propagate_conserving(rates.generator, p, times, method="expm"))
     pe, pn = population_polarizations(rates.model, P)
     return RateSolution(P, pe, pn, float("nan"), time.perf_counter() - start, times)

@@ -49,9 +49,10 @@ def bloch_steady_state(delta, omega1: float, R1: float, R2: float):
     if omega1 == 0:
         z = np.ones_like(delta)
         return np.zeros_like(delta), np.zeros_like(delta), z
-    eta_p = (R2**2 + delta**2) / omega1**2
     Z = bloch_saturation(delta, omega1, 1.0 / R1, 1.0 / R2, drive=1.0) if R1 > 0 else np.zeros_like(delta)
-    return delta * Z / (omega1 * eta_p), -R2 * Z / (omega1 * eta_p), Z
+    # Z / (omega_1 eta') = omega_1 Z / (R_2^2 + delta^2): no overflow for tiny omega_1
+    transverse = omega1 * Z / (R2**2 + delta**2)
+    return delta * transverse, -R2 * transverse, Z
 
 
 def saturation_ratio(delta, omega1: float, R1: float, R2: float):
@@ -108,10 +109,14 @@ def efficiency(model) -> Efficiency:
         raise ValueError("model: efficiency() enumerates 2^N nuclear states; N <= 20")
     d1, d2 = effective_offsets(model)
     if model.omega1 > 0:
-        eta1 = (model.R2**2 + d1**2) / model.omega1**2
-        eta2 = (model.R2**2 + d2**2) / model.omega1**2
-    else:  # no drive: no saturation, eta_j is infinite
+        # (sqrt(R_2^2 + Delta^2) / omega_1)^2: a very weak drive gives inf, without warnings
+        with np.errstate(over="ignore"):
+            eta1 = (np.hypot(model.R2, d1) / model.omega1) ** 2
+            eta2 = (np.hypot(model.R2, d2) / model.omega1) ** 2
+    else:  # no drive: no saturation, eta_j is infinite (None in a Result's JSON)
         eta1 = eta2 = np.array([np.inf])
     eta = model.R2 / model.R1 if model.R1 > 0 else np.inf
-    return Efficiency(float(eta), float(eta1.min()), float(eta1.max()), float(eta2.min()),
-                      float(min(eta / eta1.max(), eta2.min() / eta)), float(eta1.min()))
+    with np.errstate(invalid="ignore"):  # inf / inf (no drive and no T_1): margin NaN
+        margin = float(min(eta / eta1.max(), eta2.min() / eta))
+    return Efficiency(float(eta), float(eta1.min()), float(eta1.max()), float(eta2.min()), margin,
+                      float(eta1.min()))
