@@ -127,3 +127,22 @@ def test_bad_input_kmc_and_sizes():
             **{k: v for k, v in BASE["environment"].items() if k not in ("temperature", "electron_larmor")},
             "electron_polarization": 1.2}})
     assert info.value.field == "environment.electron_polarization"
+
+
+def test_no_build_up_without_microwaves_reports_no_build_up_time():
+    """A curve that does not move has no build-up time: NaN (null in the JSON), not the
+    tau of a fit to round-off."""
+    import math
+    import tomllib
+    from pathlib import Path
+
+    import dnpsim
+
+    spec = tomllib.loads((Path(__file__).resolve().parents[1] / "examples" / "cross_effect_e1e2n.toml").read_text())
+    spec["method"]["times"] = {"start": 0.0, "stop": 100.0, "num": 11}
+    driven = dnpsim.run(spec)
+    assert driven.build_up_time > 0 and math.isfinite(driven.build_up_time)
+    spec["environment"]["mw_amplitude"] = 0.0
+    result = dnpsim.run(spec)
+    assert math.isnan(result.build_up_time) and math.isnan(result.build_up_enhancement)
+    assert result.to_dict()["build_up_time"] is None

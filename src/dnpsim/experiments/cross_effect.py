@@ -81,7 +81,8 @@ class CrossEffectEngine:
     2<I_z^k> along B0 (the paper's p_I); this model relaxes nuclei to zero, not to their
     Boltzmann polarization.  Extras: ``nuclear_polarization_mean``; for time-resolved
     results the fit p(t) = eps (1 - exp(-t/tau)) of the mean nuclear polarization
-    (``build_up_enhancement``, ``build_up_time``; NaN when the fit fails); kMC
+    (``build_up_enhancement``, ``build_up_time``; NaN when the curve does not
+    move or the fit fails); kMC
     ``events``; for N <= 20 nuclei the efficiencies ``efficiency_eta``,
     ``efficiency_eta1`` (max), ``efficiency_eta2`` (min) of Eq. (3).
     """
@@ -150,11 +151,16 @@ class CrossEffectEngine:
         if times is not None:
             pe, pn = pe_t[-1], pn_t[-1]
             if model.n_nuclei and times.size >= 3:
-                try:
-                    fit = fit_build_up(times, np.asarray(pn_t).mean(axis=1))
-                    extras["build_up_enhancement"], extras["build_up_time"] = fit.eps, fit.tau
-                except RuntimeError:  # curve_fit did not converge: report no fit
-                    extras["build_up_enhancement"] = extras["build_up_time"] = float("nan")
+                curve = np.asarray(pn_t).mean(axis=1)
+                extras["build_up_enhancement"] = extras["build_up_time"] = float("nan")
+                # a curve that does not move (no microwaves, no polarization transfer) has
+                # no build-up time: a fit would return a meaningless tau
+                if abs(curve[-1] - curve[0]) > 1e-6 * np.max(np.abs(curve)) + 1e-15:
+                    try:
+                        fit = fit_build_up(times, curve)
+                        extras["build_up_enhancement"], extras["build_up_time"] = fit.eps, fit.tau
+                    except RuntimeError:  # curve_fit did not converge: report no fit
+                        pass
         extras["nuclear_polarization_mean"] = float(np.mean(pn)) if model.n_nuclei else float("nan")
         if model.n_nuclei <= 20:
             eff = efficiency(model)
