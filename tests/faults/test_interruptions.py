@@ -409,3 +409,28 @@ def test_large_grid_is_validated_without_visiting_every_point(monkeypatch):
     with pytest.raises(SpecError, match="too high"):
         run_sweep(spec, None, compute=_counting_compute, validate=validate, progress=False)
     assert len(seen) < 30_010  # not 60 000
+
+
+def test_part_files_round_trip_every_dtype_and_shape(tmp_path):
+    """A part gives back exactly the arrays written: dtype, shape, values, dims."""
+    from dnpsim.experiments.sweep import _encode_part, _read_part
+
+    rng = np.random.default_rng(0)
+    records = [
+        {"values": {"p": np.float64(0.25), "n": np.int64(-3), "ok": np.bool_(True), "pe": rng.random(5),
+                    "grid": rng.random((2, 3)), "empty": np.zeros(0), "counts": np.arange(4, dtype=np.int32)},
+         "dims": {"p": (), "n": (), "ok": (), "pe": ("electron",), "grid": ("a", "b"), "empty": ("e",),
+                  "counts": ("c",)}},
+        {"values": {"p": np.float64(-1e300), "pe": rng.random(3)}, "dims": {"p": (), "pe": ("electron",)}},
+    ]
+    path = tmp_path / "g000007_r000002.npz"
+    path.write_bytes(_encode_part(7, 2, 2**63 + 5, records))
+    back = _read_part(path, 7, 2)
+    assert len(back) == 2
+    for written, read in zip(records, back):
+        assert read["dims"] == written["dims"]
+        assert set(read["values"]) == set(written["values"])
+        for name, array in written["values"].items():
+            array = np.asarray(array)
+            assert read["values"][name].dtype == array.dtype and read["values"][name].shape == array.shape
+            np.testing.assert_array_equal(read["values"][name], array)

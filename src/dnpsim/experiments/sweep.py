@@ -760,21 +760,27 @@ class _DamagedPart(Exception):
 
 
 def _encode_part(group: int, realization: int, seed: int, records: list[dict]) -> bytes:
-    """One task's records as npz bytes: arrays ``a0, a1, ...`` and a JSON ``header``
-    (uint8) naming them, with the task's group, realization and seed."""
-    arrays: dict[str, np.ndarray] = {}
+    """One task's records as npz bytes: one flat array per dtype (``d0, d1, ...``) and a
+    JSON ``header`` (uint8) saying where each value sits (dtype member, offset, shape),
+    with the task's group, realization and seed.  Few members keep writing cheap."""
+    chunks: dict[str, list[np.ndarray]] = {}
+    sizes: dict[str, int] = {}
     layout = []
     for record in records:
-        names = {}
+        where = {}
         for name, array in record["values"].items():
-            key = f"a{len(arrays)}"
-            arrays[key] = np.asarray(array)
-            names[name] = key
-        layout.append({"values": names, "dims": {k: list(v) for k, v in record["dims"].items()}})
+            array = np.asarray(array)
+            dtype = array.dtype.str
+            offset = sizes.get(dtype, 0)
+            chunks.setdefault(dtype, []).append(array.ravel())
+            sizes[dtype] = offset + array.size
+            where[name] = [dtype, offset, list(array.shape)]
+        layout.append({"values": where, "dims": {k: list(v) for k, v in record["dims"].items()}})
+    members = {f"d{i}": np.concatenate(parts) for i, parts in enumerate(chunks.values())}
     header = {"format": _PARTS_FORMAT, "group": group, "realization": realization, "seed": str(seed),
-              "records": layout}
+              "members": {dtype: f"d{i}" for i, dtype in enumerate(chunks)}, "records": layout}
     buffer = io.BytesIO()
-    np.savez(buffer, header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8), **arrays)
+    np.savez(buffer, header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8), **members)
     return buffer.getvalue()
 
 
@@ -787,11 +793,18 @@ def _read_part(path: Path, group: int, realization: int) -> list[dict]:
             if header.get("format") != _PARTS_FORMAT or header.get("group") != group \
                     or header.get("realization") != realization:
                 raise _DamagedPart("it holds another task")
-            return [
-                {"values": {name: archive[key] for name, key in record["values"].items()},
-                 "dims": {name: tuple(dims) for name, dims in record["dims"].items()}}
-                for record in header["records"]
-            ]
+            flat = {dtype: archive[member] for dtype, member in header["members"].items()}
+            records = []
+            for record in header["records"]:
+                values = {}
+                for name, (dtype, offset, shape) in record["values"].items():
+                    size = int(np.prod(shape, dtype=np.int64))
+                    chunk = flat[dtype][offset:offset + size]
+                    if chunk.size != size or chunk.dtype.str != dtype:
+                        raise _DamagedPart(f"{name} is cut short")
+                    values[name] = chunk.reshape(shape).copy()
+                records.append({"values": values, "dims": {name: tuple(d) for name, d in record["dims"].items()}})
+            return records
     except _DamagedPart:
         raise
     except (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError, zipfile.BadZipFile) as exc:
