@@ -82,7 +82,8 @@ class CrossEffectEngine:
     Boltzmann polarization.  Extras: ``nuclear_polarization_mean``; for time-resolved
     results the fit p(t) = eps (1 - exp(-t/tau)) of the mean nuclear polarization
     (``build_up_enhancement``, ``build_up_time``; NaN when the curve does not
-    move or the fit fails); kMC
+    move, when a kMC curve does not rise above its statistical noise -- then with a
+    UserWarning, see :func:`_rises_above_noise` -- or when the fit fails); kMC
     ``events``; for N <= 20 nuclei the efficiencies ``efficiency_eta``,
     ``efficiency_eta1`` (max), ``efficiency_eta2`` (min) of Eq. (3).
     """
@@ -154,8 +155,12 @@ class CrossEffectEngine:
                 curve = np.asarray(pn_t).mean(axis=1)
                 extras["build_up_enhancement"] = extras["build_up_time"] = float("nan")
                 # a curve that does not move (no microwaves, no polarization transfer) has
-                # no build-up time: a fit would return a meaningless tau
-                if abs(curve[-1] - curve[0]) > 1e-6 * np.max(np.abs(curve)) + 1e-15:
+                # no build-up time: a fit would return a meaningless tau; nor has a kMC
+                # curve that stays within its statistical noise (a fit to noise)
+                moves = abs(curve[-1] - curve[0]) > 1e-6 * np.max(np.abs(curve)) + 1e-15
+                if moves and stderr_t is not None:
+                    moves = _rises_above_noise(times, curve, stderr_t, method.trajectories)
+                if moves:
                     try:
                         fit = fit_build_up(times, curve)
                         extras["build_up_enhancement"], extras["build_up_time"] = fit.eps, fit.tau
@@ -196,6 +201,40 @@ class CrossEffectEngine:
         else:
             return -p, None
         return -p, math.tanh(0.5 * beta * self.model.omega_I)
+
+
+#: A kMC build-up is fitted only when the mean nuclear polarization at the last time
+#: exceeds this many standard errors of that mean (:func:`_rises_above_noise`).
+NOISE_STANDARD_ERRORS = 3.0
+
+
+def _rises_above_noise(times, curve, stderr_t, trajectories: int) -> bool:
+    """Whether the mean nuclear polarization of a kMC run, ``curve`` (T,), builds up
+    above its statistical noise; if it does not, warn (UserWarning) and return False.
+
+    kMC starts from unpolarized nuclei, whose mean polarization is exactly zero, so the
+    build-up is curve[-1] itself.  Its standard error is estimated from the per-nucleus
+    standard errors ``stderr_t[-1]`` (N,) as that of a mean of independent nuclei,
+    sqrt(sum_k stderr_k^2) / N (the estimate of ``nuclear_polarization_stderr``, spread
+    between groups of trajectories).  The build-up counts when
+    |curve[-1]| > :data:`NOISE_STANDARD_ERRORS` x that.  A curve of pure noise passes
+    rarely: ~1 % with 16 groups of trajectories and independent nuclei (Student t, 15
+    degrees of freedom), more often with fewer trajectories or nuclei whose noise is
+    correlated."""
+    import warnings
+
+    last = np.asarray(stderr_t)[-1]
+    noise = float(np.sqrt(np.sum(last**2)) / last.size)
+    if abs(curve[-1]) > NOISE_STANDARD_ERRORS * noise:
+        return True
+    mean = round(float(curve[-1]), 3) + 0.0  # no "-0.000"
+    warnings.warn(f"kmc: the mean nuclear polarization at t = {times[-1]:.4g} s, {mean:+.3f}, does not rise above "
+                  f"its statistical noise ({NOISE_STANDARD_ERRORS:g} standard errors = "
+                  f"{NOISE_STANDARD_ERRORS * noise:.3f} with {trajectories} trajectories): no build-up is fitted "
+                  "(build_up_time and build_up_enhancement are NaN).  Run more trajectories or longer times, or "
+                  "check that the spin system polarizes at all (docs/reproduction/cross_effect.md, Fig. 2(d, e))",
+                  UserWarning, stacklevel=4)
+    return False
 
 
 def run_points(setup, variants, *, progress: bool = False) -> list[Result]:
