@@ -88,3 +88,17 @@ def test_a_finished_figure_is_reused_and_only_redrawn(tmp_path):
     with xr.open_dataset(nc, engine="h5netcdf") as data:
         assert data.sizes["realization"] == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == [nc.name, png.name]
+
+
+def test_demo_files_are_self_describing(tmp_path):
+    """`dnpsim demo` writes its two files (creating the directory) with units and
+    long_name on every variable and coordinate, and the spec and provenance."""
+    out = tmp_path / "new"
+    assert main(["demo", "--quiet", "--output-dir", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["dnpsim-demo.nc", "dnpsim-demo.png"]
+    with xr.open_dataset(out / "dnpsim-demo.nc", engine="h5netcdf") as data:
+        undescribed = [name for name, variable in data.variables.items()
+                       if not variable.attrs.get("units") or not variable.attrs.get("long_name")]
+        assert not undescribed
+        for key in ("dnpsim_version", "git_revision", "spec"):
+            assert data.attrs.get(key)

@@ -43,62 +43,62 @@ _ZENO = {
     "figS8": ("Maimbourg 2021 Fig. S8: homogeneous spins, only spin 3 irradiated (localized drive)",
               "3 s", "est. 1 min"),
     "figS11": ("Maimbourg 2021 Fig. S11: three-level toy model populations in the good-mixing, Anderson "
-               "and Zeno limits", "2 s", "2 s"),
+               "and Zeno limits", "2 s", "3 s"),
 }
 
 FIGURES = {
     "spin-temperature-fig2": _lazy(
         "spin_temperature_figs", "make_fig2",
         "De Luca 2016 Fig. 2: DNP profile P_n(omega_MW) for U = 2 and 15 MHz vs the spin-temperature Eq. (1)",
-        "9 s", "82 min (N = 12 x 100, --workers 2)"),
+        "5 s", "82 min (N = 12 x 100, --workers 2)"),
     "spin-temperature-fig3": _lazy(
         "spin_temperature_figs", "make_fig3",
         "De Luca 2016 Fig. 3: stationary P_n vs U and vs B, against Eq. (1) with fitted and perturbative beta_s",
-        "7 s", "1 h 42 min (--workers 2)"),
+        "4 s", "1 h 42 min (--workers 2)"),
     "spin-temperature-fig4": _lazy(
         "fig4_eth", "make_figure",
         "De Luca 2016 Fig. 4: ETH test, <n|S_z^1|n> of each eigenstate and |delta M_n^1| vs N",
-        "6 s", "40 min (N up to 16, --workers 2)"),
+        "3 s", "40 min (N up to 16, --workers 2)"),
     "spin-temperature-fig5": _lazy(
         "spin_temperature_figs", "make_fig5",
         "De Luca 2016 Fig. 5: KL divergence from the ansatz and sample-to-sample std of P_n vs U",
-        "7 s", "3 s after spin-temperature-fig3; alone est. 1 h (--workers 2)"),
+        "4 s", "3 s after spin-temperature-fig3; alone est. 1 h (--workers 2)"),
     "cross-effect-fig1c": _lazy(
         "cross_effect_figs", "make_fig1c",
         "Karabanov 2018 Fig. 1(c): fast and slow stages of n-e1-e2, coherent and incoherent saturation",
-        "3 s", "est. 10 s"),
+        "3 s", "3 s"),
     "cross-effect-fig2ab": _lazy(
         "cross_effect_figs", "make_fig2ab",
         "Karabanov 2018 Fig. 2(a, b): enhancement p_I/p and build-up time vs D for several omega_1 (e1-e2-n)",
-        "6 s", "est. 30 s"),
+        "7 s", "26 s"),
     "cross-effect-fig2c": _lazy(
         "cross_effect_figs", "make_fig2c",
         "Karabanov 2018 Fig. 2(c): error of the Zeeman projection against the full master equation, pentagon",
-        "62 s", "est. 5 min"),
+        "40 s", "est. 3 min"),
     "cross-effect-fig2de": _lazy(
         "cross_effect_figs", "make_fig2de",
         "Karabanov 2018 Fig. 2(d, e): kMC build-up of 118 protons around two electrons, with / without diffusion",
-        "95 s", "~30 min (2000 trajectories, --workers 2)"),
+        "10 s (95 s on a first run: it compiles the kMC kernels)", "~30 min (2000 trajectories, --workers 2)"),
     "anderson-fig2": _lazy(
         "anderson_figs", "make_fig2",
         "Rodriguez-Arias 2018 Fig. 2: density of states of the 3D Anderson model, L = 8, t = 1, 5, 8, 14 MHz",
-        "7 s", "est. 15 s"),
+        "6 s", "est. 15 s"),
     "anderson-fig3": _lazy(
         "anderson_figs", "make_fig3",
         "Rodriguez-Arias 2018 Fig. 3: P_n vs hopping t, Anderson overlaps vs the GOE surrogate",
-        "20 s", "est. 7 h (L = 18 x 60, --workers 2)"),
+        "45 s", "est. 7 h (L = 18 x 60, --workers 2)"),
     "anderson-fig4": _lazy(
         "anderson_figs", "make_fig4",
         "Rodriguez-Arias 2018 Fig. 4: P_n vs t for several omega_MW and for several omega_n",
-        "21 s", "est. 7 h (L = 18 x 60, --workers 2)"),
+        "30 s", "est. 7 h (L = 18 x 60, --workers 2)"),
     "anderson-fig5": _lazy(
         "anderson_figs", "make_fig5",
         "Rodriguez-Arias 2018 Fig. 5: the emission and absorption rate sums of Eq. (22) vs t, against the leakage",
-        "19 s", "est. 7 h (L = 18 x 60, --workers 2)"),
+        "30 s", "est. 7 h (L = 18 x 60, --workers 2)"),
     "anderson-fig7": _lazy(
         "anderson_figs", "make_fig7",
         "Rodriguez-Arias 2018 Fig. 7: eigenfunction correlation C(omega_n) vs t, omega_n = 1 ... 5 MHz",
-        "41 s", "est. 3 h (L = 20 x 10, --workers 2)"),
+        "50 s", "est. 3 h (L = 20 x 10, --workers 2)"),
     **{f"zeno-{name}": _lazy("zeno_figs", f"make_{name}", *_ZENO[name])
        for name in ("fig2", "fig3", "figS5", "figS6", "figS7", "figS8", "figS11")},
 }

@@ -243,14 +243,16 @@ def caption_text(fig, text: str, fontsize: float = 7.5) -> None:
     file is saved with ``bbox_inches="tight"``, which makes room for it."""
     import textwrap
 
-    width = max(40, int(fig.get_figwidth() * 72 / (0.52 * fontsize)))
+    width = max(40, int(fig.get_figwidth() * 72 / (0.5 * fontsize)))
     # never break inside $math$: its spaces become no-break spaces while wrapping
     pieces = text.split("$")
     glued = "$".join(piece.replace(" ", "\u00a0") if i % 2 else piece.replace(" = ", "\u00a0=\u00a0")
                      for i, piece in enumerate(pieces))
     lines = [textwrap.fill(part, width) for part in glued.split("\n")]
-    fig.text(0.5, 0.0, "\n".join(lines).replace("\u00a0", " "), ha="center", va="top", fontsize=fontsize,
-             color="0.2")
+    # below everything already drawn (tick labels, axis labels), in figure coordinates
+    bottom = fig.get_tightbbox(fig.canvas.get_renderer()).y0 / fig.get_figheight()
+    fig.text(0.5, min(bottom, 0.0) - 0.02, "\n".join(lines).replace("\u00a0", " "), ha="center", va="top",
+             fontsize=fontsize, color="0.2")
 
 
 def save_figure(data, fig, output_dir: str | os.PathLike, name: str, *, parameters: Mapping[str, Any],

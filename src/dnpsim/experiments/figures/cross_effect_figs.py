@@ -113,6 +113,7 @@ def make_fig1c(quick: bool, output_dir: Path, progress: bool = True, realization
     ax.set_ylabel(r"polarization / $p$")
     ax.legend(fontsize=7)
     ax.set_title(r"Fig. 1(c): fast and slow stages, $n-e_1-e_2$ (full master equation)", fontsize=9)
+    fig.tight_layout()
     caption = (r"Karabanov et al. 2018, Fig. 1(c). Polarizations of electron 1 ($S_1$, blue), electron 2 ($S_2$, "
                r"green) and the nucleus ($I_1$, orange) over the thermal electron polarization $p$. Solid: "
                r"coherent regime, $p$ = 0.034, $\omega_1/2\pi = D/2\pi$ = 0.5 MHz, $T_{1e}$ = 3 ms "

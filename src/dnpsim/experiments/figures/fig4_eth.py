@@ -246,7 +246,7 @@ def make_figure(quick: bool, output_dir: Path, progress: bool = True, realizatio
             "parameters": json.dumps(dict(parameters, workers=workers)),
             "wall_time_s": time.perf_counter() - start,
         })
-    specs = json.loads(ds.attrs.get("specs", "[]"))
+    specs = json.loads(ds.attrs.pop("specs", "[]"))
     fig = plot(ds, None)
     return save_figure(ds, fig, output_dir, name, parameters=parameters, caption=caption(ds), spec=specs,
                        quantities=QUANTITIES, reused=reused)
