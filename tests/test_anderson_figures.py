@@ -5,7 +5,6 @@ import xarray as xr
 
 from dnpsim.experiments.figures import FIGURES
 
-
 #: What each figure's data file holds (the observables its plot draws, per realization).
 VARIABLES = {"anderson-fig2": {"dos"}, "anderson-fig3": {"pn_mw", "pn_goe_mw"}, "anderson-fig4": {"pn_mw", "pn_wn"},
              "anderson-fig5": {"numerator", "iss_denominator", "leakage"}, "anderson-fig7": {"c_omega"}}

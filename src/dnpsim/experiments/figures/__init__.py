@@ -42,8 +42,8 @@ _ZENO = {
               "4 s", "est. 25 min (one core)"),
     "figS8": ("Maimbourg 2021 Fig. S8: homogeneous spins, only spin 3 irradiated (localized drive)",
               "3 s", "est. 1 min"),
-    "figS11": ("Maimbourg 2021 Fig. S11: three-level toy model populations in the good-mixing, Anderson "
-               "and Zeno limits", "2 s", "3 s"),
+    "figS11": (("Maimbourg 2021 Fig. S11: three-level toy model populations in the good-mixing, Anderson "
+                "and Zeno limits"), "2 s", "3 s"),
 }
 
 FIGURES = {

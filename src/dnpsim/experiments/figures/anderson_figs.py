@@ -32,8 +32,16 @@ from pathlib import Path
 import numpy as np
 
 from dnpsim.experiments.anderson import TABLE_I
-from dnpsim.experiments.figures.common import (FIGURE_TABLE, engine_spec, figure_sweep, load_finished, point_spec,
-                                               save_figure, validate_engine_spec, work_directory)
+from dnpsim.experiments.figures.common import (
+    FIGURE_TABLE,
+    engine_spec,
+    figure_sweep,
+    load_finished,
+    point_spec,
+    save_figure,
+    validate_engine_spec,
+    work_directory,
+)
 from dnpsim.models.anderson import critical_hopping
 from dnpsim.plots import pyplot
 

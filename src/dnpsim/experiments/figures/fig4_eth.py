@@ -210,8 +210,6 @@ def make_figure(quick: bool, output_dir: Path, progress: bool = True, realizatio
     """
     if n_electrons is not None:
         max_size = n_electrons if max_size is None else min(max_size, n_electrons)
-    import json
-
     from dnpsim.experiments.executors import make_executor
 
     name = NETCDF_NAME[: -len(".nc")]

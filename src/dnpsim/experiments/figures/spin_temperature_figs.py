@@ -34,8 +34,16 @@ from pathlib import Path
 
 import numpy as np
 
-from dnpsim.experiments.figures.common import (FIGURE_TABLE, engine_spec, figure_sweep, load_finished, point_spec,
-                                               save_figure, validate_engine_spec, work_directory)
+from dnpsim.experiments.figures.common import (
+    FIGURE_TABLE,
+    engine_spec,
+    figure_sweep,
+    load_finished,
+    point_spec,
+    save_figure,
+    validate_engine_spec,
+    work_directory,
+)
 from dnpsim.plots import pyplot
 from dnpsim.units import TWO_PI
 

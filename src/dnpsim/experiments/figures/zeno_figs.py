@@ -26,11 +26,19 @@ from pathlib import Path
 import numpy as np
 
 from dnpsim.errors import SpecError
-from dnpsim.experiments.figures.common import (FIGURE_TABLE, engine_spec, figure_sweep, load_finished, point_spec,
-                                               save_figure, single_realization, work_directory)
+from dnpsim.experiments.figures.common import (
+    FIGURE_TABLE,
+    engine_spec,
+    figure_sweep,
+    load_finished,
+    point_spec,
+    save_figure,
+    single_realization,
+    work_directory,
+)
 from dnpsim.observables.polarization import polarization
-from dnpsim.spec import resolve_spec, validate_spec
 from dnpsim.plots import pyplot
+from dnpsim.spec import resolve_spec, validate_spec
 from dnpsim.units import TWO_PI
 
 OMEGA_E_HZ = 93.9e9
@@ -99,8 +107,7 @@ def realization(model, temperature: float, bath, *, mw_hz: float = MW_HZ, omega1
     profile and EPR spectrum.  With ``spectrum`` also the Fig. 3 diagnostics."""
     from dnpsim.dynamics.eigenbasis import Eigenbasis
     from dnpsim.dynamics.hilbert import hilbert_steady_state
-    from dnpsim.dynamics.jumps import BathTimescales
-    from dnpsim.dynamics.jumps import OpenEnvironment
+    from dnpsim.dynamics.jumps import BathTimescales, OpenEnvironment
     from dnpsim.dynamics.lindblad import EigenbasisLiouvillian
     from dnpsim.dynamics.lindblad_steady_state import nonsecular_steady_state
     from dnpsim.observables.epr import diagonal_blocks_from_populations, epr_spectrum
@@ -323,6 +330,7 @@ def _profile_figure(ds, title: str, what: str = "both"):
             else:
                 ax.axvline(MW_HZ / 1e9, color="0.5", ls="--", lw=0.8)
                 ax.set_xlabel(r"$(\omega_e + \Delta_i)/2\pi$ (GHz)")
+                ax.ticklabel_format(axis="x", useOffset=False)  # 93.898 GHz, not 0.002 + 9.39e1
             ax.set_ylabel(r"$P_i$")
             ax.set_title(rf"$\beta^{{-1}}$ = {temp:g} K: polarization profile", fontsize=9)
         ax.legend(fontsize=7)
@@ -332,8 +340,8 @@ def _profile_figure(ds, title: str, what: str = "both"):
 
 
 def _profile_caption(figure: str, what: str, n: int, r: int, coupling_hz: float, width_hz: float) -> str:
-    parts = [f"Maimbourg et al. 2021, {figure}. Red: Hilbert, black: nonsecular steady state; $N$ = {n}, "
-             rf"$\Delta\omega_e/2\pi$ = {width_hz / 1e6:g} MHz, $U/2\pi$ = {coupling_hz / 1e6:g} MHz."]
+    parts = [(f"Maimbourg et al. 2021, {figure}. Red: Hilbert, black: nonsecular steady state; $N$ = {n}, "
+              rf"$\Delta\omega_e/2\pi$ = {width_hz / 1e6:g} MHz, $U/2\pi$ = {coupling_hz / 1e6:g} MHz.")]
     if what in ("both", "epr"):
         parts.append(f"EPR spectra: dots are the mean over {r} realization(s), dashed lines the spin-temperature "
                      "ansatz (S78-S80) fitted to each state.")
