@@ -91,8 +91,8 @@ def test_quick_figures_3_and_5(tmp_path):
 
 def test_finished_figure_sweep_is_reused_with_its_coordinates(tmp_path):
     first = fig2_data(4, 2, tmp_path, num=5, progress=False)
-    mtime = (tmp_path / "spin-temperature-fig2.raw.nc").stat().st_mtime_ns
+    mtime = (tmp_path / "fig2.nc").stat().st_mtime_ns
     second = fig2_data(4, 2, tmp_path, num=5, progress=False)
-    assert (tmp_path / "spin-temperature-fig2.raw.nc").stat().st_mtime_ns == mtime  # not recomputed
+    assert (tmp_path / "fig2.nc").stat().st_mtime_ns == mtime  # not recomputed
     np.testing.assert_array_equal(second["mw_frequency"].values, np.linspace(93.84e9, 93.96e9, 5))
     np.testing.assert_array_equal(second["nuclear_polarization"].values, first["nuclear_polarization"].values)

@@ -116,10 +116,10 @@ def cmd_demo(args) -> int:
 
 
 def cmd_figure(args) -> int:
-    from dnpsim.experiments.figures import FIGURES
+    from dnpsim.experiments.figures import FIGURES, figure_table
 
     if args.name not in FIGURES:
-        raise SpecError("figure", f"unknown figure {args.name!r}; available: {', '.join(sorted(FIGURES))}")
+        raise SpecError("figure", f"unknown figure {args.name!r}; the figures are:\n{figure_table()}")
     out = Path(args.output_dir)
     if out.exists() and not out.is_dir():
         raise SpecError("--output-dir", f"{str(out)!r} is not a directory")
@@ -215,11 +215,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     demo.set_defaults(func=cmd_demo)
 
-    figure = sub.add_parser("figure", help="reproduce a paper figure (data .nc + plot .png)")
-    from dnpsim.experiments.figures import FIGURES
+    from dnpsim.experiments.figures import figure_table
 
-    figure.add_argument("name", metavar="name", help="one of: " + ", ".join(FIGURES))
-    figure.add_argument("--quick", action="store_true", help="small N, few realizations (under a minute)")
+    figure = sub.add_parser("figure", help="reproduce a paper figure (data .nc + plot .png)",
+                            formatter_class=argparse.RawDescriptionHelpFormatter,
+                            description="Reproduce a paper figure: writes NAME.nc (the plotted data, with units and "
+                                        "provenance) and NAME.png\ninto --output-dir, and nothing else.",
+                            epilog=figure_table())
+    figure.add_argument("name", metavar="name", help="the figure (listed below)")
+    figure.add_argument("--quick", action="store_true", help="small N, few realizations (seconds to two minutes)")
     figure.add_argument("--realizations", type=int, default=None, help="override the number of realizations")
     figure.add_argument("--electrons", type=int, default=None,
                         help="number of electron spins N (default: 8 quick, 12 full)")

@@ -19,7 +19,8 @@ def pyplot():
 
 def plot_dnp_profile(data, path: Path, *, title: str | None = None, label: str | None = None, ax=None):
     """DNP profile as in Fig. 2 of the 2016 paper: mean nuclear polarization (symbols,
-    error bars = standard deviation over realizations) vs omega_MW / 2pi in GHz, with
+    error bars = standard deviation over realizations, as the default legend label says)
+    vs omega_MW / 2pi in GHz, with
     the spin-temperature prediction of Eq. (1) from each realization's own fit,
     averaged (dashed), when present.
 
@@ -32,7 +33,9 @@ def plot_dnp_profile(data, path: Path, *, title: str | None = None, label: str |
     f = np.asarray(data["mw_frequency"]) / 1e9
     pn = data["nuclear_polarization"]
     mean, std = pn.mean("realization"), pn.std("realization")
-    line = ax.errorbar(f, mean, yerr=std, fmt="o", ms=4, capsize=2, label=label or "$P_n$ (rate equation)")
+    r = data.sizes["realization"]
+    label = label or rf"$P_n$ (rate equation), mean over {r} realizations;" "\n" rf"error bars: standard deviation"
+    line = ax.errorbar(f, mean, yerr=std, fmt="o", ms=4, capsize=2, label=label)
     if "nuclear_polarization_ansatz" in data:
         ax.plot(f, data["nuclear_polarization_ansatz"].mean("realization"), "--", color=line[0].get_color(),
                 label="Eq. (1), per-realization fit (mean)")
@@ -41,7 +44,7 @@ def plot_dnp_profile(data, path: Path, *, title: str | None = None, label: str |
     ax.set_ylabel(r"$P_n$")
     if title:
         ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="best")
     if own:
         fig.tight_layout()
         fig.savefig(path)

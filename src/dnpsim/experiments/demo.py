@@ -39,10 +39,11 @@ def run_demo(output_dir: Path, progress: bool = True):
     from dnpsim.plots import plot_dnp_profile
 
     output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
     nc = output_dir / "dnpsim-demo.nc"
     png = output_dir / "dnpsim-demo.png"
     data = sweep(DEMO_SPEC, output=nc, progress=progress, resume=False)
-    plot_dnp_profile(data, png, title="dnpsim demo: DNP profile, N = 8, U = 15 MHz (4 realizations)")
+    plot_dnp_profile(data, png, title=r"dnpsim demo: DNP profile, $N$ = 8, $U/2\pi$ = 15 MHz (4 realizations)")
     if progress:
         mean = data["nuclear_polarization"].mean("realization")
         i = int(np.argmax(np.abs(mean.values)))

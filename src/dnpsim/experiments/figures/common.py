@@ -14,6 +14,17 @@ grids, EPR bins, the observable's site) go in a top-level ``figure`` table of th
 spec, so that the spec fingerprint that guards a resumed run covers them too;
 :func:`engine_spec` strips it before the spec is handed to the spec parser.
 
+Every figure command writes exactly two files into its output directory,
+``<command>.nc`` and ``<command>.png`` (:func:`save_figure`).  Its sweeps run in the
+work directory ``<command>.nc.parts/`` (:func:`work_directory`), where an interrupted
+run resumes; the directory is removed once both files are written.  The data file is
+self-describing: CF ``units`` and ``long_name`` on every variable and coordinate
+(:func:`describe`; "1" for pure numbers), and in its attributes the package version,
+the git revision, the spec(s) it was computed from (``spec``), the figure's parameters
+(``figure_parameters``, also what :func:`load_finished` compares to reuse a finished
+file instead of recomputing it) and the caption drawn under the plot (``caption``,
+which says what the error bars are).
+
 Public API
 ----------
 figure_sweep(spec, output, compute, *, validate=None, workers=1, executor=None,
@@ -22,6 +33,11 @@ engine_spec(spec) -> dict
 validate_engine_spec(spec) -> None
 point_spec(spec, variant) -> dict
 single_realization(data) -> xarray.Dataset
+work_directory(output_dir, name) -> Path
+load_finished(output_dir, name, parameters) -> Dataset | {group: Dataset} | None
+describe(data, quantities=None) -> Dataset
+save_figure(data, fig, output_dir, name, *, parameters, caption, spec=None, attrs=None)
+    -> (netcdf_path, png_path)
 """
 
 from __future__ import annotations
@@ -36,6 +52,8 @@ from typing import Any
 FIGURE_TABLE = "figure"
 #: Attribute of a finished figure sweep's file: the canonical JSON of its spec.
 CACHE_ATTR = "figure_spec"
+#: Attribute of a figure's data file: the canonical JSON of the figure's parameters.
+PARAMETERS_ATTR = "figure_parameters"
 
 
 def engine_spec(spec: Mapping[str, Any]) -> dict:
@@ -140,3 +158,155 @@ def figure_sweep(
     if output is not None:
         write_netcdf(data, output)
     return data
+
+
+# ------------------------------------------------------------------ figure files
+
+
+def work_directory(output_dir: str | os.PathLike, name: str) -> Path:
+    """``<output_dir>/<name>.nc.parts``: where figure ``name`` keeps its sweeps while it
+    runs (created; an interrupted run resumes from it; removed by :func:`save_figure`)."""
+    work = Path(output_dir) / f"{name}.nc.parts"
+    work.mkdir(parents=True, exist_ok=True)
+    return work
+
+
+def _key(parameters: Mapping[str, Any]) -> str:
+    return json.dumps(parameters, sort_keys=True, default=str)
+
+
+def load_finished(output_dir: str | os.PathLike, name: str, parameters: Mapping[str, Any]):
+    """The data of ``<output_dir>/<name>.nc`` if that file was written by the same figure
+    with the same ``parameters`` (attribute ``figure_parameters``), else None.  A file
+    with NetCDF groups is returned as ``{group: Dataset}``."""
+    import xarray as xr
+
+    path = Path(output_dir) / f"{name}.nc"
+    if not path.is_file():
+        return None
+    groups = _groups(path)
+    try:
+        if not groups:
+            with xr.open_dataset(path, engine="h5netcdf") as data:
+                return data.load() if data.attrs.get(PARAMETERS_ATTR) == _key(parameters) else None
+        out = {}
+        for group in groups:
+            with xr.open_dataset(path, engine="h5netcdf", group=group) as data:
+                if data.attrs.get(PARAMETERS_ATTR) != _key(parameters):
+                    return None
+                out[group] = data.load()
+        return out
+    except (OSError, ValueError):  # unreadable: recompute
+        return None
+
+
+def _groups(path: Path) -> list[str]:
+    import h5netcdf
+
+    with h5netcdf.File(path, "r") as handle:
+        return list(handle.groups)
+
+
+def describe(data, quantities: Mapping[str, tuple[str, str]] | None = None):
+    """Give every variable and coordinate of ``data`` CF ``units`` and ``long_name``:
+    ``quantities`` (name -> (unit, long name), the figure's own names) first, then
+    attributes the variable already has, then :data:`dnpsim.units.QUANTITIES`.  Pure
+    numbers have units "1".  Returns ``data`` (changed in place).
+
+    Raises ValueError naming every variable that is still without either attribute:
+    a figure must not write an undescribed number.
+    """
+    from dnpsim.units import QUANTITIES
+
+    quantities = dict(quantities or {})
+    missing = []
+    for name, variable in data.variables.items():
+        attrs = variable.attrs
+        own = quantities.get(name)
+        if own is not None:
+            attrs["units"], attrs["long_name"] = own
+        known = QUANTITIES.get(name)
+        if known is not None:
+            attrs.setdefault("units", known.unit)
+            attrs.setdefault("long_name", known.description)
+        if "long_name" not in attrs and "description" in attrs:
+            attrs["long_name"] = attrs["description"]
+        if "units" not in attrs or "long_name" not in attrs:
+            missing.append(name)
+    if missing:
+        raise ValueError(f"figure data without units or long_name: {', '.join(sorted(map(str, missing)))}")
+    return data
+
+
+def caption_text(fig, text: str, fontsize: float = 7.5) -> None:
+    """Write ``text`` (wrapped to the figure's width) under the axes of ``fig``; the
+    file is saved with ``bbox_inches="tight"``, which makes room for it."""
+    import textwrap
+
+    width = max(40, int(fig.get_figwidth() * 72 / (0.5 * fontsize)))
+    # never break inside $math$: its spaces become no-break spaces while wrapping
+    pieces = text.split("$")
+    glued = "$".join(piece.replace(" ", "\u00a0") if i % 2 else piece.replace(" = ", "\u00a0=\u00a0")
+                     for i, piece in enumerate(pieces))
+    lines = [textwrap.fill(part, width) for part in glued.split("\n")]
+    # below everything already drawn (tick labels, axis labels), in figure coordinates
+    bottom = fig.get_tightbbox(fig.canvas.get_renderer()).y0 / fig.get_figheight()
+    fig.text(0.5, min(bottom, 0.0) - 0.02, "\n".join(lines).replace("\u00a0", " "), ha="center", va="top",
+             fontsize=fontsize, color="0.2")
+
+
+def save_figure(data, fig, output_dir: str | os.PathLike, name: str, *, parameters: Mapping[str, Any],
+                caption: str, spec: Any = None, attrs: Mapping[str, Any] | None = None,
+                quantities: Mapping[str, tuple[str, str]] | None = None,
+                reused: bool = False) -> tuple[Path, Path]:
+    """Write figure ``name``: ``<name>.nc`` (``data``: a Dataset or ``{group: Dataset}``)
+    and ``<name>.png`` (``fig``, with ``caption`` drawn under it), then remove the work
+    directory ``<name>.nc.parts``.
+
+    Every dataset gets :func:`describe` (``quantities``) and the attributes
+    ``dnpsim_version``, ``git_revision``, ``spec`` (JSON of ``spec``, default the
+    ``spec`` the sweep stored, else ``parameters``), ``figure_parameters`` (JSON of
+    ``parameters``), ``caption``, ``figure`` (the command) and ``attrs``.  ``reused``:
+    ``data`` is the file :func:`load_finished` returned, which is left as it is (only
+    the plot is drawn again).  Returns ``(netcdf_path, png_path)``.
+    """
+    import shutil
+
+    import dnpsim
+    from dnpsim.io import write_netcdf
+    from dnpsim.plots import pyplot
+    from dnpsim.provenance import git_revision
+
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    groups = {} if reused else data if isinstance(data, dict) else {None: data}
+    for dataset in groups.values():
+        describe(dataset, quantities)
+        stored = dataset.attrs.pop("spec", None)
+        dataset.attrs.pop(CACHE_ATTR, None)
+        dataset.attrs.update(attrs or {})
+        if spec is not None:
+            text = json.dumps(spec, default=str)
+        elif stored is not None:
+            text = stored
+        else:
+            text = _key(parameters)
+        dataset.attrs.update({
+            "figure": name,
+            "caption": caption,
+            "spec": text,
+            PARAMETERS_ATTR: _key(parameters),
+            "dnpsim_version": dnpsim.__version__,
+            "git_revision": git_revision(),
+        })
+        for key, value in list(dataset.attrs.items()):
+            if not isinstance(value, (str, int, float)):
+                dataset.attrs[key] = json.dumps(value, default=str)
+    nc, png = output_dir / f"{name}.nc", output_dir / f"{name}.png"
+    if not reused:
+        write_netcdf(data, nc)
+    caption_text(fig, caption)
+    fig.savefig(png, dpi=120, bbox_inches="tight")
+    pyplot().close(fig)
+    shutil.rmtree(output_dir / f"{name}.nc.parts", ignore_errors=True)
+    return nc, png

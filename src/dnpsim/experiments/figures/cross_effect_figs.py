@@ -22,7 +22,8 @@ polarization by the cross effect" (2018), as commands with --quick and full mode
   configurations.  The run with A_jk is computed too and drawn dotted.
 
 Each ``make_*(quick, output_dir, progress=True, realizations=None, workers=1)`` writes
-``<name>.nc`` (xarray) and ``<name>.png`` and returns their paths.  ``realizations``
+``<command>.nc`` (xarray) and ``<command>.png`` (e.g. ``cross-effect-fig2ab.nc``) and
+returns their paths; the grid sweeps run in ``<command>.nc.parts/`` meanwhile.  ``realizations``
 means trajectories for fig2de and is ignored elsewhere.  The (omega_1, D) grids of
 fig2ab and fig2c are sweeps (:func:`dnpsim.experiments.sweep.run_sweep`, one task per
 grid point; ``workers`` processes, progress, resume, provenance).  fig1c (two fixed
@@ -39,24 +40,42 @@ from pathlib import Path
 import numpy as np
 
 from dnpsim.experiments.cross_effect import geometry_model, paper_model
-from dnpsim.io import write_netcdf
+from dnpsim.experiments.figures.common import load_finished, save_figure, work_directory
 from dnpsim.plots import pyplot
 
 FIG2_OMEGA1 = (1e3, 3e3, 10e3, 30e3)
+PAPER = "Karabanov et al., Many-body kinetics of dynamic nuclear polarization by the cross effect (2018)"
+
+#: Units and long names of the figures' variables and coordinates.
+QUANTITIES = {
+    "time": ("s", "time since the microwaves were switched on"),
+    "omega1": ("Hz", "microwave amplitude omega_1 / 2pi"),
+    "D": ("Hz", "electron-electron coupling D / 2pi"),
+    "enhancement": ("1", "steady-state nuclear polarization over the thermal electron polarization, p_I / p"),
+    "build_up_time": ("s", "build-up time tau of the fit p_I(t) = eps (1 - exp(-t / tau))"),
+    "error": ("1", "max over t and nuclei k of |p_FE - p_ZP| / p (full equation vs Zeeman projection)"),
+    "x": ("m", "proton position x"),
+    "y": ("m", "proton position y"),
+    "z": ("m", "proton position z (along the field)"),
+    **{f"{regime}_{spin}": ("1", f"{what} over the thermal electron polarization p, {regime} regime")
+       for regime in ("coherent", "incoherent")
+       for spin, what in (("S1", "polarization p_S1 of electron 1"), ("S2", "polarization p_S2 of electron 2"),
+                          ("I1", "polarization p_I of the nucleus"))},
+}
 
 
-def _save(ds, output_dir: Path, name: str, fig) -> tuple[Path, Path]:
-    import dnpsim
-    from dnpsim.provenance import git_revision
+def _fig2de_quantities() -> dict:
+    out = {}
+    for case, _, _ in FIG2DE_CASES:
+        what = case.replace("_", " ")
+        out[f"{case}_polarization"] = ("1", f"kMC mean over trajectories of p_I,k / p per proton ({what})")
+        out[f"{case}_stderr"] = ("1", f"standard error over trajectories of {case}_polarization")
+    return out
 
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    ds.attrs.update(dnpsim_version=dnpsim.__version__, git_revision=git_revision(),
-                    paper="Karabanov et al. 2018, cross effect")
-    nc, png = output_dir / f"{name}.nc", output_dir / f"{name}.png"
-    write_netcdf(ds, nc)
-    fig.savefig(png, dpi=120, bbox_inches="tight")
-    return nc, png
+
+def _save(ds, fig, output_dir: Path, name: str, parameters: dict, caption: str, reused: bool = False):
+    return save_figure(ds, fig, output_dir, name, parameters=parameters, caption=caption,
+                       quantities=QUANTITIES | _fig2de_quantities(), attrs={"paper": PAPER}, reused=reused)
 
 
 def make_fig1c(quick: bool, output_dir: Path, progress: bool = True, realizations=None, workers: int = 1):
@@ -65,30 +84,42 @@ def make_fig1c(quick: bool, output_dir: Path, progress: bool = True, realization
 
     from dnpsim.dynamics.liouville import evolve
 
-    times = np.concatenate([[0.0], np.logspace(-8, 3, 120 if quick else 400)])
+    name = "cross-effect-fig1c"
     cases = {
-        "coherent": paper_model("n-e1-e2", omega1=0.5e6, D=0.5e6),
-        "incoherent": paper_model("n-e1-e2", omega1=10e3, D=100e3, p=0.98, t1e=1.0),
+        "coherent": {"omega1": 0.5e6, "D": 0.5e6},
+        "incoherent": {"omega1": 10e3, "D": 100e3, "p": 0.98, "t1e": 1.0},
     }
-    data = {}
-    for name, model in cases.items():
-        tr = evolve(model, times)
-        data[name] = (tr.electron_polarization / -model.p, tr.nuclear_polarization[:, 0] / model.p)
-    ds = xr.Dataset({f"{c}_{v}": ("time", arr) for c, (pe, pn) in data.items()
-                     for v, arr in (("S1", pe[:, 0]), ("S2", pe[:, 1]), ("I1", pn))}, coords={"time": times})
-    ds["time"].attrs["units"] = "s"
-    ds.attrs["description"] = "relative polarizations p_S1/p, p_S2/p, p_I/p (paper sign), n-e1-e2 model"
+    parameters = {"mode": "quick" if quick else "full", "times": 120 if quick else 400, "model": "n-e1-e2",
+                  "cases": cases}
+    ds = load_finished(output_dir, name, parameters)
+    reused = ds is not None
+    if not reused:
+        times = np.concatenate([[0.0], np.logspace(-8, 3, parameters["times"])])
+        data = {}
+        for case, options in cases.items():
+            model = paper_model("n-e1-e2", **options)
+            tr = evolve(model, times)
+            data[case] = (tr.electron_polarization / -model.p, tr.nuclear_polarization[:, 0] / model.p)
+        ds = xr.Dataset({f"{c}_{v}": ("time", arr) for c, (pe, pn) in data.items()
+                         for v, arr in (("S1", pe[:, 0]), ("S2", pe[:, 1]), ("I1", pn))}, coords={"time": times})
+    times = ds["time"].values
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     for c, style in (("coherent", "-"), ("incoherent", "--")):
-        ax.semilogx(times[1:], ds[f"{c}_S1"][1:], style, color="tab:blue", label=f"S1 {c}")
-        ax.semilogx(times[1:], ds[f"{c}_S2"][1:], style, color="tab:green", label=f"S2 {c}")
-        ax.semilogx(times[1:], ds[f"{c}_I1"][1:], style, color="tab:orange", label=f"I1 {c}")
-    ax.set_xlabel("t (s)")
-    ax.set_ylabel("polarization / p")
+        ax.semilogx(times[1:], ds[f"{c}_S1"][1:], style, color="tab:blue", label=rf"$S_1$, {c}")
+        ax.semilogx(times[1:], ds[f"{c}_S2"][1:], style, color="tab:green", label=rf"$S_2$, {c}")
+        ax.semilogx(times[1:], ds[f"{c}_I1"][1:], style, color="tab:orange", label=rf"$I_1$, {c}")
+    ax.set_xlabel(r"$t$ (s)")
+    ax.set_ylabel(r"polarization / $p$")
     ax.legend(fontsize=7)
-    ax.set_title("Fig. 1(c): fast and slow stages (full master equation)")
-    return _save(ds, output_dir, "cross_effect_fig1c", fig)
+    ax.set_title(r"Fig. 1(c): fast and slow stages, $n-e_1-e_2$ (full master equation)", fontsize=9)
+    fig.tight_layout()
+    caption = (r"Karabanov et al. 2018, Fig. 1(c). Polarizations of electron 1 ($S_1$, blue), electron 2 ($S_2$, "
+               r"green) and the nucleus ($I_1$, orange) over the thermal electron polarization $p$. Solid: "
+               r"coherent regime, $p$ = 0.034, $\omega_1/2\pi = D/2\pi$ = 0.5 MHz, $T_{1e}$ = 3 ms "
+               r"($\eta_1 \sim 1$); dashed: incoherent regime, $p$ = 0.98, $\omega_1/2\pi$ = 10 kHz, "
+               r"$D/2\pi$ = 100 kHz, $T_{1e}$ = 1 s ($\eta_1 \sim 100$). Deterministic: no error bars.")
+    return _save(ds, fig, output_dir, name, parameters, caption, reused)
 
 
 def fig2ab_point(omega1: float, D: float) -> tuple[float, float]:
@@ -153,42 +184,53 @@ def fig2c_task(spec: dict, variants: list[dict], seed: int) -> list[dict]:
 
 def _grid(figure: str, omegas, Ds, compute, output_dir: Path, name: str, workers: int, progress: bool):
     """The (omega1, D) grid through the sweep runner: ``workers`` processes, progress,
-    resume from ``<name>.nc.parts``, a finished file of the same grid reused."""
+    resume from ``<name>.nc.parts/``."""
     from dnpsim.experiments.figures.common import figure_sweep, single_realization
 
     def finish(data):
-        data = single_realization(data).drop_vars("realization_seed")
-        for dim in ("omega1", "D"):
-            data[dim].attrs["units"] = "Hz"
-        return data
+        return single_realization(data).drop_vars("realization_seed")
 
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    return figure_sweep(grid_spec(figure, omegas, Ds), output_dir / f"{name}.nc", compute,
+    return figure_sweep(grid_spec(figure, omegas, Ds), work_directory(output_dir, name) / "grid.nc", compute,
                         validate=validate_grid_point, workers=workers, progress=progress, finish=finish)
+
+
+def _log_axis_with_zero(Ds):
+    """x positions of a D grid on a log axis: D = 0 drawn at a third of the next value."""
+    Ds = np.asarray(Ds, dtype=float)
+    return np.where(Ds > 0, Ds, Ds[Ds > 0].min() / 3 if np.any(Ds > 0) else 1.0)
 
 
 def make_fig2ab(quick: bool, output_dir: Path, progress: bool = True, realizations=None, workers: int = 1):
     """Fig. 2(a, b): enhancement and build-up time vs D for several omega_1."""
+    name = "cross-effect-fig2ab"
     Ds = np.concatenate([[0.0], np.logspace(3, 7, 9 if quick else 25)])
     omegas = FIG2_OMEGA1[1:3] if quick else FIG2_OMEGA1
-    ds = _grid("e1-e2-n", omegas, Ds, fig2ab_task, output_dir, "cross_effect_fig2ab", workers, progress)
-    ds["build_up_time"].attrs["units"] = "s"
+    parameters = {"mode": "quick" if quick else "full", "model": "e1-e2-n", "omega1_hz": list(omegas),
+                  "D_hz": Ds.tolist()}
+    ds = load_finished(output_dir, name, parameters)
+    reused = ds is not None
+    if not reused:
+        ds = _grid("e1-e2-n", omegas, Ds, fig2ab_task, output_dir, name, workers, progress)
     eps, tau = ds["enhancement"].values, ds["build_up_time"].values
     plt = pyplot()
     fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.6))
-    x = np.where(Ds > 0, Ds, Ds[1] / 3)  # D = 0 drawn at the left edge
+    x = _log_axis_with_zero(Ds)
     for i, w1 in enumerate(omegas):
-        a.semilogx(x / 1e3, eps[i], "o-", ms=3, label=f"omega_1 = {w1 / 1e3:g} kHz")
+        a.semilogx(x / 1e3, eps[i], "o-", ms=3, label=rf"$\omega_1/2\pi$ = {w1 / 1e3:g} kHz")
         b.loglog(x / 1e3, tau[i], "o-", ms=3)
-    a.set_xlabel("D (kHz)  [leftmost point: D = 0]")
-    a.set_ylabel("p_I / p")
-    b.set_xlabel("D (kHz)")
-    b.set_ylabel("tau (s)")
+    a.set_xlabel(r"$D/2\pi$ (kHz)")
+    a.set_ylabel(r"$p_I/p$")
+    b.set_xlabel(r"$D/2\pi$ (kHz)")
+    b.set_ylabel(r"$\tau$ (s)")
     a.legend(fontsize=7)
-    a.set_title("Fig. 2(a) e1-e2-n")
-    b.set_title("Fig. 2(b)")
-    return _save(ds, output_dir, "cross_effect_fig2ab", fig)
+    a.set_title(r"(a) enhancement, $e_1-e_2-n$", fontsize=9)
+    b.set_title(r"(b) build-up time", fontsize=9)
+    fig.tight_layout()
+    caption = (r"Karabanov et al. 2018, Fig. 2(a, b). Steady-state nuclear polarization enhancement $p_I/p$ (a) "
+               r"and build-up time $\tau$ of the fit $p_I = \epsilon(1 - e^{-t/\tau})$ (b) of the 3-spin "
+               r"$e_1-e_2-n$ model (full master equation) vs the electron-electron coupling $D$, for several "
+               r"$\omega_1$; the leftmost points are $D$ = 0. Deterministic: no error bars.")
+    return _save(ds, fig, output_dir, name, parameters, caption, reused)
 
 
 def fig2c_error(omega1: float, D: float) -> float:
@@ -209,20 +251,30 @@ def fig2c_error(omega1: float, D: float) -> float:
 
 def make_fig2c(quick: bool, output_dir: Path, progress: bool = True, realizations=None, workers: int = 1):
     """Fig. 2(c): projection error on the 5-spin pentagon vs D for several omega_1."""
+    name = "cross-effect-fig2c"
     Ds = np.logspace(3, 6.5, 6 if quick else 15)
     omegas = (3e3, 10e3, 30e3) if quick else (1e3, 3e3, 10e3, 20e3, 30e3)
-    ds = _grid("pentagon", omegas, Ds, fig2c_task, output_dir, "cross_effect_fig2c", workers, progress)
+    parameters = {"mode": "quick" if quick else "full", "model": "pentagon", "omega1_hz": list(omegas),
+                  "D_hz": Ds.tolist()}
+    ds = load_finished(output_dir, name, parameters)
+    reused = ds is not None
+    if not reused:
+        ds = _grid("pentagon", omegas, Ds, fig2c_task, output_dir, name, workers, progress)
     err = ds["error"].values
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.6))
     for i, w1 in enumerate(omegas):
-        ax.semilogx(Ds / 1e3, err[i], "o-", ms=3, label=f"omega_1 = {w1 / 1e3:g} kHz")
+        ax.semilogx(Ds / 1e3, err[i], "o-", ms=3, label=rf"$\omega_1/2\pi$ = {w1 / 1e3:g} kHz")
     ax.axhline(0.1, color="k", lw=0.5, ls=":")
-    ax.set_xlabel("D (kHz)")
-    ax.set_ylabel("max |p_FE - p_ZP| / p")
+    ax.set_xlabel(r"$D/2\pi$ (kHz)")
+    ax.set_ylabel(r"$\max_{t,k} |p_{FE} - p_{ZP}|/p$")
     ax.legend(fontsize=7)
-    ax.set_title("Fig. 2(c) pentagon")
-    return _save(ds, output_dir, "cross_effect_fig2c", fig)
+    ax.set_title("(c) pentagon", fontsize=9)
+    fig.tight_layout()
+    caption = (r"Karabanov et al. 2018, Fig. 2(c). Largest error over the build-up and the nuclei between the full "
+               r"master equation ($p_{FE}$) and the Zeeman projection ($p_{ZP}$, Eq. (4)) on the 5-spin pentagon, "
+               r"$p$ = 0.984, vs $D$ for several $\omega_1$; dotted: 0.1. Deterministic: no error bars.")
+    return _save(ds, fig, output_dir, name, parameters, caption, reused)
 
 
 #: Our Fig. 2(d, e) geometry (module docstring), metres.
@@ -252,51 +304,72 @@ def make_fig2de(quick: bool, output_dir: Path, progress: bool = True, realizatio
     from dnpsim.dynamics.cross_effect_kmc import kmc
     from dnpsim.observables.build_up import fit_build_up
 
+    name = "cross-effect-fig2de"
     trajectories = realizations or (20 if quick else 2000)
     t_end = 60.0 if quick else 220.0
-    times = np.linspace(0, t_end, 23)
-    out, fits = {}, {}
-    for label, dipolar, secular in FIG2DE_CASES:
-        model = fig2de_model(dipolar, secular)
-        res = kmc(model, times, trajectories, np.random.default_rng(11), threads=workers,
-                  min_pair_coupling=2 * np.pi * FIG2DE_MIN_PAIR_HZ)
-        out[label] = res
-        fit = fit_build_up(times, res.nuclear_polarization.mean(axis=1))
-        fits[label] = (fit.eps / model.p, fit.tau)
-    model = fig2de_model(True)
-    pos = model.positions
-    ds = xr.Dataset({f"{k}_polarization": (("time", "nucleus"), r.nuclear_polarization / model.p)
-                     for k, r in out.items()} | {f"{k}_stderr": (("time", "nucleus"), r.nuclear_stderr / model.p)
-                                                 for k, r in out.items()},
-                    coords={"time": times, "x": ("nucleus", pos[:, 0]), "y": ("nucleus", pos[:, 1]),
-                            "z": ("nucleus", pos[:, 2])})
-    ds.attrs["fits"] = json.dumps({k: {"eps_over_p": e, "tau_s": t} for k, (e, t) in fits.items()})
-    ds.attrs["trajectories"] = trajectories
+    parameters = {"mode": "quick" if quick else "full", "trajectories": trajectories, "t_end_s": t_end,
+                  "times": 23, "kmc_seed": 11, "geometry_seed": FIG2DE_SEED, "protons": 118,
+                  "electrons_m": FIG2DE_ELECTRONS.tolist(), "radius_m": FIG2DE_RADIUS,
+                  "min_distance_m": FIG2DE_MIN_DISTANCE, "min_pair_coupling_hz": FIG2DE_MIN_PAIR_HZ,
+                  "omega1_hz": 10e3, "omega_I_hz": 145e6, "p": 0.984}
+    ds = load_finished(output_dir, name, parameters)
+    reused = ds is not None
+    if not reused:
+        times = np.linspace(0, t_end, parameters["times"])
+        out, fits = {}, {}
+        for label, dipolar, secular in FIG2DE_CASES:
+            model = fig2de_model(dipolar, secular)
+            res = kmc(model, times, trajectories, np.random.default_rng(parameters["kmc_seed"]), threads=workers,
+                      min_pair_coupling=2 * np.pi * FIG2DE_MIN_PAIR_HZ)
+            out[label] = res
+            fit = fit_build_up(times, res.nuclear_polarization.mean(axis=1))
+            fits[label] = (fit.eps / model.p, fit.tau)
+        model = fig2de_model(True)
+        pos = model.positions
+        ds = xr.Dataset({f"{k}_polarization": (("time", "nucleus"), r.nuclear_polarization / model.p)
+                         for k, r in out.items()} | {f"{k}_stderr": (("time", "nucleus"), r.nuclear_stderr / model.p)
+                                                     for k, r in out.items()},
+                        coords={"time": times, "x": ("nucleus", pos[:, 0]), "y": ("nucleus", pos[:, 1]),
+                                "z": ("nucleus", pos[:, 2])})
+        ds.attrs["fits"] = json.dumps({k: {"eps_over_p": e, "tau_s": t} for k, (e, t) in fits.items()})
+        ds.attrs["trajectories"] = trajectories
+    fits = {k: (v["eps_over_p"], v["tau_s"]) for k, v in json.loads(ds.attrs["fits"]).items()}
+    times = ds["time"].values
+    x_nm, y_nm = ds["x"].values * 1e9, ds["y"].values * 1e9
+    dipolar = ds["dipolar_polarization"].values
     plt = pyplot()
     fig = plt.figure(figsize=(12, 3.8), layout="constrained")
-    snaps = [np.argmin(np.abs(times - 10.0)), times.size - 1]
+    snaps = [int(np.argmin(np.abs(times - 10.0))), times.size - 1]
     # one colour and size scale for both maps (the paper's "scale at the right")
-    top = max(float(out["dipolar"].nuclear_polarization[snaps].max()) / model.p, 1e-3)
+    top = max(float(dipolar[snaps].max()), 1e-3)
     for i, g in enumerate(snaps):
         ax = fig.add_subplot(1, 3, i + 1)
-        val = out["dipolar"].nuclear_polarization[g] / model.p
-        sc = ax.scatter(pos[:, 0] * 1e9, pos[:, 1] * 1e9, c=val, s=8 + 60 * np.clip(val / top, 0, 1), cmap="Blues",
+        val = dipolar[g]
+        sc = ax.scatter(x_nm, y_nm, c=val, s=8 + 60 * np.clip(val / top, 0, 1), cmap="Blues",
                         vmin=0, vmax=top, edgecolors="grey", linewidths=0.3)
         ax.scatter(FIG2DE_ELECTRONS[:, 0] * 1e9, FIG2DE_ELECTRONS[:, 1] * 1e9, c="red", s=80)
-        ax.set_title(f"(d) t = {times[g]:.0f} s, with d")
-        ax.set_xlabel("x (nm)")
-        ax.set_ylabel("y (nm)")
+        ax.set_title(f"(d) $t$ = {times[g]:.0f} s, with $d$", fontsize=9)
+        ax.set_xlabel(r"$x$ (nm)")
+        ax.set_ylabel(r"$y$ (nm)")
         ax.set_aspect("equal")
     fig.colorbar(sc, ax=fig.axes[:2], shrink=0.8, label=r"$p_{I,k}/p$")
     ax = fig.add_subplot(1, 3, 3)
+    labels = {"dipolar": "with $d$", "no_dipolar": "$d$ = 0", "dipolar_secular_hyperfine": "with $d$ and $A_{jk}$"}
     for k, style in (("dipolar", "-"), ("no_dipolar", "--"), ("dipolar_secular_hyperfine", ":")):
         eps, tau = fits[k]
         # a flat, noisy curve fits to any (eps, tau) with eps/tau fixed: say so instead
-        fitted = f"eps/p {eps:.2f}, tau {tau:.0f} s" if 0 < eps <= 1 and tau < 10 * t_end else "no build-up"
-        ax.plot(times, out[k].nuclear_polarization.mean(axis=1) / model.p, style,
-                label=f"{k.replace('_', ' ')} ({fitted})")
-    ax.set_xlabel("t (s)")
-    ax.set_ylabel(r"mean $p_I/p$")
+        fitted = (rf"$\epsilon/p$ = {eps:.2f}, $\tau$ = {tau:.0f} s" if 0 < eps <= 1 and tau < 10 * t_end
+                  else "no build-up")
+        ax.plot(times, ds[f"{k}_polarization"].mean("nucleus"), style, label=f"{labels[k]} ({fitted})")
+    ax.set_xlabel(r"$t$ (s)")
+    ax.set_ylabel(r"$\overline{p_I}/p$")
     ax.legend(fontsize=7, loc="upper left")
-    ax.set_title(f"(e) kMC, {trajectories} trajectories")
-    return _save(ds, output_dir, "cross_effect_fig2de", fig)
+    ax.set_title(f"(e) kMC, {trajectories} trajectories", fontsize=9)
+    caption = (r"Karabanov et al. 2018, Fig. 2(d, e). (d) $p_{I,k}/p$ of each of the 118 protons (colour and dot "
+               r"size; electrons: red) after 10 s and at the end of the build-up, with nuclear dipolar couplings $d$. "
+               r"(e) Mean over the protons of $p_{I,k}/p$: with $d$ (solid), $d$ = 0 (dashed), with $d$ and the "
+               r"secular hyperfine couplings $A_{jk}$ (dotted); $\epsilon$, $\tau$ from the fit "
+               r"$p_I = \epsilon(1 - e^{-t/\tau})$. Each $p_{I,k}$ is the kMC mean over "
+               f"{trajectories} trajectories; no error bars drawn (its standard error over the trajectories is "
+               r"in the data file, *_stderr).")
+    return _save(ds, fig, output_dir, name, parameters, caption, reused)

@@ -28,9 +28,10 @@ Both panels are sweeps (:mod:`dnpsim.experiments.eth`): realization r has the se
 ``realization_seeds(seed, R)[r]`` at every N and U, panel (a) is realization 0.
 
 Output: ``spin-temperature-fig4.nc`` (xarray Dataset, h5netcdf) and
-``spin-temperature-fig4.png`` in ``output_dir``, next to the raw sweeps of panel (b)
-(``eth-scaling-N<sizes>-R<R>.nc``, one per realization count): an interrupted run
-resumes from their ``.parts`` directories, a finished one is reused.
+``spin-temperature-fig4.png`` in ``output_dir``, nothing else.  The sweeps of panel (b)
+(one per realization count) run in ``spin-temperature-fig4.nc.parts/``, where an
+interrupted run resumes; a finished figure of the same parameters is reused (only the
+plot is drawn again).
 
 Run as a script::
 
@@ -51,7 +52,7 @@ from dnpsim.experiments.eth import (
     eigenstate_spin_z,
     eth_scaling,
 )
-from dnpsim.io import write_netcdf
+from dnpsim.experiments.figures.common import load_finished, save_figure, work_directory
 from dnpsim.observables.localization import default_site
 
 NETCDF_NAME = "spin-temperature-fig4.nc"
@@ -68,6 +69,22 @@ FULL = {"panel_a_size": 12, "sizes": (8, 10, 12, 14, 16),
         "realizations": {8: 20, 10: 20, 12: 20, 14: 3, 16: 3}}
 #: Sizes from which the full mode uses at most this many realizations.
 LARGE_SIZE, LARGE_REALIZATIONS = 14, 3
+
+#: Units and long names of the figure's variables and coordinates.
+QUANTITIES = {
+    "n_electrons": ("1", "number of electron spins N"),
+    "coupling": ("Hz", "dipolar scale U / 2pi"),
+    "realization": ("1", "index of the disorder realization"),
+    "realization_seed": ("1", "seed of this realization, at every N and U"),
+    "delta_m": ("1", "mean |delta M_n^1| over the M = 0 eigenstates and the realizations"),
+    "delta_m_error": ("1", "standard error of delta_m over the realizations (std ddof=1 / sqrt(R))"),
+    "delta_m_samples": ("1", "mean |delta M_n^1| over the M = 0 eigenstates, per realization"),
+    "realizations": ("1", "number of disorder realizations R of this N"),
+    "site": ("1", "the spin S^1 (0-based site N // 2)"),
+    "sector_dim": ("1", "dimension C(N, N/2) of the M = 0 sector"),
+    "spin_z_a": ("1", "<n|S_z^1|n> of each M = 0 eigenstate of one realization (panel a)"),
+    "energy_a": ("Hz", "eigen-energy / 2pi of each M = 0 eigenstate of one realization (panel a)"),
+}
 
 
 def _plan(quick: bool, realizations: int | None, max_size: int | None) -> dict:
@@ -117,14 +134,14 @@ def plot(ds, path: Path) -> Path:
         color = COLORS[k % len(COLORS)]
         values = np.asarray(ds["spin_z_a"][k])
         ax_a.plot(np.arange(values.size), values, ".", ms=2.5, color=color, alpha=0.7,
-                  label=f"U = {u / 1e6:g} MHz", rasterized=True)
+                  label=rf"$U/2\pi$ = {u / 1e6:g} MHz", rasterized=True)
     ax_a.axhline(0.0, color="0.5", lw=0.7)
     # headroom above +1/2 keeps the legend off the data
     ax_a.set_ylim(-0.58, 0.82)
     ax_a.set_yticks([-0.5, -0.25, 0.0, 0.25, 0.5])
     ax_a.set_xlabel(r"eigenstate $n$ (increasing energy)")
     ax_a.set_ylabel(r"$\langle n|\hat S_z^1|n\rangle$")
-    ax_a.set_title(f"(a) N = {n_a}, M = 0, one realization, site {ds.attrs['panel_a_site']}", fontsize=9)
+    ax_a.set_title(f"(a) $N$ = {n_a}, $M$ = 0, one realization, site {ds.attrs['panel_a_site']}", fontsize=9)
     ax_a.legend(fontsize=8, markerscale=4, loc="upper center", ncol=3)
 
     sizes = np.asarray(ds["n_electrons"])
@@ -132,21 +149,35 @@ def plot(ds, path: Path) -> Path:
         color = COLORS[k % len(COLORS)]
         mean = np.asarray(ds["delta_m"][:, k])
         err = np.nan_to_num(np.asarray(ds["delta_m_error"][:, k]))
-        ax_b.errorbar(sizes, mean, yerr=err, fmt="o-", ms=4, capsize=2, color=color, label=f"U = {u / 1e6:g} MHz")
+        ax_b.errorbar(sizes, mean, yerr=err, fmt="o-", ms=4, capsize=2, color=color,
+                      label=rf"$U/2\pi$ = {u / 1e6:g} MHz")
     ax_b.set_yscale("log")
     ax_b.set_xticks(sizes)
     ax_b.set_xlabel(r"$N$")
     ax_b.set_ylabel(r"$\overline{|\delta M_n^1|}$")
     counts = ", ".join(f"{int(n)}: {int(r)}" for n, r in zip(sizes, np.asarray(ds["realizations"])))
-    ax_b.set_title("(b) mean over M = 0 eigenstates and realizations\n"
-                   f"site N // 2; realizations per N  {counts}", fontsize=9)
+    ax_b.set_title("(b) mean over $M$ = 0 eigenstates and realizations\n"
+                   f"site $N$ // 2; realizations per $N$:  {counts}", fontsize=9)
     ax_b.legend(fontsize=8, loc="lower left")
     fig.suptitle(r"ETH test, $\Delta\omega_e/2\pi$ = " + f"{ds.attrs['half_width_hz'] / 1e6:g} MHz "
                  "(De Luca et al. 2016, Fig. 4)", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    if path is not None:
+        fig.savefig(path)
+        plt.close(fig)
+    return fig
+
+
+def caption(ds) -> str:
+    """The text under the plot: what is drawn, and what the error bars are."""
+    counts = ", ".join(f"{int(r)}" for r in np.asarray(ds["realizations"]))
+    return (r"De Luca et al. 2016, Fig. 4. (a) $\langle n|\hat S_z^1|n\rangle$ of every eigenstate of the $M$ = 0 "
+            r"sector of one realization, by increasing energy; blue, red, green: $U/2\pi$ = 2, 15, 45 MHz (the "
+            r"paper's third colour is blue again). (b) $|\delta M_n^1|$ averaged over the $M$ = 0 eigenstates and "
+            f"the realizations ({counts} realizations for $N$ = "
+            + ", ".join(str(int(n)) for n in np.asarray(ds["n_electrons"]))
+            + r"); error bars: standard error of the mean over the $R$ realizations ($\sigma/\sqrt{R}$). "
+            r"$\Delta\omega_e/2\pi$ = 54 MHz, equally spaced offsets.")
 
 
 def make_figure(quick: bool, output_dir: Path, progress: bool = True, realizations: int | None = None,
@@ -179,22 +210,11 @@ def make_figure(quick: bool, output_dir: Path, progress: bool = True, realizatio
     """
     if n_electrons is not None:
         max_size = n_electrons if max_size is None else min(max_size, n_electrons)
-    import dnpsim
     from dnpsim.experiments.executors import make_executor
-    from dnpsim.provenance import git_revision
 
+    name = NETCDF_NAME[: -len(".nc")]
     output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
     plan = _plan(quick, realizations, max_size)
-    start = time.perf_counter()
-
-    # one pool for the sweeps of both panels; every realization's seed comes from the sweep
-    with make_executor("processes" if workers > 1 else "serial", workers if workers > 1 else None) as executor:
-        panel_a = panel_a_data(plan["panel_a_size"], COUPLINGS_HZ, seed=seed, executor=executor, progress=progress)
-        scaling = eth_scaling(plan["sizes"], COUPLINGS_HZ, plan["realizations"], DEFAULT_HALF_WIDTH_HZ, seed=seed,
-                              site=None, progress=progress, executor=executor, output_dir=output_dir)
-
-    ds = scaling.merge(panel_a, combine_attrs="no_conflicts")
     parameters = {
         "mode": "quick" if quick else "full",
         "couplings_hz": list(COUPLINGS_HZ),
@@ -205,21 +225,29 @@ def make_figure(quick: bool, output_dir: Path, progress: bool = True, realizatio
         "realizations": {str(n): r for n, r in plan["realizations"].items()},
         "seed": seed,
         "site": "N // 2",
-        "workers": workers,
     }
-    ds.attrs.update({
-        "title": "ETH test of the electron spins: Fig. 4 of De Luca et al., PRB 94, 014203 (2016)",
-        "dnpsim_version": dnpsim.__version__,
-        "git_revision": git_revision(),
-        "mode": parameters["mode"],
-        "parameters": json.dumps(parameters),
-        "wall_time_s": time.perf_counter() - start,
-    })
-    nc_path = output_dir / NETCDF_NAME
-    png_path = output_dir / PNG_NAME
-    write_netcdf(ds, nc_path)
-    plot(ds, png_path)
-    return nc_path, png_path
+    ds = load_finished(output_dir, name, parameters)
+    reused = ds is not None
+    if not reused:
+        start = time.perf_counter()
+        # one pool for the sweeps of both panels; every realization's seed comes from the sweep
+        with make_executor("processes" if workers > 1 else "serial", workers if workers > 1 else None) as executor:
+            panel_a = panel_a_data(plan["panel_a_size"], COUPLINGS_HZ, seed=seed, executor=executor,
+                                   progress=progress)
+            scaling = eth_scaling(plan["sizes"], COUPLINGS_HZ, plan["realizations"], DEFAULT_HALF_WIDTH_HZ,
+                                  seed=seed, site=None, progress=progress, executor=executor,
+                                  output_dir=work_directory(output_dir, name))
+        ds = scaling.merge(panel_a, combine_attrs="no_conflicts")
+        ds.attrs.update({
+            "title": "ETH test of the electron spins: Fig. 4 of De Luca et al., PRB 94, 014203 (2016)",
+            "mode": parameters["mode"],
+            "parameters": json.dumps(dict(parameters, workers=workers)),
+            "wall_time_s": time.perf_counter() - start,
+        })
+    specs = json.loads(ds.attrs.pop("specs", "[]"))
+    fig = plot(ds, None)
+    return save_figure(ds, fig, output_dir, name, parameters=parameters, caption=caption(ds), spec=specs,
+                       quantities=QUANTITIES, reused=reused)
 
 
 def main(argv=None) -> None:

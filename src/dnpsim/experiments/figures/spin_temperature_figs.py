@@ -21,7 +21,10 @@ Choices the paper leaves open, stated here and in the files' attributes:
 
 Every figure is a sweep (:func:`dnpsim.experiments.sweep.run_sweep`): disorder
 realizations run in parallel with ``workers`` processes, progress is shown and an
-interrupted full run resumes from its ``.parts`` directory.
+interrupted full run resumes from ``<figure>.nc.parts/``.  Each command writes
+``<figure>.nc`` and ``<figure>.png`` only (:func:`~.common.save_figure`); Fig. 5 reads
+the data of Fig. 3 when ``spin-temperature-fig3.nc`` of the same N, realizations and
+couplings is in the output directory.
 """
 
 from __future__ import annotations
@@ -31,9 +34,16 @@ from pathlib import Path
 
 import numpy as np
 
-from dnpsim.experiments.figures.common import (FIGURE_TABLE, engine_spec, figure_sweep, point_spec,
-                                               validate_engine_spec)
-from dnpsim.io import write_netcdf
+from dnpsim.experiments.figures.common import (
+    FIGURE_TABLE,
+    engine_spec,
+    figure_sweep,
+    load_finished,
+    point_spec,
+    save_figure,
+    validate_engine_spec,
+    work_directory,
+)
 from dnpsim.plots import pyplot
 from dnpsim.units import TWO_PI
 
@@ -53,6 +63,27 @@ FIG3_DETUNING = -20e6
 FIG2_COUPLINGS = (2e6, 15e6)
 FIG3_COUPLINGS = (2e6, 3.5e6, 5e6, 7.5e6, 10e6, 15e6, 22e6, 30e6, 45e6)
 FIG3_FIELDS = (1.5, 2.5, 3.35, 4.5, 6.0, 8.0)
+#: Quick-mode grids of Figs. 3 and 5.
+QUICK_COUPLINGS = (2e6, 5e6, 15e6, 45e6)
+QUICK_FIELDS = (2.5, 3.35, 4.5)
+ROOT_SEED = 2016
+
+#: Units and long names of the figures' own variables (the others: dnpsim.units.QUANTITIES).
+QUANTITIES = {
+    "scale": ("Hz", "dipolar coupling scale U / 2pi"),
+    "field": ("T", "magnetic field B (omega_e, Delta omega_e, omega_n and the detuning scale with it)"),
+    "mw_frequency": ("Hz", "microwave frequency omega_MW / 2pi"),
+    "mean_block_energy": ("rad/s", "stationary average of the electron eigen-energies E_n"),
+    "mean_magnetization": ("1", "stationary average of the electron magnetization M = sum_i S_z^i"),
+    "block_energies": ("rad/s", "electron eigen-energies E_n of the realization"),
+    "magnetizations": ("1", "magnetization M_n of each electron eigenstate"),
+    "nuclear_polarization_fm": ("1", "Eq. (1) with beta_s fitted to the realization averages, Eq. (18) (FM)"),
+    "inverse_spin_temperature_fm": ("s/rad", "beta_s fitted to the realization averages, Eq. (18) (FM)"),
+    "nuclear_polarization_pe": ("1", "Eq. (1) with the perturbative beta_s^PE, Eqs. (23)-(25), N -> infinity"),
+    "kl_divergence_mean": ("1", "Kullback-Leibler divergence Eq. (27), mean over realizations"),
+    "kl_divergence_std": ("1", "Kullback-Leibler divergence Eq. (27), standard deviation over realizations"),
+    "nuclear_polarization_std": ("1", "sample-to-sample standard deviation of P_n over realizations"),
+}
 
 
 def base_spec(n: int, coupling: float, *, field: float = TABLE_I["field"], detuning: float = FIG3_DETUNING) -> dict:
@@ -146,14 +177,13 @@ def averaged_fit(data, electron_larmor_hz: float, nuclear_larmor_hz: float):
             fm[{**sel, "mw_frequency": j}] = fit.nuclear_polarization(TWO_PI * nuclear_larmor_hz)
             beta[{**sel, "mw_frequency": j}] = fit.beta_s
     data["nuclear_polarization_fm"] = fm
-    data["nuclear_polarization_fm"].attrs["description"] = "Eq. (1) with the realization-averaged fit of Eq. (18)"
     data["inverse_spin_temperature_fm"] = beta
-    data["inverse_spin_temperature_fm"].attrs["units"] = "s/rad"
     return data
 
 
-def _run(spec: dict, sweep: dict, output: Path, frequencies, workers: int, progress: bool):
-    """Run one figure sweep (or reuse ``output`` if it holds the same finished sweep);
+def _run(spec: dict, sweep: dict, output: Path | None, frequencies, workers: int, progress: bool):
+    """Run one figure sweep into ``output`` (a ``.nc`` path in the figure's work
+    directory, or None: in memory; a finished file of the same sweep is reused);
     ``frequencies`` (Hz) go in the spec's ``figure`` table, so the sweep's fingerprint
     covers them."""
     spec = dict(copy.deepcopy(spec), sweep=sweep)
@@ -163,34 +193,48 @@ def _run(spec: dict, sweep: dict, output: Path, frequencies, workers: int, progr
     def finish(data):
         if frequencies is None:
             return data
-        data = data.assign_coords(mw_frequency=np.asarray(spec[FIGURE_TABLE]["mw_frequencies"]))
-        data["mw_frequency"].attrs["units"] = "Hz"
-        return data
+        return data.assign_coords(mw_frequency=np.asarray(spec[FIGURE_TABLE]["mw_frequencies"]))
 
     return figure_sweep(spec, output, realization_task, validate=validate_engine_spec, workers=workers,
                         progress=progress, finish=finish)
 
 
+def _in(work: Path | None, name: str) -> Path | None:
+    return None if work is None else Path(work) / name
+
+
+def _mode(quick: bool) -> str:
+    return "quick" if quick else "full"
+
+
+def _math_u(value_hz: float) -> str:
+    return rf"$U/2\pi$ = {value_hz / 1e6:g} MHz"
+
+
 # ----------------------------------------------------------------------- Fig. 2
-def fig2_data(n: int, realizations: int, output_dir: Path, *, num: int = 41, workers: int = 1, progress=True):
+def fig2_data(n: int, realizations: int, work: Path | None, *, num: int = 41, workers: int = 1, progress=True):
     """DNP profiles for U = 2 and 15 MHz; returns the Dataset (dims scale,
-    realization, mw_frequency, state) with the averaged-fit prediction added."""
+    realization, mw_frequency, state) with the averaged-fit prediction added.  ``work``:
+    directory of the resumable sweep (``fig2.nc`` there), or None (in memory)."""
     freqs = np.linspace(93.84e9, 93.96e9, num)
-    sweep = {"model.couplings.scale": list(FIG2_COUPLINGS), "realizations": realizations, "seed": 2016}
-    data = _run(base_spec(n, FIG2_COUPLINGS[0]), sweep, output_dir / "spin-temperature-fig2.raw.nc", freqs, workers,
-                progress)
+    sweep = {"model.couplings.scale": list(FIG2_COUPLINGS), "realizations": realizations, "seed": ROOT_SEED}
+    data = _run(base_spec(n, FIG2_COUPLINGS[0]), sweep, _in(work, "fig2.nc"), freqs, workers, progress)
     return averaged_fit(data, TABLE_I["electron_larmor"], TABLE_I["nuclear_larmor"])
 
 
 def make_fig2(quick: bool, output_dir: Path, progress: bool = True, realizations: int | None = None,
               workers: int = 1, n_electrons: int | None = None):
     """``dnpsim figure spin-temperature-fig2``: quick N = 8 x 6 realizations, full N = 12 x 100."""
+    name = "spin-temperature-fig2"
     n, r = (8, 6) if quick else (12, 100)
     n, r = n_electrons or n, realizations or r
-    data = fig2_data(n, r, output_dir, workers=workers, progress=progress)
-    nc, png = output_dir / "spin-temperature-fig2.nc", output_dir / "spin-temperature-fig2.png"
-    write_netcdf(data, nc, {"figure": "De Luca et al. 2016, Fig. 2", "n_electrons": n, "mode": "quick" if quick else "full",
-                     "hyperfine_scale_hz": HYPERFINE_SCALE})
+    parameters = {"mode": _mode(quick), "n_electrons": n, "realizations": r, "couplings_hz": list(FIG2_COUPLINGS),
+                  "mw_frequencies": 41, "seed": ROOT_SEED}
+    data = load_finished(output_dir, name, parameters)
+    reused = data is not None
+    if not reused:
+        data = fig2_data(n, r, work_directory(output_dir, name), workers=workers, progress=progress)
+    r = data.sizes["realization"]
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
     f = data["mw_frequency"].values / 1e9
@@ -198,40 +242,59 @@ def make_fig2(quick: bool, output_dir: Path, progress: bool = True, realizations
         sub = data.isel(scale=i)
         pn = sub["nuclear_polarization"]
         line = ax.errorbar(f, pn.mean("realization"), yerr=pn.std("realization"), fmt="o", ms=3, capsize=2,
-                           color=("tab:red", "tab:blue")[i % 2], label=f"U = {u / 1e6:g} MHz")
+                           color=("tab:red", "tab:blue")[i % 2], label=_math_u(u))
         ax.plot(f, sub["nuclear_polarization_fm"], "--", color=line[0].get_color())
     ax.axhline(0, color="0.6", lw=0.8)
     ax.set_xlabel(r"$\omega_{MW}/2\pi$ (GHz)")
     ax.set_ylabel(r"$P_n$")
-    ax.set_title(f"DNP profile, N = {n}, {data.sizes['realization']} realizations (dashed: Eq. (1), FM)", fontsize=9)
+    ax.set_title(f"DNP profile, $N$ = {n}, {r} realizations", fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(png)
-    plt.close(fig)
-    return nc, png
+    caption = (f"De Luca et al. 2016, Fig. 2. Symbols: stationary $P_n$ (rate equation), mean over {r} disorder "
+               f"realizations; error bars: standard deviation over the {r} realizations. Dashed: Eq. (1) with "
+               r"$\beta_s$ fitted to the realization averages (Eq. (18), FM). Red: $U/2\pi$ = 2 MHz, blue: 15 MHz.")
+    return save_figure(data, fig, output_dir, name, parameters=parameters, caption=caption, quantities=QUANTITIES,
+                       attrs={"paper": "De Luca et al., PRB 94, 014203 (2016), Fig. 2", "n_electrons": n,
+                              "mode": _mode(quick), "hyperfine_scale_hz": HYPERFINE_SCALE},
+                       reused=reused)
 
 
 # ------------------------------------------------------------------ Fig. 3 / 5
-def fig3_data(n: int, realizations: int, output_dir: Path, *, couplings=FIG3_COUPLINGS, fields=FIG3_FIELDS,
-              workers: int = 1, progress=True):
-    """P_n vs U (B = 3.35 T) and vs B (U = 15 MHz).  Returns two Datasets."""
-    sweep_u = {"model.couplings.scale": list(couplings), "realizations": realizations, "seed": 2016}
-    vs_u = _run(base_spec(n, couplings[0]), sweep_u, output_dir / "spin-temperature-fig3-U.raw.nc", None, workers,
-                progress)
+def coupling_data(n: int, realizations: int, work: Path | None, *, couplings=FIG3_COUPLINGS, workers: int = 1,
+                  progress=True):
+    """P_n vs U at B = 3.35 T (Fig. 3 left, Fig. 5), with the FM and PE predictions."""
+    sweep_u = {"model.couplings.scale": list(couplings), "realizations": realizations, "seed": ROOT_SEED}
+    vs_u = _run(base_spec(n, couplings[0]), sweep_u, _in(work, "vs-coupling.nc"), None, workers, progress)
     vs_u = averaged_fit(vs_u, TABLE_I["electron_larmor"], TABLE_I["nuclear_larmor"])
-    out_b = []
-    for b in fields:
-        spec = base_spec(n, 15e6, field=b)
-        sweep_b = {"realizations": realizations, "seed": 2016}
-        data = _run(spec, sweep_b, output_dir / f"spin-temperature-fig3-B{b:g}.raw.nc", None, workers, progress)
-        scale = b / TABLE_I["field"]
-        data = averaged_fit(data, TABLE_I["electron_larmor"] * scale, TABLE_I["nuclear_larmor"] * scale)
-        out_b.append(data.expand_dims(field=[b]))
+    vs_u["nuclear_polarization_pe"] = ("scale", [_safe_pe(u) for u in vs_u["scale"].values])
+    return vs_u
+
+
+def field_data(n: int, realizations: int, work: Path | None, *, fields=FIG3_FIELDS, workers: int = 1,
+               progress=True):
+    """P_n vs B at U = 15 MHz (Fig. 3 right), with the FM and PE predictions."""
     import xarray as xr
 
-    vs_b = xr.concat(out_b, dim="field")
-    vs_b["field"].attrs["units"] = "T"
-    return vs_u, vs_b
+    out_b, specs = [], []
+    for b in fields:
+        spec = base_spec(n, 15e6, field=b)
+        sweep_b = {"realizations": realizations, "seed": ROOT_SEED}
+        data = _run(spec, sweep_b, _in(work, f"vs-field-B{b:g}.nc"), None, workers, progress)
+        scale = b / TABLE_I["field"]
+        data = averaged_fit(data, TABLE_I["electron_larmor"] * scale, TABLE_I["nuclear_larmor"] * scale)
+        specs.append(data.attrs.get("spec"))
+        out_b.append(data.expand_dims(field=[b]))
+    vs_b = xr.concat(out_b, dim="field", combine_attrs="override")
+    vs_b.attrs["spec"] = "[" + ", ".join(specs) + "]"
+    vs_b["nuclear_polarization_pe"] = ("field", [_safe_pe(15e6, b) for b in vs_b["field"].values])
+    return vs_b
+
+
+def fig3_data(n: int, realizations: int, work: Path | None, *, couplings=FIG3_COUPLINGS, fields=FIG3_FIELDS,
+              workers: int = 1, progress=True):
+    """P_n vs U (B = 3.35 T) and vs B (U = 15 MHz).  Returns two Datasets."""
+    return (coupling_data(n, realizations, work, couplings=couplings, workers=workers, progress=progress),
+            field_data(n, realizations, work, fields=fields, workers=workers, progress=progress))
 
 
 def perturbative_polarization(coupling_hz: float, field: float = TABLE_I["field"]) -> float:
@@ -248,33 +311,12 @@ def perturbative_polarization(coupling_hz: float, field: float = TABLE_I["field"
     return result.nuclear_polarization(TWO_PI * TABLE_I["nuclear_larmor"] * scale)
 
 
-def _fig3_sizes(quick: bool, realizations: int | None, n_electrons: int | None):
+def _fig3_parameters(quick: bool, realizations: int | None, n_electrons: int | None) -> dict:
     n, r = (8, 8) if quick else (12, 100)
-    return n_electrons or n, realizations or r
-
-
-def _fig3_and_5_data(quick, output_dir, realizations, workers, progress, n_electrons=None):
-    n, r = _fig3_sizes(quick, realizations, n_electrons)
-    nc = output_dir / "spin-temperature-fig3.nc"
-    if nc.exists():
-        import xarray as xr
-
-        with xr.open_dataset(nc, engine="h5netcdf", group="vs_coupling") as a, \
-                xr.open_dataset(nc, engine="h5netcdf", group="vs_field") as b:
-            if a.attrs.get("n_electrons") == n and a.sizes["realization"] == r:
-                return n, a.load(), b.load(), nc
-    fields = (2.5, 3.35, 4.5) if quick else FIG3_FIELDS
-    couplings = (2e6, 5e6, 15e6, 45e6) if quick else FIG3_COUPLINGS
-    vs_u, vs_b = fig3_data(n, r, output_dir, couplings=couplings, fields=fields, workers=workers, progress=progress)
-    vs_u["nuclear_polarization_pe"] = ("scale", [_safe_pe(u) for u in vs_u["scale"].values])
-    vs_b["nuclear_polarization_pe"] = ("field", [_safe_pe(15e6, b) for b in vs_b["field"].values])
-    for d in (vs_u, vs_b):
-        d.attrs.update({"figure": "De Luca et al. 2016, Fig. 3 / Fig. 5", "n_electrons": n,
-                        "mode": "quick" if quick else "full", "mw_detuning_hz_at_3.35T": FIG3_DETUNING,
-                        "hyperfine_scale_hz": HYPERFINE_SCALE})
-        d.attrs.pop("spec", None)
-    write_netcdf({"vs_coupling": vs_u, "vs_field": vs_b}, nc)
-    return n, vs_u, vs_b, nc
+    return {"mode": _mode(quick), "n_electrons": n_electrons or n, "realizations": realizations or r,
+            "couplings_hz": list(QUICK_COUPLINGS if quick else FIG3_COUPLINGS),
+            "fields_t": list(QUICK_FIELDS if quick else FIG3_FIELDS), "seed": ROOT_SEED,
+            "mw_detuning_hz_at_3.35T": FIG3_DETUNING}
 
 
 def _safe_pe(coupling, field=TABLE_I["field"]):
@@ -284,66 +326,125 @@ def _safe_pe(coupling, field=TABLE_I["field"]):
         return np.nan
 
 
+def _std_caption(r: int) -> str:
+    return f"error bars: standard deviation over the {r} realizations"
+
+
 def make_fig3(quick: bool, output_dir: Path, progress: bool = True, realizations: int | None = None,
               workers: int = 1, n_electrons: int | None = None):
     """``dnpsim figure spin-temperature-fig3``: quick N = 8 x 8, full N = 12 x 100."""
-    n, vs_u, vs_b, nc = _fig3_and_5_data(quick, output_dir, realizations, workers, progress, n_electrons)
-    png = output_dir / "spin-temperature-fig3.png"
+    name = "spin-temperature-fig3"
+    parameters = _fig3_parameters(quick, realizations, n_electrons)
+    n, r = parameters["n_electrons"], parameters["realizations"]
+    data = load_finished(output_dir, name, parameters)
+    reused = data is not None
+    if not reused:
+        work = work_directory(output_dir, name)
+        vs_u, vs_b = fig3_data(n, r, work, couplings=parameters["couplings_hz"], fields=parameters["fields_t"],
+                               workers=workers, progress=progress)
+        data = {"vs_coupling": vs_u, "vs_field": vs_b}
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), dpi=120, sharey=True)
-    for ax, data, dim, scale, label in ((axes[0], vs_u, "scale", 1e6, "U (MHz)"), (axes[1], vs_b, "field", 1, "B (T)")):
-        x = data[dim].values / scale
-        pn = data["nuclear_polarization"].isel(mw_frequency=0)
+    panels = ((axes[0], data["vs_coupling"], "scale", 1e6, r"$U/2\pi$ (MHz)"),
+              (axes[1], data["vs_field"], "field", 1, r"$B$ (T)"))
+    for ax, panel, dim, scale, label in panels:
+        x = panel[dim].values / scale
+        pn = panel["nuclear_polarization"].isel(mw_frequency=0)
         ax.errorbar(x, pn.mean("realization"), yerr=pn.std("realization"), fmt="o", color="tab:red", ms=5,
-                    capsize=2, label="$P_n$ (rate equation)")
-        ax.plot(x, data["nuclear_polarization_fm"].isel(mw_frequency=0), "^", color="tab:blue",
+                    capsize=2, label=r"$P_n$ (rate equation)")
+        ax.plot(x, panel["nuclear_polarization_fm"].isel(mw_frequency=0), "^", color="tab:blue",
                 label=r"Eq. (1), $\beta_s^{FM}$")
-        ax.plot(x, data["nuclear_polarization_pe"], "k--", label=r"Eq. (1), $\beta_s^{PE}$ ($N=\infty$)")
+        ax.plot(x, panel["nuclear_polarization_pe"], "k--", label=r"Eq. (1), $\beta_s^{PE}$ ($N=\infty$)")
         ax.set_xlabel(label)
-    axes[0].set_ylabel("$P_n$")
+    axes[0].set_ylabel(r"$P_n$")
     axes[0].legend(fontsize=7)
-    fig.suptitle(f"Breakdown of the spin temperature, N = {n}, {vs_u.sizes['realization']} realizations", fontsize=9)
+    axes[0].set_title(r"$B$ = 3.35 T", fontsize=9)
+    axes[1].set_title(r"$U/2\pi$ = 15 MHz", fontsize=9)
+    fig.suptitle(f"Breakdown of the spin temperature, $N$ = {n}, {r} realizations", fontsize=9)
     fig.tight_layout()
-    fig.savefig(png)
-    plt.close(fig)
-    return nc, png
+    caption = (f"De Luca et al. 2016, Fig. 3. Red disks: stationary $P_n$ averaged over {r} realizations, "
+               f"{_std_caption(r)}. Blue triangles: Eq. (1) with the fitted " r"$\beta_s^{FM}$ (Eq. (18)); "
+               r"black dashed: Eq. (1) with the perturbative $\beta_s^{PE}$ (Eqs. (23)-(25), $N\to\infty$). "
+               r"$\omega_{MW} = \omega_e - 2\pi\times 20$ MHz, scaled with $B$.")
+    return save_figure(data, fig, output_dir, name, parameters=parameters, caption=caption, quantities=QUANTITIES,
+                       attrs={"paper": "De Luca et al., PRB 94, 014203 (2016), Fig. 3", "n_electrons": n,
+                              "mode": _mode(quick), "hyperfine_scale_hz": HYPERFINE_SCALE},
+                       reused=reused)
+
+
+def _fig5_coupling_data(quick, output_dir, realizations, workers, progress, n_electrons):
+    """The P_n-vs-U data of Fig. 3 (left): from ``spin-temperature-fig3.nc`` in
+    ``output_dir`` when it holds the same N, realizations and couplings, else computed
+    (only this sweep, in Fig. 5's work directory)."""
+    import json
+
+    import xarray as xr
+
+    fig3 = _fig3_parameters(quick, realizations, n_electrons)
+    path = Path(output_dir) / "spin-temperature-fig3.nc"
+    same = ("n_electrons", "realizations", "couplings_hz", "seed")
+    if path.is_file():
+        try:
+            with xr.open_dataset(path, engine="h5netcdf", group="vs_coupling") as stored:
+                theirs = json.loads(stored.attrs.get("figure_parameters", "{}"))
+                if all(theirs.get(k) == fig3[k] for k in same):
+                    return fig3, stored.load()
+        except (OSError, ValueError):
+            pass
+    work = work_directory(output_dir, "spin-temperature-fig5")
+    return fig3, coupling_data(fig3["n_electrons"], fig3["realizations"], work, couplings=fig3["couplings_hz"],
+                               workers=workers, progress=progress)
 
 
 def make_fig5(quick: bool, output_dir: Path, progress: bool = True, realizations: int | None = None,
               workers: int = 1, n_electrons: int | None = None):
     """``dnpsim figure spin-temperature-fig5``: KL divergence and P_n fluctuations vs U
-    (reuses the Fig. 3 data when present in ``output_dir``)."""
-    n, vs_u, _, _ = _fig3_and_5_data(quick, output_dir, realizations, workers, progress, n_electrons)
+    (reads the data of Fig. 3 when ``spin-temperature-fig3.nc`` of the same run is in
+    ``output_dir``)."""
     import xarray as xr
 
-    summary = xr.Dataset({
-        "kl_divergence": vs_u["kl_divergence"].isel(mw_frequency=0).mean("realization"),
-        "kl_divergence_std": vs_u["kl_divergence"].isel(mw_frequency=0).std("realization"),
-        "nuclear_polarization_std": vs_u["nuclear_polarization"].isel(mw_frequency=0).std("realization"),
-    })
-    summary.attrs.update(vs_u.attrs)
-    summary.attrs["figure"] = "De Luca et al. 2016, Fig. 5"
-    nc, png = output_dir / "spin-temperature-fig5.nc", output_dir / "spin-temperature-fig5.png"
-    write_netcdf(summary, nc)
+    name = "spin-temperature-fig5"
+    fig3 = _fig3_parameters(quick, realizations, n_electrons)
+    parameters = {k: v for k, v in fig3.items() if k != "fields_t"}
+    n, r = fig3["n_electrons"], fig3["realizations"]
+    summary = load_finished(output_dir, name, parameters)
+    reused = summary is not None
+    if not reused:
+        _, vs_u = _fig5_coupling_data(quick, output_dir, realizations, workers, progress, n_electrons)
+        kl = vs_u["kl_divergence"].isel(mw_frequency=0)
+        summary = xr.Dataset({
+            "kl_divergence": kl,
+            "kl_divergence_mean": kl.mean("realization"),
+            "kl_divergence_std": kl.std("realization"),
+            "nuclear_polarization": vs_u["nuclear_polarization"].isel(mw_frequency=0),
+            "nuclear_polarization_std": vs_u["nuclear_polarization"].isel(mw_frequency=0).std("realization"),
+        })
+        summary.attrs["spec"] = vs_u.attrs.get("spec", "")
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), dpi=120)
     u = summary["scale"].values / 1e6
-    axes[0].errorbar(u, summary["kl_divergence"], yerr=summary["kl_divergence_std"], fmt="o-", capsize=2)
+    axes[0].errorbar(u, summary["kl_divergence_mean"], yerr=summary["kl_divergence_std"], fmt="o-", capsize=2)
     axes[0].set_ylabel(r"$\overline{D_{KL}}$")
+    axes[0].set_title("(a)", fontsize=9)
     axes[1].plot(u, summary["nuclear_polarization_std"], "o-")
-    axes[1].set_ylabel(r"std of $P_n$ over realizations")
+    axes[1].set_ylabel(r"$\sigma(P_n)$")
+    axes[1].set_title("(b)", fontsize=9)
     from matplotlib.ticker import FuncFormatter, NullFormatter
 
     for ax in axes:
-        ax.set_xlabel("U (MHz)")
+        ax.set_xlabel(r"$U/2\pi$ (MHz)")
         ax.set_xscale("log")
         ax.set_xticks(u)  # label the computed couplings, not log-decade minor ticks
         ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
         ax.xaxis.set_minor_formatter(NullFormatter())
-    fig.suptitle(f"Fig. 5: N = {n}, {vs_u.sizes['realization']} realizations", fontsize=9)
+    fig.suptitle(f"$N$ = {n}, {r} realizations", fontsize=9)
     fig.tight_layout()
-    fig.savefig(png)
-    plt.close(fig)
-    return nc, png
-
-
+    caption = (f"De Luca et al. 2016, Fig. 5. (a) Kullback-Leibler divergence (Eq. (27)) of the stationary state "
+               f"from the spin-temperature ansatz, mean over {r} realizations; {_std_caption(r)}. "
+               f"(b) Sample-to-sample standard deviation " r"$\sigma(P_n)$" f" of the nuclear polarization over the "
+               f"{r} realizations. $B$ = 3.35 T, data of Fig. 3 (left).")
+    return save_figure(summary, fig, output_dir, name, parameters=parameters, caption=caption,
+                       quantities=QUANTITIES,
+                       attrs={"paper": "De Luca et al., PRB 94, 014203 (2016), Fig. 5", "n_electrons": n,
+                              "mode": _mode(quick), "hyperfine_scale_hz": HYPERFINE_SCALE},
+                       reused=reused)

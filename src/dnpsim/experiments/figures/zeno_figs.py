@@ -11,10 +11,12 @@ Every figure with disorder is a sweep (:func:`dnpsim.experiments.sweep.run_sweep
 :func:`figure_spec` over ``environment.temperature``: realization r has the seed
 ``realization_seeds(2021, R)[r]`` at every temperature (Fig. 3 is realization 0),
 ``workers`` processes run realizations, an interrupted run resumes from
-``<figure>.nc.parts`` and a finished one of the same spec is reused.  Fig. S11 (the
-closed-form toy model in four named regimes: no disorder, no seed) is computed directly.
+``<figure>.nc.parts/`` and a finished figure of the same parameters is reused.  Fig. S11
+(the closed-form toy model in the three limits of its caption: no disorder, no seed) is
+computed directly.
 
-Each ``make_*`` returns (netcdf_path, png_path) and writes both to ``output_dir``.
+Each ``make_*`` writes ``<figure>.nc`` and ``<figure>.png`` to ``output_dir`` (nothing
+else) and returns their paths.
 """
 
 from __future__ import annotations
@@ -24,12 +26,19 @@ from pathlib import Path
 import numpy as np
 
 from dnpsim.errors import SpecError
-from dnpsim.experiments.figures.common import (FIGURE_TABLE, engine_spec, figure_sweep, point_spec,
-                                               single_realization)
+from dnpsim.experiments.figures.common import (
+    FIGURE_TABLE,
+    engine_spec,
+    figure_sweep,
+    load_finished,
+    point_spec,
+    save_figure,
+    single_realization,
+    work_directory,
+)
 from dnpsim.observables.polarization import polarization
-from dnpsim.io import write_netcdf
-from dnpsim.spec import resolve_spec, validate_spec
 from dnpsim.plots import pyplot
+from dnpsim.spec import resolve_spec, validate_spec
 from dnpsim.units import TWO_PI
 
 OMEGA_E_HZ = 93.9e9
@@ -45,6 +54,36 @@ ROOT_SEED = 2021
 #: Krylov settings of the nonsecular steady state in :func:`realization` (also the
 #: ``[method]`` table of the figures' specs).
 NONSECULAR = {"solver": "gmres", "tol": 1e-8, "maxiter": 300, "restart": 40}
+PAPER = "Maimbourg et al., PRL 126, 120603 (2021)"
+
+_DYNAMICS = {"nonsecular": "nonsecular GKSL steady state", "hilbert": "Hilbert (secular) rate-equation steady state"}
+#: Units and long names of the figures' variables and coordinates.
+QUANTITIES = {
+    "temperature": ("K", "bath temperature 1 / beta"),
+    "frequency": ("Hz", "EPR frequency omega / 2pi, bin centre"),
+    "dynamics": ("1", "steady state: nonsecular (GKSL) or hilbert (secular rate equation)"),
+    "offset": ("Hz", "electron Zeeman offset Delta_i / 2pi"),
+    "beta_s": ("s/rad", "inverse spin temperature beta_s of the ansatz (S78) fitted to each steady state"),
+    "residual_nonsecular": ("1", "stationary residual of the nonsecular steady state"),
+    "krylov_residual_nonsecular": ("1", "relative residual at which the Krylov solver stopped"),
+    "detuning": ("Hz", "microwave detuning (omega_MW - omega_e) / 2pi"),
+    "regime": ("1", "limit of the three-level toy model"),
+    "rho11": ("1", "population of level 1 (driven), Eq. (S101)"),
+    "rho22": ("1", "population of level 2, Eq. (S101)"),
+    "level_splitting": ("Hz", "Delta / 2pi: levels 1 and 2 at omega_e -+ Delta"),
+    "level_coupling": ("Hz", "J / 2pi: coupling of levels 1 and 2"),
+    "decay_rate": ("Hz", "gamma / 2pi: bath decay rate of levels 1 and 2 (2 gamma)"),
+    **{name: quantity for d, what in _DYNAMICS.items() for name, quantity in {
+        f"polarization_{d}": ("1", f"polarization 2<S_i^z> of each electron, {what}"),
+        f"ansatz_polarization_{d}": ("1", f"2<S_i^z> of the spin-temperature ansatz (S78) fitted to the {what}"),
+        f"epr_{d}": ("s/rad", f"EPR spectrum f(omega) per rad/s, Eq. (S63) / (S64), {what}"),
+        f"ansatz_epr_{d}": ("s/rad", f"EPR spectrum f(omega) per rad/s of the ansatz fitted to the {what}"),
+        f"eigenvalues_{d}": ("1", f"eigenvalues of rho_stat, {what}"),
+        f"entropy_{d}": ("1", f"entanglement entropy (nats, half chain) of each eigenvector of rho_stat, {what}"),
+        f"magnetization_{d}": ("1", f"<S^z> of each eigenvector of rho_stat, {what}"),
+        f"local_z_{d}": ("1", f"<S^z_i> of each eigenvector of rho_stat, {what}"),
+    }.items()},
+}
 
 
 def _sizes(quick: bool, realizations: int | None, n_electrons: int | None = None) -> tuple[int, int]:
@@ -68,8 +107,7 @@ def realization(model, temperature: float, bath, *, mw_hz: float = MW_HZ, omega1
     profile and EPR spectrum.  With ``spectrum`` also the Fig. 3 diagnostics."""
     from dnpsim.dynamics.eigenbasis import Eigenbasis
     from dnpsim.dynamics.hilbert import hilbert_steady_state
-    from dnpsim.dynamics.jumps import BathTimescales
-    from dnpsim.dynamics.jumps import OpenEnvironment
+    from dnpsim.dynamics.jumps import BathTimescales, OpenEnvironment
     from dnpsim.dynamics.lindblad import EigenbasisLiouvillian
     from dnpsim.dynamics.lindblad_steady_state import nonsecular_steady_state
     from dnpsim.observables.epr import diagonal_blocks_from_populations, epr_spectrum
@@ -245,7 +283,6 @@ def profile_dataset(n: int, realizations: int, temperatures, baths, *, coupling_
     def finish(data):
         data = data.assign_coords(frequency=0.5 * (edges[1:] + edges[:-1]) / TWO_PI,
                                   dynamics=["nonsecular", "hilbert"])
-        data["frequency"].attrs["units"] = "Hz"
         # one model per realization at every temperature
         return data.assign(offset=data["offset"].isel(temperature=0, drop=True))
 
@@ -253,94 +290,120 @@ def profile_dataset(n: int, realizations: int, temperatures, baths, *, coupling_
                         finish=finish)
 
 
-def _profile_figure(ds, title: str, png: Path, what: str = "both"):
-    """Panels per temperature: EPR spectra (top) and polarization profiles (bottom)."""
+def _profile_figure(ds, title: str, what: str = "both"):
+    """Panels per temperature: EPR spectra (top) and polarization profiles (bottom); a
+    single temperature with both: EPR left, profile right.  Returns the figure."""
     plt = pyplot()
     temps = ds["temperature"].values
-    rows = 2 if what == "both" else 1  # "epr", "profile" or "profile_by_spin": one row
-    fig, axes = plt.subplots(rows, len(temps), figsize=(5 * len(temps), 3.6 * rows), dpi=110, squeeze=False)
-    for j, temp in enumerate(temps):
+    kinds = {"both": ["epr", "profile"], "epr": ["epr"], "profile": ["profile"],
+             "profile_by_spin": ["profile_by_spin"]}[what]
+    if len(temps) == 1:
+        fig, axes = plt.subplots(1, len(kinds), figsize=(5 * len(kinds), 3.6), dpi=110, squeeze=False)
+        cells = {(kind, temps[0]): axes[0, i] for i, kind in enumerate(kinds)}
+    else:
+        fig, axes = plt.subplots(len(kinds), len(temps), figsize=(5 * len(temps), 3.6 * len(kinds)), dpi=110,
+                                 squeeze=False)
+        cells = {(kind, temp): axes[i, j] for i, kind in enumerate(kinds) for j, temp in enumerate(temps)}
+    from dnpsim.units import inverse_temperature
+
+    for (kind, temp), ax in cells.items():
         sub = ds.sel(temperature=temp)
-        row = 0
-        if what in ("both", "epr"):
-            ax = axes[row, j]
+        if kind == "epr":
             f = ds["frequency"].values / 1e9
             for name, color in (("nonsecular", "k"), ("hilbert", "tab:red")):
                 ax.plot(f, sub[f"epr_{name}"].mean("realization") * TWO_PI * 1e9, "o", ms=3, color=color, label=name)
                 ax.plot(f, sub[f"ansatz_epr_{name}"].mean("realization") * TWO_PI * 1e9, "--", color=color, lw=1)
-            ax.axvline(MW_HZ / 1e9, color="0.5", ls=":")
+            ax.axvline(MW_HZ / 1e9, color="0.5", ls="--", lw=0.8)
             ax.set_xlabel(r"$\omega/2\pi$ (GHz)")
-            ax.set_ylabel(r"$f(\omega)$ (per $2\pi$ GHz)")
-            ax.set_title(f"{temp:g} K: EPR (dashed: spin-temperature ansatz)", fontsize=9)
-            ax.legend(fontsize=7)
-            row += 1
-        if what in ("both", "profile", "profile_by_spin"):
-            ax = axes[row, j]
+            ax.set_ylabel(r"$f(\omega)$ (1/(2$\pi$ GHz))")
+            ax.set_title(rf"$\beta^{{-1}}$ = {temp:g} K: EPR spectrum", fontsize=9)
+        else:
             x = (OMEGA_E_HZ + sub["offset"].values.ravel()) / 1e9
-            if what == "profile_by_spin":  # homogeneous spins (Fig. S8): plot against the spin index
+            if kind == "profile_by_spin":  # homogeneous spins (Fig. S8): plot against the spin index
                 x = np.tile(np.arange(1, sub.sizes["electron"] + 1), sub.sizes["realization"])
             for name, color in (("nonsecular", "k"), ("hilbert", "tab:red")):
                 ax.plot(x, sub[f"polarization_{name}"].values.ravel(), "o", ms=3, color=color, label=name)
                 ax.plot(x, sub[f"ansatz_polarization_{name}"].values.ravel(), "o", ms=4, mfc="none", color=color)
-            from dnpsim.units import inverse_temperature
-
             ax.axhline(-np.tanh(0.5 * inverse_temperature(temp) * TWO_PI * OMEGA_E_HZ), color="tab:blue", lw=1)
-            if what == "profile_by_spin":
-                ax.set_xlabel("spin i")
+            if kind == "profile_by_spin":
+                ax.set_xlabel(r"spin $i$")
             else:
-                ax.axvline(MW_HZ / 1e9, color="0.5", ls=":")
+                ax.axvline(MW_HZ / 1e9, color="0.5", ls="--", lw=0.8)
                 ax.set_xlabel(r"$(\omega_e + \Delta_i)/2\pi$ (GHz)")
+                ax.ticklabel_format(axis="x", useOffset=False)  # 93.898 GHz, not 0.002 + 9.39e1
             ax.set_ylabel(r"$P_i$")
-            ax.set_title(f"{temp:g} K: polarization profile (open: ansatz)", fontsize=9)
-            ax.legend(fontsize=7)
+            ax.set_title(rf"$\beta^{{-1}}$ = {temp:g} K: polarization profile", fontsize=9)
+        ax.legend(fontsize=7)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    fig.savefig(png)
-    plt.close(fig)
+    return fig
 
 
-def _make_profiles(tag: str, title: str, quick: bool, output_dir: Path, progress: bool, realizations, temperatures,
+def _profile_caption(figure: str, what: str, n: int, r: int, coupling_hz: float, width_hz: float) -> str:
+    parts = [(f"Maimbourg et al. 2021, {figure}. Red: Hilbert, black: nonsecular steady state; $N$ = {n}, "
+              rf"$\Delta\omega_e/2\pi$ = {width_hz / 1e6:g} MHz, $U/2\pi$ = {coupling_hz / 1e6:g} MHz.")]
+    if what in ("both", "epr"):
+        parts.append(f"EPR spectra: dots are the mean over {r} realization(s), dashed lines the spin-temperature "
+                     "ansatz (S78-S80) fitted to each state.")
+    if what != "epr":
+        parts.append(f"Polarization profiles: full dots are every spin of {r} realization(s), hollow circles the "
+                     "spin-temperature ansatz; horizontal blue line: the Boltzmann prediction.")
+    if what != "profile_by_spin":
+        parts.append(r"Vertical dashed line: the microwave frequency $\omega_{MW}$.")
+    parts.append("No error bars (every realization's value is drawn, or the mean only).")
+    return " ".join(parts)
+
+
+def _make_profiles(tag: str, figure: str, quick: bool, output_dir: Path, progress: bool, realizations, temperatures,
                    baths, what="both", n_electrons=None, workers: int = 1, **kwargs):
     output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
     n, r = _sizes(quick, realizations, n_electrons)
-    nc, png = output_dir / f"{tag}.nc", output_dir / f"{tag}.png"
-    ds = profile_dataset(n, r, temperatures, baths, quick=quick, progress=progress, workers=workers, output=nc,
-                         **kwargs)
-    write_netcdf(ds, nc, {"figure": title, "n_electrons": n, "mode": "quick" if quick else "full"})
-    _profile_figure(ds, f"{title} (N = {n}, {r} realizations)", png, what)
-    return nc, png
+    parameters = {"mode": "quick" if quick else "full", "n_electrons": n, "realizations": r,
+                  "temperatures_k": [float(t) for t in temperatures], "baths_s": [list(map(float, b)) for b in baths],
+                  "seed": ROOT_SEED, **{k: v for k, v in kwargs.items()}}
+    ds = load_finished(output_dir, tag, parameters)
+    reused = ds is not None
+    if not reused:
+        ds = profile_dataset(n, r, temperatures, baths, quick=quick, progress=progress, workers=workers,
+                             output=work_directory(output_dir, tag) / "sweep.nc", **kwargs)
+    fig = _profile_figure(ds, f"{figure} ($N$ = {n}, {r} realization{'s' if r > 1 else ''})", what)
+    caption = _profile_caption(figure, what, n, r, kwargs.get("coupling_hz", U_ETH_HZ),
+                               kwargs.get("width_hz", WIDTH_HZ))
+    return save_figure(ds, fig, output_dir, tag, parameters=parameters, caption=caption, quantities=QUANTITIES,
+                       attrs={"paper": PAPER, "n_electrons": n, "mode": parameters["mode"]}, reused=reused)
 
 
 def make_fig2(quick: bool, output_dir: Path, progress: bool = True, realizations: int | None = None, workers: int = 1,
               n_electrons: int | None = None):
     """``dnpsim figure zeno-fig2``: EPR spectra at 1.2 K and 12 K (Table I), nonsecular
     vs Hilbert, with the spin-temperature ansatz (dashed)."""
-    return _make_profiles("zeno-fig2", "Maimbourg et al. 2021, Fig. 2", quick, output_dir, progress, realizations,
+    return _make_profiles("zeno-fig2", "Fig. 2", quick, output_dir, progress, realizations,
                           [1.2, 12.0], [TABLE_I[1.2], TABLE_I[12.0]], what="epr",
                           n_electrons=n_electrons, workers=workers)
 
 
 def make_figS5(quick: bool, output_dir: Path, progress: bool = True, realizations: int | None = None, workers: int = 1,
               n_electrons: int | None = None):
-    """``dnpsim figure zeno-figS5``: polarization profiles (ETH, U = 0.75 MHz) at 1.2 K and 12 K."""
-    return _make_profiles("zeno-figS5", "Maimbourg et al. 2021, Fig. S5", quick, output_dir, progress, realizations,
-                          [1.2, 12.0], [TABLE_I[1.2], TABLE_I[12.0]], what="both",
+    """``dnpsim figure zeno-figS5``: polarization profiles (ETH, U = 0.75 MHz) at 1.2 K (left) and 12 K (right)."""
+    return _make_profiles("zeno-figS5", "Fig. S5", quick, output_dir, progress, realizations,
+                          [1.2, 12.0], [TABLE_I[1.2], TABLE_I[12.0]], what="profile",
                           n_electrons=n_electrons, workers=workers)
 
 
 def make_figS6(quick: bool, output_dir: Path, progress: bool = True, realizations: int | None = None, workers: int = 1,
               n_electrons: int | None = None):
-    """``dnpsim figure zeno-figS6``: MBL case U = 0.1 MHz, both temperatures."""
-    return _make_profiles("zeno-figS6", "Maimbourg et al. 2021, Fig. S6 (MBL, U = 0.1 MHz)", quick, output_dir, progress,
+    """``dnpsim figure zeno-figS6``: MBL case U = 0.1 MHz, EPR spectra (top) and
+    polarization profiles (bottom) at both temperatures."""
+    return _make_profiles("zeno-figS6", "Fig. S6 (MBL)", quick, output_dir, progress,
                           realizations, [1.2, 12.0], [TABLE_I[1.2], TABLE_I[12.0]], coupling_hz=U_MBL_HZ,
                           n_electrons=n_electrons, workers=workers)
 
 
 def make_figS7(quick: bool, output_dir: Path, progress: bool = True, realizations: int | None = None, workers: int = 1,
               n_electrons: int | None = None):
-    """``dnpsim figure zeno-figS7``: 12 K with T_1 = 1.6 us << T* = 80 us, T(0) = 3.2 us."""
-    return _make_profiles("zeno-figS7", "Maimbourg et al. 2021, Fig. S7 (T1 << T*)", quick, output_dir, progress,
+    """``dnpsim figure zeno-figS7``: 12 K with T_1 = 1.6 us << T* = 80 us, T(0) = 3.2 us:
+    EPR spectrum (left) and polarization profile (right)."""
+    return _make_profiles("zeno-figS7", r"Fig. S7 ($T_1 \ll T^*$)", quick, output_dir, progress,
                           realizations, [12.0], [(1.6e-6, 80e-6, 3.2e-6)], n_electrons=n_electrons,
                           workers=workers)
 
@@ -352,7 +415,7 @@ def make_figS8(quick: bool, output_dir: Path, progress: bool = True, realization
     T_1 = 1e-4/2pi s, 12 K.  The paper uses N = 12 and one sample; here N = 6 (quick) or
     10 (full), one sample."""
     bath = (1e-4 / TWO_PI, 1e-10 / TWO_PI, 1e-10 / TWO_PI)
-    return _make_profiles("zeno-figS8", "Maimbourg et al. 2021, Fig. S8 (spin 3 irradiated)", quick, output_dir,
+    return _make_profiles("zeno-figS8", "Fig. S8 (spin 3 irradiated)", quick, output_dir,
                           progress, realizations or 1, [12.0], [bath], what="profile_by_spin", width_hz=1e-4 * 1e6,
                           coupling_hz=1e6, irradiated=2, mw_hz=OMEGA_E_HZ, omega1_hz=0.1e9,
                           n_electrons=n_electrons, workers=workers)
@@ -363,74 +426,94 @@ def make_fig3(quick: bool, output_dir: Path, progress: bool = True, realizations
     """``dnpsim figure zeno-fig3``: eigenvalues of rho_stat and entanglement entropy of
     its eigenvectors (half chain kept), Hilbert vs nonsecular, 12 K; inset data:
     S^z_i of the eigenvectors in the middle of the s^z = 0 sector."""
+    name = "zeno-fig3"
     output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
     n = n_electrons or (6 if quick else 10)
-    nc, png = output_dir / "zeno-fig3.nc", output_dir / "zeno-fig3.png"
-    # one realization: realization 0 of the profile figures' sweeps at the same N
-    spec = figure_spec(n, 1, [12.0], [TABLE_I[12.0]])
-    ds = figure_sweep(spec, nc, spectrum_task, validate=validate_point, workers=workers, progress=progress,
-                      finish=lambda data: single_realization(data.isel(temperature=0)))
+    parameters = {"mode": "quick" if quick else "full", "n_electrons": n, "temperature_k": 12.0, "seed": ROOT_SEED}
+    ds = load_finished(output_dir, name, parameters)
+    reused = ds is not None
+    if not reused:
+        # one realization: realization 0 of the profile figures' sweeps at the same N
+        spec = figure_spec(n, 1, [12.0], [TABLE_I[12.0]])
+        ds = figure_sweep(spec, work_directory(output_dir, name) / "sweep.nc", spectrum_task,
+                          validate=validate_point, workers=workers, progress=progress,
+                          finish=lambda data: single_realization(data.isel(temperature=0)))
     plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.8), dpi=110)
-    for name, color in (("hilbert", "tab:red"), ("nonsecular", "k")):
-        eigenvalues, entropies = ds[f"eigenvalues_{name}"].values, ds[f"entropy_{name}"].values
-        magnetization, local_z = ds[f"magnetization_{name}"].values, ds[f"local_z_{name}"].values
+    for name_, color in (("hilbert", "tab:red"), ("nonsecular", "k")):
+        eigenvalues, entropies = ds[f"eigenvalues_{name_}"].values, ds[f"entropy_{name_}"].values
+        magnetization, local_z = ds[f"magnetization_{name_}"].values, ds[f"local_z_{name_}"].values
         order = np.argsort(magnetization, kind="stable")
-        axes[0].semilogy(np.sort(eigenvalues)[::-1], ".", color=color, label=name)
-        axes[1].plot(magnetization[order], entropies[order], ".", color=color, ms=3, label=name)
+        axes[0].semilogy(np.sort(eigenvalues)[::-1], ".", color=color, label=name_)
+        axes[1].plot(magnetization[order], entropies[order], ".", color=color, ms=3, label=name_)
         middle = np.abs(magnetization) < 0.25
-        axes[2].hist(local_z[middle].ravel(), bins=40, histtype="step", density=True, color=color, label=name)
+        axes[2].hist(local_z[middle].ravel(), bins=40, histtype="step", density=True, color=color, label=name_)
     axes[0].set_ylabel(r"eigenvalue of $\rho_{stat}$")
     axes[0].set_xlabel("rank")
     axes[1].set_xlabel(r"$\langle S^z \rangle$ of the eigenvector")
-    axes[1].set_ylabel("entanglement entropy (half chain)")
+    axes[1].set_ylabel(r"entanglement entropy $S$ (half chain)")
     axes[2].set_xlabel(r"$\langle S^z_i \rangle$ (eigenvectors with $s^z \approx 0$)")
+    axes[2].set_ylabel("probability density")
     for ax in axes:
         ax.legend(fontsize=7)
-    fig.suptitle(f"Maimbourg et al. 2021, Fig. 3 (N = {n}, 12 K, one realization)", fontsize=10)
+    fig.suptitle(rf"Fig. 3 ($N$ = {n}, $\beta^{{-1}}$ = 12 K, one realization)", fontsize=10)
     fig.tight_layout()
-    fig.savefig(png)
-    plt.close(fig)
-    write_netcdf(ds, nc, {"figure": "Maimbourg et al. 2021, Fig. 3", "n_electrons": n, "mode": "quick" if quick else "full"})
-    return nc, png
+    caption = (r"Maimbourg et al. 2021, Fig. 3, parameters of Fig. 2 (bottom). Red: Hilbert, black: nonsecular "
+               r"stationary state $\rho_{stat}$. Left: its eigenvalues by rank; middle: entanglement entropy of its "
+               r"eigenvectors (partial trace over half the chain) against their $\langle S^z\rangle$; right: "
+               r"histogram of $\langle S^z_i\rangle$, $i = 1 \ldots N$, of the eigenvectors with $s^z \approx 0$ "
+               "(the paper's inset). One realization: no error bars.")
+    return save_figure(ds, fig, output_dir, name, parameters=parameters, caption=caption, quantities=QUANTITIES,
+                       attrs={"paper": PAPER, "n_electrons": n, "mode": parameters["mode"]}, reused=reused)
+
+
+#: The three limits of Fig. S11: (Delta, J, gamma) / 2pi in MHz (text after Eq. (S101)).
+S11_LIMITS = {"good mixing": (0.1, 1.0, 0.05), "Anderson": (2.0, 0.3, 0.05), "Zeno": (0.2, 1.0, 5.0)}
+S11_DRIVE_MHZ = 0.01
 
 
 def make_figS11(quick: bool, output_dir: Path, progress: bool = True, realizations: int | None = None, workers: int = 1,
-              n_electrons: int | None = None):
+                n_electrons: int | None = None):
     """``dnpsim figure zeno-figS11``: toy-model populations rho_11, rho_22 vs
-    omega_MW - omega_e (Eq. (S101)) in the four regimes of Fig. S11."""
+    omega_MW - omega_e (Eq. (S101)) in the three limits of Fig. S11: good mixing
+    (gamma, Delta << J), Anderson (gamma << J << Delta) and Zeno (Delta < J << gamma)."""
     import xarray as xr
 
     from dnpsim.theory.zeno_three_level import linear_response_populations
 
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    regimes = {"good mixing": (0.1, 1.0, 0.05), "Anderson": (2.0, 0.3, 0.05), "Zeno": (0.2, 1.0, 5.0),
-               "incoherent": (1.0, 0.05, 1.0)}  # (Delta, J, gamma) in MHz
-    x = np.linspace(-4, 4, 201 if quick else 801)
-    ds = xr.Dataset(coords={"detuning": x, "regime": list(regimes)})
-    r11 = np.zeros((len(regimes), x.size))
+    name = "zeno-figS11"
+    x = np.linspace(-4, 4, 201 if quick else 801)  # MHz
+    r11 = np.zeros((len(S11_LIMITS), x.size))
     r22 = np.zeros_like(r11)
-    for i, (d, j, g) in enumerate(regimes.values()):
+    for i, (d, j, g) in enumerate(S11_LIMITS.values()):
         a, b = linear_response_populations(-TWO_PI * 1e6 * x, TWO_PI * 1e6 * d, TWO_PI * 1e6 * j, TWO_PI * 1e6 * g,
-                                           TWO_PI * 1e6 * 0.01)
+                                           TWO_PI * 1e6 * S11_DRIVE_MHZ)
         r11[i], r22[i] = a, b
-    ds["rho11"] = (("regime", "detuning"), r11)
-    ds["rho22"] = (("regime", "detuning"), r22)
+    limits = np.array(list(S11_LIMITS.values())) * 1e6
+    ds = xr.Dataset({"rho11": (("regime", "detuning"), r11), "rho22": (("regime", "detuning"), r22),
+                     "level_splitting": ("regime", limits[:, 0]), "level_coupling": ("regime", limits[:, 1]),
+                     "decay_rate": ("regime", limits[:, 2])},
+                    coords={"detuning": x * 1e6, "regime": list(S11_LIMITS)})
+    parameters = {"mode": "quick" if quick else "full", "detunings": x.size, "limits_mhz": S11_LIMITS,
+                  "drive_mhz": S11_DRIVE_MHZ}
     plt = pyplot()
-    fig, axes = plt.subplots(1, 4, figsize=(14, 3.2), dpi=110)
-    for ax, name, a, b in zip(axes, regimes, r11, r22):
-        ax.plot(x, a, label=r"$\rho_{11}$")
-        ax.plot(x, b, label=r"$\rho_{22}$")
-        d, j, g = regimes[name]
-        ax.set_title(f"{name}: Delta={d}, J={j}, gamma={g} MHz", fontsize=8)
+    fig, axes = plt.subplots(1, len(S11_LIMITS), figsize=(12, 3.4), dpi=110)
+    for ax, limit, a, b in zip(axes, S11_LIMITS, r11, r22):
+        exponent = int(np.floor(np.log10(max(a.max(), b.max()))))
+        ax.plot(x, a / 10.0 ** exponent, label=r"$\rho_{11}$")
+        ax.plot(x, b / 10.0 ** exponent, label=r"$\rho_{22}$")
+        d, j, g = S11_LIMITS[limit]
+        ax.set_title(f"{limit}: " rf"$\Delta$ = {d:g}, $J$ = {j:g}, $\gamma$ = {g:g}", fontsize=9)
         ax.set_xlabel(r"$(\omega_{MW}-\omega_e)/2\pi$ (MHz)")
+        ax.set_ylabel(rf"$\rho_{{ii}}$ ($\times 10^{{{exponent}}}$)")
+        ax.ticklabel_format(axis="y", useOffset=False, style="plain")
         ax.legend(fontsize=7)
-    fig.suptitle("Maimbourg et al. 2021, Fig. S11: toy model, Eq. (S101), V = 0.01 MHz", fontsize=10)
+    fig.suptitle("Fig. S11: three-level toy model, Eq. (S101)", fontsize=10)
     fig.tight_layout()
-    nc, png = output_dir / "zeno-figS11.nc", output_dir / "zeno-figS11.png"
-    fig.savefig(png)
-    plt.close(fig)
-    write_netcdf(ds, nc, {"figure": "Maimbourg et al. 2021, Fig. S11", "mode": "quick" if quick else "full"})
-    return nc, png
+    caption = (r"Maimbourg et al. 2021, Fig. S11 (right). Level populations $\rho_{11}$, $\rho_{22}$ of the "
+               r"three-level model (Eq. (S101), linear response, drive $V/2\pi$ = 0.01 MHz) vs the microwave "
+               r"detuning, in three limits: good mixing ($\gamma, \Delta \ll J$), Anderson ($\gamma \ll J \ll "
+               r"\Delta$), Zeno ($\Delta < J \ll \gamma$); $\Delta$, $J$, $\gamma$ in units of $2\pi$ MHz. "
+               "Closed form: no error bars.")
+    return save_figure(ds, fig, output_dir, name, parameters=parameters, caption=caption, quantities=QUANTITIES,
+                       attrs={"paper": PAPER, "mode": parameters["mode"], "drive_hz": S11_DRIVE_MHZ * 1e6})
