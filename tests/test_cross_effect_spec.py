@@ -69,7 +69,7 @@ def test_geometry_spec_draws_and_writes_out_couplings():
     model = setup.model()
     assert model.n_nuclei == 2
     assert model.D / (2 * np.pi) == pytest.approx(-26.0e6 * 1e-27 / (6.4e-9) ** 3 * -1, rel=0.01)
-    again = resolve_spec({**spec, "model": setup.resolved_spec()["model"]}).model()
+    again = resolve_spec({**spec, **setup.resolved_spec()}).model()
     assert np.allclose(again.A, model.A) and np.allclose(again.B, model.B) and again.D == pytest.approx(model.D)
     assert np.any(model.A != 0)
     # secular_hyperfine = false drops A_jk only (Fig. 2(d, e) choice), and is written out

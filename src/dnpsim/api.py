@@ -72,9 +72,9 @@ def make_model(table: Mapping[str, Any], *, seed: int | None = None):
     (``seed``, else ``table["seed"]``): a :class:`~dnpsim.models.electrons.DipolarElectrons`
     (``kind = "dipolar_electrons"``) or an :class:`~dnpsim.models.anderson.AndersonLattice`
     (``kind = "anderson"``, without ``nuclei``).  The same parser as ``dnpsim.run``, so
-    the same keys, units and errors (:class:`~dnpsim.errors.SpecError` naming the
-    field)."""
-    from dnpsim.spec import MODEL_KINDS
+    the same keys (old names read, :data:`dnpsim.spec.KEY_ALIASES`), units and errors
+    (:class:`~dnpsim.errors.SpecError` naming the field)."""
+    from dnpsim.spec import MODEL_KINDS, with_current_names
 
     if not isinstance(table, Mapping):
         raise SpecError("model", f"must be a table, got {type(table).__name__}")
@@ -84,7 +84,7 @@ def make_model(table: Mapping[str, Any], *, seed: int | None = None):
         kinds = [k for k, m in MODEL_KINDS.items() if hasattr(importlib.import_module(m), "model_from_table")]
         raise SpecError("model.kind", f"make_model builds kinds {kinds}, got {kind!r} (a cross-effect model "
                         "is built with dnpsim.CrossEffectModel.from_hz)")
-    return module.model_from_table(dict(table), seed)
+    return with_current_names({"model": dict(table)}, lambda spec: module.model_from_table(spec["model"], seed))
 
 
 def run_points(spec: Mapping[str, Any], variants: list[dict[str, Any]], seed: int | None = None) -> list[Result]:

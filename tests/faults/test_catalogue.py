@@ -314,7 +314,7 @@ CE = [
     C("no-mw-amplitude", "missing", "ce", {"environment.mw_amplitude": DEL}, "environment.mw_amplitude"),
     C("no-t1e", "missing", "ce", {"environment.t1e": DEL}, "environment.t1e"),
     C("no-t2n", "missing", "ce", {"environment.t2n": DEL}, "environment.t2n"),
-    C("no-electron-larmor", "missing", "ce", {"environment.electron_larmor": DEL}, "environment.electron_larmor"),
+    C("no-electron-larmor", "missing", "ce", {"environment.electron_larmor": DEL}, "model.electron_larmor"),
     C("no-temperature", "missing", "ce", {"environment.temperature": DEL}, "environment.temperature"),
     C("no-method", "missing", "ce", {"method": DEL}, "method"),
     C("no-method-kind", "missing", "ce", {"method.kind": DEL}, "method.kind"),
