@@ -173,6 +173,22 @@ def test_old_names_in_make_model_and_in_reuses_model():
     assert not reuses_model("model.nucleus.larmor", DIPOLAR)
 
 
+def test_sweep_tasks_read_old_names_without_warning():
+    """A sweep warns when it validates its points; its tasks (api.run_points, in every
+    worker process) read old names quietly, variant keys included."""
+    from dnpsim.api import run_points
+
+    old = _moved(ANDERSON, "environment.t1n", "model.nuclei.t1n")
+    variants = [{"model.nuclei.t1n": 3e4}, {"environment.mw_frequency": 93.87e9}]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        quiet = run_points(old, variants)
+    loud = run_points(ANDERSON, [{"environment.t1n": 3e4}, {"environment.mw_frequency": 93.87e9}])
+    for a, b in zip(quiet, loud):
+        _same(a, b, spec=False)
+    assert quiet[0].nuclear_polarization != quiet[1].nuclear_polarization
+
+
 def test_2016_and_2021_relaxation_times_are_not_aliases():
     """T1e / T2e (2016: every bath transition, the microwave linewidth) and T_1, T*, T(0)
     (2021: one bath timescale per kind of gap) are different quantities: no alias maps

@@ -45,7 +45,6 @@ import logging
 import os
 import re
 import sys
-import warnings
 from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
@@ -177,9 +176,7 @@ def engine_bases() -> dict[tuple[str, str], list[dict]]:
         spec = load_spec(path)
         spec.pop("sweep", None)
         try:
-            with warnings.catch_warnings():  # an example may still use an old key name
-                warnings.simplefilter("ignore", FutureWarning)
-                spec = canonical_spec(spec)
+            spec = canonical_spec(spec, warn=False)  # an example may still use an old key name
             setup = resolve_spec(spec)
         except Exception:  # noqa: BLE001 - an example that does not resolve is no base
             continue

@@ -19,7 +19,7 @@ from typing import Any
 
 from dnpsim.errors import SpecError
 from dnpsim.result import Result
-from dnpsim.spec import load_spec, resolve_spec, reuses_model, set_dotted
+from dnpsim.spec import canonical_key, canonical_spec, load_spec, resolve_spec, reuses_model, set_dotted
 
 __all__ = ["load_spec", "run", "sweep", "make_model", "run_points", "RUNNERS"]
 
@@ -94,12 +94,16 @@ def run_points(spec: Mapping[str, Any], variants: list[dict[str, Any]], seed: in
     ``variants`` are override mappings ``{dotted_key: value}`` whose keys all satisfy
     :func:`dnpsim.spec.reuses_model`; ``seed`` replaces ``model.seed`` for the draw.
     Returns one Result per variant, with the realization's drawn arrays
-    (``setup.drawn_arrays()``, e.g. ``offsets``) among its extras."""
+    (``setup.drawn_arrays()``, e.g. ``offsets``) among its extras.  Old key names
+    (:data:`dnpsim.spec.KEY_ALIASES`) are read without a warning here: a sweep warns
+    once, when it validates its points, not once per task and worker."""
+    spec = canonical_spec(dict(spec), warn=False)
     setup = resolve_spec(spec, seed=seed)
     variant_setups = []
     for variant in variants:
         point = spec
         for key, value in variant.items():
+            key = canonical_key(key)
             if not reuses_model(key, spec):
                 raise SpecError(key, "changes the model; it cannot vary inside one group")
             point = set_dotted(point, key, value)

@@ -206,12 +206,12 @@ def _renamed_keys(spec: Any, warn: bool = True, stacklevel: int = 4) -> tuple[An
     return spec, tuple(renamed)
 
 
-def canonical_spec(spec: dict) -> dict:
+def canonical_spec(spec: dict, *, warn: bool = True) -> dict:
     """``spec`` with every old key name of :data:`KEY_ALIASES` replaced by the current
-    one (a :class:`FutureWarning` per old key; :class:`SpecError` naming the old key if
-    the spec gives both).  ``spec`` itself is not modified; tables are shared with it
-    unless a key moves through them."""
-    return _renamed_keys(spec, stacklevel=3)[0]
+    one (a :class:`FutureWarning` per old key unless ``warn`` is False;
+    :class:`SpecError` naming the old key if the spec gives both).  ``spec`` itself is
+    not modified; tables are shared with it unless a key moves through them."""
+    return _renamed_keys(spec, warn, stacklevel=3)[0]
 
 
 def _as_given(field: str, renamed: tuple[tuple[str, str], ...]) -> str:
