@@ -19,7 +19,14 @@ from typing import Any
 
 from dnpsim.errors import SpecError
 from dnpsim.result import Result
-from dnpsim.spec import canonical_key, canonical_spec, load_spec, resolve_spec, reuses_model, set_dotted
+from dnpsim.spec import (
+    canonical_key,
+    canonical_spec,
+    load_spec,
+    resolve_spec,
+    reuses_model,
+    set_dotted,
+)
 
 __all__ = ["load_spec", "run", "sweep", "make_model", "run_points", "RUNNERS"]
 
