@@ -118,13 +118,16 @@ def test_open_system_engine_equals_the_spec_run():
 
 
 def test_anderson_engine_equals_the_spec_run():
-    spec = dnpsim.load_spec(EXAMPLES / "anderson_point.toml")
+    from dnpsim.spec import canonical_spec
+
+    spec = canonical_spec(dnpsim.load_spec(EXAMPLES / "anderson_point.toml"), warn=False)  # current key names
     spec["model"]["L"] = 3
     by_spec = dnpsim.run(spec)
     table = {k: v for k, v in spec["model"].items() if k != "nuclei"}
     lattice = dnpsim.make_model(table)
-    nuclei = dnpsim.NuclearBath(**spec["model"]["nuclei"])
-    env = dnpsim.Environment(**spec["environment"])
+    values = dict(spec["environment"])
+    nuclei = dnpsim.NuclearBath(**spec["model"]["nuclei"], t1n=values.pop("t1n"), t2n=values.pop("t2n"))
+    env = dnpsim.Environment(**values)
     result = dnpsim.ExactAnderson(lattice).stationary(env, nuclei)
     assert result.solution == "closed_form" and result.residual is None
     assert result.nuclear_polarization == pytest.approx(by_spec.nuclear_polarization, rel=1e-12)
