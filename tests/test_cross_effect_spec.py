@@ -15,9 +15,10 @@ def run_spec(spec):
 
 BASE = {
     "model": {"kind": "cross_effect", "offsets": [0.0, "145 MHz"], "electron_coupling": "100 kHz",
+              "electron_larmor": "100 GHz",
               "nuclei": {"larmor": "145 MHz", "hyperfine_pseudo_secular": [[0.0], [1e5]]}},
-    "environment": {"mw_amplitude": "10 kHz", "temperature": 1.0, "electron_larmor": "100 GHz", "t1e": 1.0,
-                    "t2e": 1e-5, "t1n": 100.0, "t2n": 1e-3},
+    "environment": {"mw_amplitude": "10 kHz", "temperature": 1.0, "t1e": 1.0, "t2e": 1e-5, "t1n": 100.0,
+                    "t2n": 1e-3},
     "method": {"kind": "lindblad"},
 }
 
@@ -60,7 +61,7 @@ def test_time_evolution_and_kmc_results():
 
 
 def test_geometry_spec_draws_and_writes_out_couplings():
-    spec = with_("model", {"kind": "cross_effect", "offsets": [0.0, 145e6], "seed": 3,
+    spec = with_("model", {"kind": "cross_effect", "offsets": [0.0, 145e6], "seed": 3, "electron_larmor": 100e9,
                            "nuclei": {"larmor": 145e6},
                            "geometry": {"electron_positions": [[-3.2e-9, 0, 0], [3.2e-9, 0, 0]],
                                         "nuclear_positions": {"distribution": "random_sphere", "n": 2,
@@ -69,7 +70,7 @@ def test_geometry_spec_draws_and_writes_out_couplings():
     model = setup.model()
     assert model.n_nuclei == 2
     assert model.D / (2 * np.pi) == pytest.approx(-26.0e6 * 1e-27 / (6.4e-9) ** 3 * -1, rel=0.01)
-    again = resolve_spec({**spec, "model": setup.resolved_spec()["model"]}).model()
+    again = resolve_spec({**spec, **setup.resolved_spec()}).model()
     assert np.allclose(again.A, model.A) and np.allclose(again.B, model.B) and again.D == pytest.approx(model.D)
     assert np.any(model.A != 0)
     # secular_hyperfine = false drops A_jk only (Fig. 2(d, e) choice), and is written out
@@ -124,7 +125,7 @@ def test_bad_input_kmc_and_sizes():
     assert info.value.field == "model.nuclei.n"  # the key that sets the size
     with pytest.raises(SpecError) as info:
         resolve_spec(with_("environment.electron_polarization", 1.2) | {"environment": {
-            **{k: v for k, v in BASE["environment"].items() if k not in ("temperature", "electron_larmor")},
+            **{k: v for k, v in BASE["environment"].items() if k != "temperature"},
             "electron_polarization": 1.2}})
     assert info.value.field == "environment.electron_polarization"
 

@@ -77,7 +77,7 @@ def test_single_irradiated_spin_key():
     (lambda s: s["method"].update(tol=2.0), "method.tol"),
     (lambda s: s["method"].update(restart=1), "method.restart"),
     (lambda s: s["method"].update(foo=1), "method.foo"),
-    (lambda s: s["model"].update(nucleus={"larmor": 1e6, "hyperfine": [1e5] * 3}), "model.nucleus"),
+    (lambda s: s["model"].update(nuclei={"larmor": 1e6, "hyperfine": [1e5] * 3}), "model.nuclei"),
     (lambda s: s["model"].update(n_electrons=13), "model.n_electrons"),
     (lambda s: s["method"].update(solver="dense") or s["model"].update(n_electrons=6), "method.solver"),
 ])

@@ -63,7 +63,7 @@ def _boltzmann(spec):
     else:
         t = float(str(env["temperature"]).split()[0])
         nu_e = float(str(spec["model"]["electron_larmor"]).replace(" GHz", "e9"))
-        nu_n = 20e6 if "nucleus" in spec["model"] else None
+        nu_n = 20e6 if {"nucleus", "nuclei"} & set(spec["model"]) else None
     pe = -math.tanh(H * nu_e / (2 * K_B * t))
     pn = None if nu_n is None else math.tanh(H * nu_n / (2 * K_B * t))
     return pe, pn

@@ -24,7 +24,7 @@ couplings = {{ distribution = "gaussian", scale = "15 MHz" }}
 n_electrons = {n}
 seed = 1
 
-[model.nucleus]
+[model.nuclei]
 larmor = 20e6
 hyperfine = {{ distribution = "gaussian", scale = 1e6 }}
 
@@ -57,7 +57,7 @@ def test_run_writes_contract_keys(tmp_path):
     assert -1 <= result["nuclear_polarization"] <= 1
     assert result["residual"] < 1e-10
     drawn = result["spec"]["model"]
-    assert len(drawn["offsets"]) == 4 and len(drawn["couplings"]) == 4 and len(drawn["nucleus"]["hyperfine"]) == 4
+    assert len(drawn["offsets"]) == 4 and len(drawn["couplings"]) == 4 and len(drawn["nuclei"]["hyperfine"]) == 4
     assert drawn["offsets"][0] == pytest.approx(-54e6 * 3 / 4)
 
 

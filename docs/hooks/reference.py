@@ -13,7 +13,10 @@ Everything comes from the validators themselves, by import and by asking them:
 
 * the engines are :data:`dnpsim.api.RUNNERS` (``model.kind`` x ``method.kind``); a
   *base spec* of each engine is an example spec in ``examples/`` that resolves to it
-  (or one of the same model kind with the engine's ``[method]`` table swapped in);
+  (or one of the same model kind with the engine's ``[method]`` table swapped in),
+  with the current key names (:func:`dnpsim.spec.canonical_spec`);
+* old key names still read are :data:`dnpsim.spec.KEY_ALIASES`, listed per model kind
+  for every documented key they lead to;
 * the keys of each table are those the validator lists when it refuses an unknown key
   (``check_keys``: "unknown key (allowed here: ...)"), asked on every base spec; the
   parameters of distribution tables likewise (an unknown ``distribution`` name makes
@@ -166,13 +169,14 @@ def engine_bases() -> dict[tuple[str, str], list[dict]]:
     """(model.kind, method.kind) of every registered engine -> the example specs that
     resolve to it (without their ``[sweep]``), its own examples first."""
     from dnpsim.api import RUNNERS
-    from dnpsim.spec import load_spec, resolve_spec
+    from dnpsim.spec import canonical_spec, load_spec, resolve_spec
 
     examples = []
     for path in sorted(EXAMPLES.glob("*.toml")):
         spec = load_spec(path)
         spec.pop("sweep", None)
         try:
+            spec = canonical_spec(spec, warn=False)  # an example may still use an old key name
             setup = resolve_spec(spec)
         except Exception:  # noqa: BLE001 - an example that does not resolve is no base
             continue
@@ -408,6 +412,19 @@ def model_kind_keys(model_kind: str, bases: dict[tuple[str, str], list[dict]]) -
     return docs
 
 
+def old_names(keys: list[str]) -> list[tuple[str, str]]:
+    """(old key, key) for every key of ``keys`` that :data:`dnpsim.spec.KEY_ALIASES`
+    renamed (a key below a renamed table included), in the order of ``keys``."""
+    from dnpsim.spec import KEY_ALIASES
+
+    out = []
+    for key in keys:
+        for old, new in KEY_ALIASES.items():
+            if key == new or key.startswith(new + "."):
+                out.append((old + key[len(new):], key))
+    return out
+
+
 # ----------------------------------------------------------------------------- methods
 
 
@@ -544,7 +561,12 @@ def spec_reference_markdown() -> str:
         out += ["## Sections", "", "A spec is a table of these sections (any other top-level key is refused): "
                 + ", ".join(f"`{k}`" for k in top) + ".", "",
                 "`title` and `description` are free text kept with the results; `model`, "
-                "`environment` and `method` are described per model kind below; `sweep` at the end.", ""]
+                "`environment` and `method` are described per model kind below; `sweep` at the end.", "",
+                ("A result stores its *resolved* spec (`spec` in the JSON of `dnpsim run`): the keys under "
+                 "their current names, every default that was applied written out (the \"default\" "
+                 "column below, `method.kind` and every option), every quantity a number in SI units "
+                 "and the drawn disorder written out; it is a valid spec that reruns to the same numbers. "
+                 "Renamed keys are listed per model kind (\"Old key names\")."), ""]
     for model_kind in MODEL_KINDS:
         methods = [m for (k, m) in bases if k == model_kind]
         examples = []
@@ -558,6 +580,13 @@ def spec_reference_markdown() -> str:
             rows = [d for d in docs if d.key.split(".")[0] == table]
             if rows:
                 out += [f"### `[{table}]`", ""] + _table(rows, methods) + [""]
+        renamed = old_names([d.key for d in docs])
+        if renamed:
+            out += ["### Old key names", "",
+                    ("Still read, with a `FutureWarning` naming old -> new; a spec that gives both names "
+                     "is refused naming the old one; resolved specs write the new names "
+                     "(`dnpsim.spec.KEY_ALIASES`)."), "", "| old key | new key |", "|---|---|"]
+            out += [f"| `{old}` | `{new}` |" for old, new in renamed] + [""]
     out += ["## `[method]`", "",
             "`method.kind` picks the method; every other key is an option of that method "
             "(an unknown option is refused). Options are typed and immutable: the same "
@@ -613,6 +642,8 @@ def spec_reference_markdown() -> str:
             "* Read by: the engine's table accepts the key and a valid value is not refused naming it.",
             "* Required / default: the key is removed from a base spec; the validator names it "
             "(required) or the resolved spec holds its default.",
+            ("* Old key names: `dnpsim.spec.KEY_ALIASES` (old -> new), for every documented key at or "
+             "below a renamed one."),
             "* Unit: which of `Hz`, `s`, `K` or a plain number the validator accepts "
             f"(dimensions known to `dnpsim.units.SI_UNITS`: {', '.join(SI_UNITS)}). Plain numbers that "
             "carry another unit (positions in m, a gyromagnetic ratio in rad s^-1 T^-1) are explained "

@@ -19,7 +19,14 @@ from typing import Any
 
 from dnpsim.errors import SpecError
 from dnpsim.result import Result
-from dnpsim.spec import load_spec, resolve_spec, reuses_model, set_dotted
+from dnpsim.spec import (
+    canonical_key,
+    canonical_spec,
+    load_spec,
+    resolve_spec,
+    reuses_model,
+    set_dotted,
+)
 
 __all__ = ["load_spec", "run", "sweep", "make_model", "run_points", "RUNNERS"]
 
@@ -72,9 +79,9 @@ def make_model(table: Mapping[str, Any], *, seed: int | None = None):
     (``seed``, else ``table["seed"]``): a :class:`~dnpsim.models.electrons.DipolarElectrons`
     (``kind = "dipolar_electrons"``) or an :class:`~dnpsim.models.anderson.AndersonLattice`
     (``kind = "anderson"``, without ``nuclei``).  The same parser as ``dnpsim.run``, so
-    the same keys, units and errors (:class:`~dnpsim.errors.SpecError` naming the
-    field)."""
-    from dnpsim.spec import MODEL_KINDS
+    the same keys (old names read, :data:`dnpsim.spec.KEY_ALIASES`), units and errors
+    (:class:`~dnpsim.errors.SpecError` naming the field)."""
+    from dnpsim.spec import MODEL_KINDS, with_current_names
 
     if not isinstance(table, Mapping):
         raise SpecError("model", f"must be a table, got {type(table).__name__}")
@@ -84,7 +91,7 @@ def make_model(table: Mapping[str, Any], *, seed: int | None = None):
         kinds = [k for k, m in MODEL_KINDS.items() if hasattr(importlib.import_module(m), "model_from_table")]
         raise SpecError("model.kind", f"make_model builds kinds {kinds}, got {kind!r} (a cross-effect model "
                         "is built with dnpsim.CrossEffectModel.from_hz)")
-    return module.model_from_table(dict(table), seed)
+    return with_current_names({"model": dict(table)}, lambda spec: module.model_from_table(spec["model"], seed))
 
 
 def run_points(spec: Mapping[str, Any], variants: list[dict[str, Any]], seed: int | None = None) -> list[Result]:
@@ -94,12 +101,16 @@ def run_points(spec: Mapping[str, Any], variants: list[dict[str, Any]], seed: in
     ``variants`` are override mappings ``{dotted_key: value}`` whose keys all satisfy
     :func:`dnpsim.spec.reuses_model`; ``seed`` replaces ``model.seed`` for the draw.
     Returns one Result per variant, with the realization's drawn arrays
-    (``setup.drawn_arrays()``, e.g. ``offsets``) among its extras."""
+    (``setup.drawn_arrays()``, e.g. ``offsets``) among its extras.  Old key names
+    (:data:`dnpsim.spec.KEY_ALIASES`) are read without a warning here: a sweep warns
+    once, when it validates its points, not once per task and worker."""
+    spec = canonical_spec(dict(spec), warn=False)
     setup = resolve_spec(spec, seed=seed)
     variant_setups = []
     for variant in variants:
         point = spec
         for key, value in variant.items():
+            key = canonical_key(key)
             if not reuses_model(key, spec):
                 raise SpecError(key, "changes the model; it cannot vary inside one group")
             point = set_dotted(point, key, value)

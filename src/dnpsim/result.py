@@ -88,8 +88,10 @@ class Result:
     iterations : solver iterations (refinement steps, Krylov iterations), None where the
         method does not iterate.
     wall_time : seconds the computation took.
-    parameters : the resolved spec (``model``, ``environment``, ``method`` tables in Hz,
-        s, K), every drawn array written out: running it again gives the same result.
+    parameters : the resolved spec (``model``, ``environment``, ``method`` tables): the
+        current key names, every default that was applied written out, numbers in Hz,
+        s, K (never strings with units), every drawn array written out; running it
+        again gives the same result (``Result.to_dict()["spec"]``; :mod:`dnpsim.spec`).
     solver : the numerical algorithm that produced the numbers (e.g. ``"mixed"``,
         ``"gmres"``), None where there is no choice.
     times : (T,) s, for time-resolved results; ``electron_polarization_t`` (T, n_electrons),

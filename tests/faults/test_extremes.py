@@ -29,7 +29,7 @@ CASES = [
     # 2016 spin temperature (rate equation)
     ("st", {"model.couplings.scale": "1 Hz"}),
     ("st", {"model.couplings.scale": "10 GHz"}),
-    ("st", {"model.nucleus.hyperfine.scale": "1 mHz"}),
+    ("st", {"model.nuclei.hyperfine.scale": "1 mHz"}),
     ("st", {"model.offsets.half_width": 0}),
     ("st", {"environment.temperature": "1 mK"}),
     ("st", {"environment.temperature": "300 K"}),

@@ -34,6 +34,7 @@ def _profile_spec(tmp_path: Path, n_electrons: int, points: int, realizations: i
     text = text.replace("num = 41", f"num = {points}")
     text = text.replace('"model.couplings.scale" = [2e6, 15e6]', '"model.couplings.scale" = [15e6]')
     text = text.replace("realizations = 20", f"realizations = {realizations}")
+    text = text.replace("[model.nucleus]", "[model.nuclei]")  # the current name: no warning on stderr
     spec = tmp_path / "spec.toml"
     spec.write_text(text)
     return spec

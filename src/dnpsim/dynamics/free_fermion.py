@@ -42,7 +42,7 @@ class NuclearBath:
 
     larmor : omega_n / 2 pi, Hz (> 0)
     hyperfine : A_0 / 2 pi, Hz (>= 0), the same for every core nucleus
-    t1n, t2n : s (> 0)
+    t1n, t2n : s (> 0), nuclear relaxation times (spec keys ``environment.t1n``, ``t2n``)
     per_electron : N_n / N_e (>= 1; the core nuclei are one per electron)
 
     The rates use :attr:`omega_n` and :attr:`A0` (rad/s).
@@ -61,8 +61,9 @@ class NuclearBath:
     def __post_init__(self):
         from dnpsim.errors import ModelError, shown
 
-        parse_fields(self, {"larmor": "frequency", "hyperfine": "frequency", "t1n": "time", "t2n": "time",
-                            "per_electron": "dimensionless"}, "model.nuclei")
+        parse_fields(self, {"larmor": "frequency", "hyperfine": "frequency", "per_electron": "dimensionless"},
+                     "model.nuclei")
+        parse_fields(self, {"t1n": "time", "t2n": "time"}, "environment")
         if not (np.isfinite(self.larmor) and self.larmor > 0):
             raise ModelError("model.nuclei.larmor", f"must be positive, got {shown(self.larmor)}")
         if not (np.isfinite(self.hyperfine) and self.hyperfine >= 0):
@@ -70,14 +71,18 @@ class NuclearBath:
         for name in ("t1n", "t2n"):
             v = getattr(self, name)
             if not (np.isfinite(v) and v > 0):
-                raise ModelError(f"model.nuclei.{name}", f"must be a positive time, got {shown(v)}")
+                raise ModelError(f"environment.{name}", f"must be a positive time, got {shown(v)}")
         if not (np.isfinite(self.per_electron) and self.per_electron >= 1):
             raise ModelError("model.nuclei.per_electron", f"must be >= 1, got {shown(self.per_electron)}")
 
     def to_table(self) -> dict:
-        """The spec's ``[model.nuclei]`` table (Hz, s)."""
-        return {"larmor": self.larmor, "hyperfine": self.hyperfine, "t1n": self.t1n, "t2n": self.t2n,
-                "per_electron": self.per_electron}
+        """The spec's ``[model.nuclei]`` table (Hz); the relaxation times are
+        ``[environment]`` keys (:meth:`relaxation_table`)."""
+        return {"larmor": self.larmor, "hyperfine": self.hyperfine, "per_electron": self.per_electron}
+
+    def relaxation_table(self) -> dict:
+        """``environment.t1n`` and ``environment.t2n`` (s)."""
+        return {"t1n": self.t1n, "t2n": self.t2n}
 
     @property
     def leakage_weight(self) -> float:

@@ -38,7 +38,7 @@ def _require_vectors(*systems: SectorEigensystem) -> None:
 
 def _require_no_nucleus(model: DipolarElectrons) -> None:
     if model.has_nucleus:
-        raise ModelError("model.nucleus", "the open-system (2021) engine has no thermometer nucleus; drop [model.nucleus]")
+        raise ModelError("model.nuclei", "the open-system (2021) engine has no thermometer nucleus; drop [model.nuclei]")
 
 
 def lowering_amplitudes(model: DipolarElectrons, low: SectorEigensystem, high: SectorEigensystem) -> np.ndarray:
@@ -161,7 +161,7 @@ class OpenEnvironment:
     def check_model(self, model: DipolarElectrons) -> None:
         """Raise ModelError if the environment does not fit ``model``."""
         if model.has_nucleus:
-            raise ModelError("model.nucleus", "the open-system (2021) engine has no thermometer nucleus")
+            raise ModelError("model.nuclei", "the open-system (2021) engine has no thermometer nucleus")
         if self.irradiated is not None and not 0 <= self.irradiated < model.n_electrons:
             raise ModelError("environment.irradiated", f"must be a spin index in 0..{model.n_electrons - 1}, got {self.irradiated}")
 

@@ -110,7 +110,8 @@ class ExactAnderson:
         for i, env in enumerate(environments):
             electron = -(self.weights @ self.biases(env))
             table = {"model": {**self.lattice.to_table(), "nuclei": nuclei.to_table()},
-                     "environment": env.to_table(), "method": self.method.to_table()} if parameters is None \
+                     "environment": {**env.to_table(), **nuclei.relaxation_table()},
+                     "method": self.method.to_table()} if parameters is None \
                 else parameters[i]
             out.append(Result(
                 model="anderson", method=self.method.kind, solution="closed_form", electron_polarization=electron,

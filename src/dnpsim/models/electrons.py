@@ -65,8 +65,8 @@ class ThermometerNucleus:
     D = Angular("hyperfine")
 
     def __post_init__(self):
-        parse_fields(self, {"larmor": "frequency"}, "model.nucleus")
-        object.__setattr__(self, "hyperfine", parse_array(self.hyperfine, "frequency", "model.nucleus.hyperfine").ravel())
+        parse_fields(self, {"larmor": "frequency"}, "model.nuclei")
+        object.__setattr__(self, "hyperfine", parse_array(self.hyperfine, "frequency", "model.nuclei.hyperfine").ravel())
 
 
 @dataclass(frozen=True)
@@ -110,13 +110,13 @@ class DipolarElectrons:
         if not self.electron_larmor > 0:
             raise ModelError("model.electron_larmor", f"must be positive, got {self.electron_larmor}")
         if self.nucleus is not None and not isinstance(self.nucleus, ThermometerNucleus):
-            raise ModelError("model.nucleus", f"must be a ThermometerNucleus or None, got {type(self.nucleus).__name__}")
+            raise ModelError("model.nuclei", f"must be a ThermometerNucleus or None, got {type(self.nucleus).__name__}")
         if self.nucleus is not None and self.nucleus.hyperfine.size != n:
-            raise ModelError("model.nucleus.hyperfine", f"needs {n} entries (one per electron), got {self.nucleus.hyperfine.size}")
+            raise ModelError("model.nuclei.hyperfine", f"needs {n} entries (one per electron), got {self.nucleus.hyperfine.size}")
         if self.nucleus is not None and not np.any(self.nucleus.hyperfine):
             # Eq. (9) has no nuclear bath: without D_i the nucleus never flips, the rate
             # equation is reducible and the stationary P_n depends on the initial state.
-            raise ModelError("model.nucleus.hyperfine", "are all zero: the nucleus never flips, so its stationary "
+            raise ModelError("model.nuclei.hyperfine", "are all zero: the nucleus never flips, so its stationary "
                              "polarization is undefined (give a nonzero hyperfine or drop the nucleus)")
 
     def to_table(self) -> dict:
@@ -126,7 +126,7 @@ class DipolarElectrons:
         if self.ising is not None:
             out["ising"] = self.ising.tolist()
         if self.nucleus is not None:
-            out["nucleus"] = {"larmor": self.nucleus.larmor, "hyperfine": self.nucleus.hyperfine.tolist()}
+            out["nuclei"] = {"larmor": self.nucleus.larmor, "hyperfine": self.nucleus.hyperfine.tolist()}
         return out
 
     @property

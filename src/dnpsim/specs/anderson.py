@@ -3,8 +3,10 @@
 Keys (README, "One run, one file"): ``model.L``, ``boundary`` ("periodic"/"open"),
 ``hopping`` (t/2pi), ``electron_larmor``, ``onsite`` (``{distribution = "uniform",
 width}`` or a nested L x L x L list of offsets in Hz, index [x][y][z]), ``seed``;
-``model.nuclei.{larmor, hyperfine, t1n, t2n, per_electron}``;
-``environment.{temperature, t1e, t2e, mw_frequency, mw_amplitude}``;
+``model.nuclei.{larmor, hyperfine, per_electron}``;
+``environment.{temperature, t1e, t2e, t1n, t2n, mw_frequency, mw_amplitude}`` (the
+nuclear relaxation times were ``model.nuclei.t1n``, ``t2n``: old names,
+:data:`dnpsim.spec.KEY_ALIASES`);
 ``method.kind = "free_fermion"`` (options :class:`dnpsim.methods.FreeFermion`).
 The engine that runs it: :func:`dnpsim.experiments.anderson.run_points`.
 """
@@ -30,8 +32,8 @@ from dnpsim.specs.readers import (
 )
 
 MODEL_KEYS = {"kind", "L", "boundary", "hopping", "electron_larmor", "onsite", "seed", "nuclei"}
-NUCLEI_KEYS = {"larmor", "hyperfine", "t1n", "t2n", "per_electron"}
-ENVIRONMENT_KEYS = {"temperature", "t1e", "t2e", "mw_frequency", "mw_amplitude"}
+NUCLEI_KEYS = {"larmor", "hyperfine", "per_electron"}
+ENVIRONMENT_KEYS = {"temperature", "t1e", "t2e", "t1n", "t2n", "mw_frequency", "mw_amplitude"}
 #: Table I of the 2018 paper (used when a spec leaves these out).
 DEFAULTS = {"t1e": 1.0, "t2e": 1e-6, "t1n": 1e4, "t2n": 1e-5}
 #: exact diagonalization limit: dense N x N float64 eigenvectors + workspace
@@ -47,20 +49,23 @@ def estimate_memory(L: int) -> int:
 
 
 def reuses_model(dotted_key: str) -> bool:
-    """Environment and nuclear keys keep the diagonalization (spectrum, |phi|^2)."""
+    """Environment, nuclear and method keys keep the diagonalization (spectrum, |phi|^2)."""
     return dotted_key.startswith(("environment.", "model.nuclei.", "method."))
 
 
 @dataclass(frozen=True)
 class AndersonSetup:
-    """A resolved ``anderson`` spec (boundary units: Hz, s, K) with the drawn offsets."""
+    """A resolved ``anderson`` spec (boundary units: Hz, s, K) with the drawn offsets.
+    ``nuclei_values`` are the inputs of the :class:`~dnpsim.dynamics.free_fermion.NuclearBath`
+    (its relaxation times t1n, t2n read from ``[environment]``), ``environment_values``
+    those of the electrons' environment."""
 
     L: int
     boundary: str
     hopping: float
     electron_larmor: float
     onsite: np.ndarray  # Hz, (L, L, L)
-    onsite_spec: Any
+    onsite_spec: dict | None  # the distribution table (SI numbers), None for explicit offsets
     nuclei_values: dict
     environment_values: dict
     method: FreeFermion
@@ -87,24 +92,40 @@ class AndersonSetup:
         v = self.nuclei_values if values is None else values
         return NuclearBath(v["larmor"], v["hyperfine"], v["t1n"], v["t2n"], v["per_electron"])
 
-    def resolved_spec(self) -> dict:
-        """``model``, ``environment``, ``method`` tables with the drawn offsets written out (Hz)."""
-        model = {**self.lattice().to_table(), "nuclei": self.nuclei().to_table()}
+    def resolved_spec(self, drawn: bool = True) -> dict:
+        """``model``, ``environment``, ``method`` tables in SI numbers, every default
+        written out, the drawn offsets written out (``drawn=False``: the distribution
+        table); see "Resolved specs" in :mod:`dnpsim.spec`."""
+        nuclei = self.nuclei()
+        model = {**self.lattice().to_table(), "nuclei": nuclei.to_table()}
+        if not drawn and isinstance(self.onsite_spec, dict):
+            model["onsite"] = dict(self.onsite_spec)
         if self.seed is not None:
             model["seed"] = self.seed
-        return {"model": model, "environment": dict(self.environment_values), "method": self.method.to_table()}
+        return {"model": model, "environment": {**self.environment_values, **nuclei.relaxation_table()},
+                "method": self.method.to_table()}
 
     def drawn_arrays(self) -> dict[str, tuple[tuple[str, ...], np.ndarray]]:
         """The realization's on-site offsets (Hz), which a sweep stores with its results."""
         return {"onsite": (("x", "y", "z"), self.onsite)}
 
 
-def _resolve_environment(env: Any) -> dict:
+def _resolve_environment(env: Any) -> tuple[dict, dict]:
+    """(the electrons' environment values, the nuclear relaxation times t1n, t2n)."""
     check_keys(env, ENVIRONMENT_KEYS, "environment")
-    return read_microwave_environment(env, {"t1e": DEFAULTS["t1e"], "t2e": DEFAULTS["t2e"]})
+    values = read_microwave_environment(env, {key: DEFAULTS[key] for key in ("t1e", "t2e", "t1n", "t2n")})
+    times = {key: values.pop(key) for key in ("t1n", "t2n")}
+    from dnpsim.dynamics.rates import check_relaxation_times
+    from dnpsim.errors import ModelError
+
+    try:  # no completely positive relaxation has T2 > 2 T1
+        check_relaxation_times(times["t1n"], times["t2n"], "environment.t2n")
+    except ModelError as exc:
+        raise SpecError(exc.field, exc.message) from None
+    return values, times
 
 
-def _resolve_nuclei(nuc: Any) -> dict:
+def _resolve_nuclei(nuc: Any, times: dict) -> dict:
     check_keys(nuc, NUCLEI_KEYS, "model.nuclei")
     for key in ("larmor", "hyperfine", "per_electron"):
         if key not in nuc:
@@ -112,17 +133,10 @@ def _resolve_nuclei(nuc: Any) -> dict:
     values = {
         "larmor": read_positive(nuc["larmor"], "model.nuclei.larmor", "frequency"),
         "hyperfine": read_number(nuc["hyperfine"], "model.nuclei.hyperfine", "frequency"),
-        "t1n": read_positive(nuc.get("t1n", DEFAULTS["t1n"]), "model.nuclei.t1n", "time"),
-        "t2n": read_positive(nuc.get("t2n", DEFAULTS["t2n"]), "model.nuclei.t2n", "time"),
+        "t1n": times["t1n"],
+        "t2n": times["t2n"],
         "per_electron": read_number(nuc["per_electron"], "model.nuclei.per_electron"),
     }
-    from dnpsim.dynamics.rates import check_relaxation_times
-    from dnpsim.errors import ModelError
-
-    try:  # no completely positive relaxation has T2 > 2 T1
-        check_relaxation_times(values["t1n"], values["t2n"], "model.nuclei.t2n")
-    except ModelError as exc:
-        raise SpecError(exc.field, exc.message) from None
     if values["hyperfine"] <= 0:
         raise SpecError("model.nuclei.hyperfine", f"must be positive, got {shown(nuc['hyperfine'])}")
     if values["per_electron"] < 1:
@@ -131,15 +145,16 @@ def _resolve_nuclei(nuc: Any) -> dict:
     return values
 
 
-def _read_onsite(value: Any, L: int, rng_seed) -> tuple[np.ndarray, bool]:
+def _read_onsite(value: Any, L: int, rng_seed) -> tuple[np.ndarray, dict | None]:
+    """(offsets, the distribution table in SI numbers or None for explicit offsets)."""
     if isinstance(value, dict):
-        _, table = read_distribution(value, "model.onsite", {"uniform": {"width"}})
+        name, table = read_distribution(value, "model.onsite", {"uniform": {"width"}})
         width = read_number(table["width"], "model.onsite.width", "frequency")
         if width < 0:
             raise SpecError("model.onsite.width", f"must be non-negative, got {shown(table['width'])}")
         from dnpsim.models.anderson import box_offsets
 
-        return box_offsets(L, width, np.random.default_rng(rng_seed)), True
+        return box_offsets(L, width, np.random.default_rng(rng_seed)), {"distribution": name, "width": width}
     if not isinstance(value, list) or len(value) != L:
         raise SpecError("model.onsite", f"must be a distribution table or a {L} x {L} x {L} nested list")
     out = np.empty((L, L, L))
@@ -151,7 +166,7 @@ def _read_onsite(value: Any, L: int, rng_seed) -> tuple[np.ndarray, bool]:
                 raise SpecError(f"model.onsite[{x}][{y}]", f"must be a list of {L} offsets")
             for z, v in enumerate(row):
                 out[x, y, z] = read_number(v, f"model.onsite[{x}][{y}][{z}]", "frequency")
-    return out, False
+    return out, None
 
 
 def resolve(spec: dict, seed: int | None = None) -> AndersonSetup:
@@ -161,20 +176,20 @@ def resolve(spec: dict, seed: int | None = None) -> AndersonSetup:
         raise SpecError("environment", "section is required")
     model = check_keys(spec["model"], MODEL_KEYS, "model")
     method = method_from_table(spec.get("method", {}), "anderson", default="free_fermion")
-    environment = _resolve_environment(spec["environment"])
+    environment, nuclear_times = _resolve_environment(spec["environment"])
     if "nuclei" not in model:
         raise SpecError("model.nuclei", "is required")
-    L, boundary, hopping, larmor, onsite, model_seed = _resolve_lattice(model, seed)
-    nuclei = _resolve_nuclei(model["nuclei"])
-    setup = AndersonSetup(L, boundary, hopping, larmor, onsite, model["onsite"], nuclei, environment, method,
+    L, boundary, hopping, larmor, onsite, model_seed, onsite_table = _resolve_lattice(model, seed)
+    nuclei = _resolve_nuclei(model["nuclei"], nuclear_times)
+    setup = AndersonSetup(L, boundary, hopping, larmor, onsite, onsite_table, nuclei, environment, method,
                           model_seed)
     checked_inputs(lambda: (setup.lattice(), setup.environment(), setup.nuclei()))
     return setup
 
 
 def _resolve_lattice(model: dict, seed: int | None) -> tuple:
-    """(L, boundary, hopping, electron_larmor, onsite, seed) of a ``[model]`` table
-    (Hz), the on-site offsets drawn."""
+    """(L, boundary, hopping, electron_larmor, onsite, seed, onsite distribution table
+    or None) of a ``[model]`` table (Hz), the on-site offsets drawn."""
     for key in ("L", "hopping", "electron_larmor", "onsite"):
         if key not in model:
             raise SpecError(f"model.{key}", "is required")
@@ -195,8 +210,8 @@ def _resolve_lattice(model: dict, seed: int | None) -> tuple:
     model_seed = read_model_seed(model, seed)
     if isinstance(model["onsite"], dict) and model_seed is None:
         raise SpecError("model.seed", "is required when model.onsite is drawn")
-    onsite, _ = _read_onsite(model["onsite"], L, model_seed)
-    return L, boundary, hopping, larmor, onsite, model_seed
+    onsite, table = _read_onsite(model["onsite"], L, model_seed)
+    return L, boundary, hopping, larmor, onsite, model_seed, table
 
 
 def model_from_table(table: dict, seed: int | None = None):
@@ -206,5 +221,5 @@ def model_from_table(table: dict, seed: int | None = None):
     from dnpsim.models.anderson import AndersonLattice
 
     check_keys(table, MODEL_KEYS - {"nuclei"}, "model")
-    L, boundary, hopping, larmor, onsite, _ = _resolve_lattice(table, seed)
+    L, boundary, hopping, larmor, onsite, *_ = _resolve_lattice(table, seed)
     return AndersonLattice(L, hopping, onsite, larmor, boundary)

@@ -7,6 +7,7 @@ frequencies, times, temperatures and lengths)::
     kind = "cross_effect"
     offsets = [0.0, 145e6]             # Delta_1, Delta_2 / 2pi from the microwave frequency (required)
     electron_coupling = 100e3          # D / 2pi, secular e-e dipolar coupling (or from geometry)
+    electron_larmor = 100e9            # omega_S / 2pi: with environment.temperature, p = tanh(beta omega_S / 2)
     seed = 1                           # for drawn nuclear positions
 
     [model.nuclei]
@@ -28,9 +29,8 @@ frequencies, times, temperatures and lengths)::
 
     [environment]
     mw_amplitude = 10e3                # omega_1 / 2pi (required)
-    electron_polarization = 0.984      # p, or temperature + electron_larmor:
+    electron_polarization = 0.984      # p, or temperature + model.electron_larmor:
     temperature = 1.0                  # K
-    electron_larmor = 100e9            # omega_S / 2pi
     t1e = 1.0                          # 1/R_1 (s)
     t2e = 1e-5                         # 1/R_2
     t1n = 100.0                        # 1/r_1
@@ -42,6 +42,9 @@ frequencies, times, temperatures and lengths)::
     # kind = "kmc"                     # kinetic Monte Carlo of Eq. (4) (any N)
     times = { start = 0, stop = 200, num = 21 }   # s; or a list.  Omitted: steady state
 
+``model.electron_larmor`` was ``environment.electron_larmor`` (the old name is still
+read: :data:`dnpsim.spec.KEY_ALIASES`).
+
 The method options are those of :class:`dnpsim.methods.Lindblad`,
 :class:`~dnpsim.methods.ZeemanRates` and :class:`~dnpsim.methods.KineticMonteCarlo`;
 the engine that runs a setup is :func:`dnpsim.experiments.cross_effect.run_points`.
@@ -49,6 +52,7 @@ the engine that runs a setup is :func:`dnpsim.experiments.cross_effect.run_point
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,13 +63,12 @@ from dnpsim.methods import Method, method_from_table
 from dnpsim.specs.readers import check_keys, read_integer, read_model_seed, read_number, read_positive
 from dnpsim.units import TWO_PI
 
-MODEL_KEYS = {"kind", "offsets", "electron_coupling", "seed", "nuclei", "geometry"}
+MODEL_KEYS = {"kind", "offsets", "electron_coupling", "electron_larmor", "seed", "nuclei", "geometry"}
 NUCLEI_KEYS = {"larmor", "n", "hyperfine_secular", "hyperfine_pseudo_secular", "hyperfine_pseudo_secular_imag",
                "dipolar"}
 GEOMETRY_KEYS = {"electron_positions", "nuclear_positions", "field_direction", "gamma_nuclear", "nuclear_dipolar",
                  "secular_hyperfine"}
-ENVIRONMENT_KEYS = {"mw_amplitude", "electron_polarization", "temperature", "electron_larmor", "t1e", "t2e", "t1n",
-                    "t2n"}
+ENVIRONMENT_KEYS = {"mw_amplitude", "electron_polarization", "temperature", "t1e", "t2e", "t1n", "t2n"}
 MAX_LINDBLAD_SPINS = 6
 MAX_RATE_SPINS = 12
 MAX_KMC_NUCLEI = 20000
@@ -78,12 +81,16 @@ def reuses_model(dotted_key: str) -> bool:
 
 @dataclass(frozen=True)
 class CrossEffectSetup:
-    """A resolved ``cross_effect`` spec in boundary units plus the drawn positions."""
+    """A resolved ``cross_effect`` spec in boundary units plus the drawn positions.
+    ``resolved_model`` is the ``[model]`` table with the couplings written out,
+    ``geometry`` the normalized ``[model.geometry]`` table (SI numbers, defaults
+    written out) when the spec gave one."""
 
     model_values: dict
     environment_values: dict
     method: Method
     resolved_model: dict = field(compare=False)
+    geometry: dict | None = field(default=None, compare=False)
 
     def model(self):
         """The :class:`~dnpsim.models.cross_effect.CrossEffectModel` of this point."""
@@ -96,11 +103,20 @@ class CrossEffectSetup:
                                         temperature=None if e["p"] is not None else e["temperature"],
                                         electron_larmor=None if e["p"] is not None else e["electron_larmor"])
 
-    def resolved_spec(self) -> dict:
-        """``model``, ``environment``, ``method`` tables, the couplings written out (Hz)
-        as nested lists (built here, when a result is written, not when validating)."""
-        return {"model": _as_lists(self.resolved_model), "environment": dict(self.environment_values["spec"]),
-                "method": self.method.to_table()}
+    def resolved_spec(self, drawn: bool = True) -> dict:
+        """``model``, ``environment``, ``method`` tables in SI numbers, every default
+        written out, the couplings written out (Hz) as nested lists (built here, when a
+        result is written, not when validating); with ``drawn=False`` a geometry is
+        kept as its (normalized) table instead of its couplings.  See "Resolved specs"
+        in :mod:`dnpsim.spec`."""
+        if drawn or self.geometry is None:
+            model = _as_lists(self.resolved_model)
+        else:
+            model = {k: v for k, v in self.resolved_model.items() if k not in ("electron_coupling", "nuclei")}
+            model["nuclei"] = {"larmor": self.resolved_model["nuclei"]["larmor"],
+                               "n": self.resolved_model["nuclei"]["n"]}
+            model["geometry"] = copy.deepcopy(self.geometry)
+        return {"model": model, "environment": dict(self.environment_values["table"]), "method": self.method.to_table()}
 
     def drawn_arrays(self) -> dict[str, tuple[tuple[str, ...], np.ndarray]]:
         """Nothing is stored per realization beyond the results (the resolved spec
@@ -154,7 +170,10 @@ def _positions(value: Any, field: str, rows: int | None) -> np.ndarray:
     return out
 
 
-def _resolve_environment(env: Any) -> dict:
+def _resolve_environment(env: Any, electron_larmor: Any) -> dict:
+    """The environment values (s, Hz, K; ``p`` or ``temperature``) and under
+    ``"table"`` the resolved ``[environment]`` table; ``electron_larmor`` is the
+    ``model.electron_larmor`` of the spec (or None)."""
     check_keys(env, ENVIRONMENT_KEYS, "environment")
     if "mw_amplitude" not in env:
         raise SpecError("environment.mw_amplitude", "is required")
@@ -168,15 +187,19 @@ def _resolve_environment(env: Any) -> dict:
         if not 0 <= p < 1:
             raise SpecError("environment.electron_polarization", f"must be in [0, 1), got {p}")
         temperature = None
-        larmor = read_positive(env["electron_larmor"], "environment.electron_larmor", "frequency") \
-            if "electron_larmor" in env else None
+        larmor = read_positive(electron_larmor, "model.electron_larmor", "frequency") \
+            if electron_larmor is not None else None
+        table = {"mw_amplitude": w1, "electron_polarization": p}
     else:
-        for key in ("temperature", "electron_larmor"):
-            if key not in env:
-                raise SpecError(f"environment.{key}", "is required (or give environment.electron_polarization)")
+        if "temperature" not in env:
+            raise SpecError("environment.temperature", "is required (or give environment.electron_polarization)")
+        if electron_larmor is None:
+            raise SpecError("model.electron_larmor", "is required (with environment.temperature; or give "
+                            "environment.electron_polarization)")
         temperature = read_positive(env["temperature"], "environment.temperature", "temperature")
-        larmor = read_positive(env["electron_larmor"], "environment.electron_larmor", "frequency")
+        larmor = read_positive(electron_larmor, "model.electron_larmor", "frequency")
         p = None  # the model derives it from temperature and electron_larmor
+        table = {"mw_amplitude": w1, "temperature": temperature}
     values = {"mw_amplitude": w1, "p": p, "temperature": temperature, "electron_larmor": larmor}
     for key in ("t1e", "t2e", "t1n", "t2n"):
         if key not in env:
@@ -189,7 +212,7 @@ def _resolve_environment(env: Any) -> dict:
         check_relaxation_times(values["t1n"], values["t2n"], "environment.t2n")
     except ModelError as exc:
         raise SpecError(exc.field, exc.message) from None
-    values["spec"] = dict(env)
+    values["table"] = {**table, **{key: values[key] for key in ("t1e", "t2e", "t1n", "t2n")}}
     return values
 
 
@@ -324,7 +347,7 @@ def resolve(spec: dict, seed: int | None = None) -> CrossEffectSetup:
         raise SpecError("method", "section is required (kind = lindblad, zeeman_rates or kmc)")
     method = method_from_table(spec["method"], "cross_effect")
     model = check_keys(spec["model"], MODEL_KEYS, "model")
-    env = _resolve_environment(spec["environment"])
+    env = _resolve_environment(spec["environment"], model.get("electron_larmor"))
     if "offsets" not in model:
         raise SpecError("model.offsets", "is required (Delta_1, Delta_2 in Hz)")
     if not isinstance(model["offsets"], list) or len(model["offsets"]) != 2:
@@ -344,6 +367,9 @@ def resolve(spec: dict, seed: int | None = None) -> CrossEffectSetup:
     _check_memory(n, n_field, method)
 
     resolved: dict[str, Any] = {"kind": "cross_effect", "offsets": offsets}
+    if env["electron_larmor"] is not None:
+        resolved["electron_larmor"] = env["electron_larmor"]
+    geometry_table = None
     if "geometry" in model:
         geometry = model["geometry"]
         re = _positions(geometry["electron_positions"], "model.geometry.electron_positions", 2)
@@ -361,8 +387,10 @@ def resolve(spec: dict, seed: int | None = None) -> CrossEffectSetup:
                 rn = random_nuclear_positions(n, radius, dmin, re, np.random.default_rng(model_seed))
             except ModelError as exc:
                 raise SpecError("model.geometry.nuclear_positions", exc.message) from None
+            positions_table: Any = {"distribution": "random_sphere", "n": n, "radius": radius, "min_distance": dmin}
         else:
             rn = _positions(value, "model.geometry.nuclear_positions", None)
+            positions_table = rn.tolist()
         direction = geometry.get("field_direction", [0.0, 0.0, 1.0])
         if not isinstance(direction, list) or len(direction) != 3:
             raise SpecError("model.geometry.field_direction", "must be a 3-vector")
@@ -389,6 +417,9 @@ def resolve(spec: dict, seed: int | None = None) -> CrossEffectSetup:
         if not secular_on:
             A = np.zeros_like(A)
         resolved["nuclei"] = {"larmor": larmor}
+        geometry_table = {"electron_positions": re.tolist(), "nuclear_positions": positions_table,
+                          "field_direction": direction, "gamma_nuclear": gamma_n, "nuclear_dipolar": dipolar_on,
+                          "secular_hyperfine": secular_on}
     else:
         D = read_number(model["electron_coupling"], "model.electron_coupling", "frequency")
         A = _matrix(nuclei["hyperfine_secular"], "model.nuclei.hyperfine_secular", 2, n) \
@@ -424,7 +455,7 @@ def resolve(spec: dict, seed: int | None = None) -> CrossEffectSetup:
     if model_seed is not None:
         resolved["seed"] = model_seed
     model_values = {"offsets": offsets, "D": float(D), "larmor": larmor, "A": A, "B": B, "d": d}
-    setup = CrossEffectSetup(model_values, env, method, resolved)
+    setup = CrossEffectSetup(model_values, env, method, resolved, geometry_table)
     try:
         setup.model()
     except ModelError as exc:
@@ -436,7 +467,7 @@ def _spec_key(model_field: str, model: dict) -> str:
     """The spec key the user wrote for a field of
     :class:`~dnpsim.models.cross_effect.CrossEffectModel` (its paper symbols)."""
     geometry = "geometry" in model
-    keys = {"temperature": "environment.temperature", "electron_larmor": "environment.electron_larmor",
+    keys = {"temperature": "environment.temperature", "electron_larmor": "model.electron_larmor",
             "p": "environment.electron_polarization", "omega1": "environment.mw_amplitude",
             "R1": "environment.t1e", "R2": "environment.t2e", "r1": "environment.t1n", "r2": "environment.t2n",
             "offsets": "model.offsets", "omega_I": "model.nuclei.larmor",

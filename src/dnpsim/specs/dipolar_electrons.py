@@ -2,10 +2,11 @@
 
 Keys (README, "One run, one file"): ``model.electron_larmor``, ``offsets`` (list or
 ``equally_spaced`` / ``uniform`` table), ``couplings`` / ``ising`` (matrix or
-``gaussian`` table), ``n_electrons``, ``seed``, ``nucleus.larmor``,
-``nucleus.hyperfine``; ``environment.temperature``, ``mw_frequency``,
-``mw_amplitude``, ``t1e``, ``t2e``; ``method.kind = "rate_equation"`` (options:
-:class:`dnpsim.methods.RateEquation`).
+``gaussian`` table), ``n_electrons``, ``seed``, ``nuclei.larmor``,
+``nuclei.hyperfine`` (the one thermometer nucleus; ``[model.nucleus]`` is its old
+name, :data:`dnpsim.spec.KEY_ALIASES`); ``environment.temperature``,
+``mw_frequency``, ``mw_amplitude``, ``t1e``, ``t2e``; ``method.kind =
+"rate_equation"`` (options: :class:`dnpsim.methods.RateEquation`).
 
 The 2021 open-system engine (Maimbourg et al. 2021) shares the model keys (no
 nucleus) and reads ``environment.t1``, ``t_star``, ``t_zero`` (s) and optionally
@@ -14,11 +15,20 @@ nucleus) and reads ``environment.t1``, ``t_star``, ``t_zero`` (s) and optionally
 Hamiltonian of Eq. (2) of the 2021 paper).  ``method.kind = "nonsecular"`` (GKSL,
 Eqs. (7)-(8); :class:`dnpsim.methods.Nonsecular`) or ``"hilbert"`` (rate equation
 S52; :class:`dnpsim.methods.Hilbert`).
+
+The 2021 bath timescales are not the 2016 relaxation times under other names, so
+they keep their own keys: T1e (``t1e``) sets the rate of every bath transition of
+Eq. (12) of the 2016 paper (x, y and z, whatever the gap) and T2e (``t2e``) the
+width of the microwave Lorentzian of Eq. (16); the 2021 GKSL bath has one timescale
+per kind of gap, Eq. (5): T_1 (``t1``) for the gaps near omega_e (S^x, S^y flips,
+T(omega_e) = T_1 / 2), T* (``t_star``) for finite gaps |omega| << omega_e and T(0)
+(``t_zero``) for zero gaps (pure dephasing), and drives the electrons coherently
+(no microwave linewidth).  Each method refuses the other's keys.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -31,8 +41,8 @@ from dnpsim.specs.readers import (check_keys, checked_inputs, read_coupling_matr
                                   read_number, read_positive)
 
 OPEN_METHODS = ("nonsecular", "hilbert")
-DIPOLAR_KEYS = {"kind", "electron_larmor", "offsets", "couplings", "ising", "n_electrons", "seed", "nucleus"}
-NUCLEUS_KEYS = {"larmor", "hyperfine"}
+DIPOLAR_KEYS = {"kind", "electron_larmor", "offsets", "couplings", "ising", "n_electrons", "seed", "nuclei"}
+NUCLEI_KEYS = {"larmor", "hyperfine"}
 ENVIRONMENT_KEYS = {"temperature", "mw_frequency", "mw_amplitude", "t1e", "t2e", "t1", "t_star", "t_zero", "irradiated"}
 OPEN_ENVIRONMENT_KEYS = {"temperature", "mw_frequency", "mw_amplitude", "t1", "t_star", "t_zero", "irradiated"}
 #: Largest N of the 4^N nonsecular problem accepted by a spec (memory, see _check_open_memory).
@@ -62,6 +72,8 @@ class DipolarSetup:
     environment_values: dict
     method: Method
     seed: int | None
+    #: the distribution tables of the spec (SI numbers) by model key, for resolved_spec(drawn=False)
+    distributions: dict = field(default_factory=dict, compare=False)
 
     @property
     def n_electrons(self) -> int:
@@ -88,9 +100,16 @@ class DipolarSetup:
                                    BathTimescales(v["t1"], v["t_star"], v["t_zero"]), v.get("irradiated"))
         return Environment(v["temperature"], v["mw_frequency"], v["mw_amplitude"], v["t1e"], v["t2e"])
 
-    def resolved_model_spec(self) -> dict:
-        """The ``[model]`` table with every drawn array written out (Hz)."""
+    def resolved_model_spec(self, drawn: bool = True) -> dict:
+        """The ``[model]`` table with every drawn array written out (Hz), or with
+        ``drawn=False`` the distribution tables the arrays were drawn from."""
         out = self.model().to_table()
+        if not drawn:
+            for key, table in self.distributions.items():
+                if key == "hyperfine":
+                    out["nuclei"]["hyperfine"] = dict(table)
+                else:
+                    out[key] = table if isinstance(table, str) else dict(table)
         if self.seed is not None:
             out["seed"] = self.seed
         return out
@@ -102,9 +121,11 @@ class DipolarSetup:
             out["hyperfine"] = (("electron",), self.hyperfine)
         return out
 
-    def resolved_spec(self) -> dict:
-        """``model``, ``environment``, ``method`` tables, drawn arrays written out."""
-        return {"model": self.resolved_model_spec(), "environment": dict(self.environment_values),
+    def resolved_spec(self, drawn: bool = True) -> dict:
+        """``model``, ``environment``, ``method`` tables in SI numbers, every default
+        written out, drawn arrays written out (``drawn=False``: their distribution
+        tables); see "Resolved specs" in :mod:`dnpsim.spec`."""
+        return {"model": self.resolved_model_spec(drawn), "environment": dict(self.environment_values),
                 "method": self.method.to_table()}
 
 def _resolve_open_environment(env: Any, kind: str) -> dict:
@@ -150,9 +171,9 @@ def resolve(spec: dict, seed: int | None = None) -> DipolarSetup:
     method = method_from_table(spec.get("method", {}), "dipolar_electrons", default="rate_equation")
     if method.kind in OPEN_METHODS:
         environment = _resolve_open_environment(spec["environment"], method.kind)
-        if "nucleus" in model:
-            raise SpecError("model.nucleus", f"method {shown(method.kind)} (2021 engine) has no thermometer nucleus; "
-                            "remove [model.nucleus]")
+        if "nuclei" in model:
+            raise SpecError("model.nuclei", f"method {shown(method.kind)} (2021 engine) has no thermometer nucleus; "
+                            "remove it")
     else:
         environment = _resolve_environment(spec["environment"])
     fields = _resolve_model(model, seed, method)
@@ -199,10 +220,11 @@ def _resolve_model(model: dict, seed: int | None, method) -> dict:
     if isinstance(method, Nonsecular):
         _check_open_memory(n, method)
     else:
-        _check_memory(n, "nucleus" in model)
+        _check_memory(n, "nuclei" in model)
 
     rng = np.random.default_rng(model_seed)
     draws_need_seed = False
+    distributions: dict[str, Any] = {}  # key -> the table as SI numbers
 
     offsets_value = model["offsets"]
     if isinstance(offsets_value, dict):
@@ -211,12 +233,14 @@ def _resolve_model(model: dict, seed: int | None, method) -> dict:
         if name == "equally_spaced":
             hw = read_number(table["half_width"], "model.offsets.half_width", "frequency")
             offsets = disorder.equally_spaced_offsets(n, hw)
+            distributions["offsets"] = {"distribution": name, "half_width": hw}
         else:
             width = read_number(table["width"], "model.offsets.width", "frequency")
             if width < 0:
                 raise SpecError("model.offsets.width", "must be non-negative")
             offsets = disorder.uniform_offsets(n, width, rng)
             draws_need_seed = True
+            distributions["offsets"] = {"distribution": name, "width": width}
     else:
         offsets = read_frequencies(offsets_value, "model.offsets", n)
 
@@ -225,7 +249,9 @@ def _resolve_model(model: dict, seed: int | None, method) -> dict:
         value = model[key]
         if isinstance(value, dict):
             draws_need_seed = True
-            return disorder.gaussian_couplings(n, read_gaussian_scale(value, f"model.{key}"), rng)
+            scale = read_gaussian_scale(value, f"model.{key}")
+            distributions[key] = {"distribution": "gaussian", "scale": scale}
+            return disorder.gaussian_couplings(n, scale, rng)
         return read_coupling_matrix(value, f"model.{key}", n)
 
     couplings = couplingread_coupling_matrix("couplings")
@@ -235,26 +261,30 @@ def _resolve_model(model: dict, seed: int | None, method) -> dict:
     if model.get("ising") == "dipolar":
         # Eq. (2) of the 2021 paper: U_ij (S+S- + S-S+ - 4 S^z S^z), so J_ij = -4 U_ij
         ising = -4.0 * couplings
+        distributions["ising"] = "dipolar"
     else:
         ising = couplingread_coupling_matrix("ising") if "ising" in model else None
 
     nuclear_larmor = hyperfine = None
-    if "nucleus" in model:
-        nucleus = check_keys(model["nucleus"], NUCLEUS_KEYS, "model.nucleus")
-        for key in NUCLEUS_KEYS:
+    if "nuclei" in model:
+        nucleus = check_keys(model["nuclei"], NUCLEI_KEYS, "model.nuclei")
+        for key in ("larmor", "hyperfine"):
             if key not in nucleus:
-                raise SpecError(f"model.nucleus.{key}", "is required")
-        nuclear_larmor = read_number(nucleus["larmor"], "model.nucleus.larmor", "frequency")
+                raise SpecError(f"model.nuclei.{key}", "is required")
+        nuclear_larmor = read_number(nucleus["larmor"], "model.nuclei.larmor", "frequency")
         value = nucleus["hyperfine"]
         if isinstance(value, dict):
-            hyperfine = disorder.gaussian_hyperfine(n, read_gaussian_scale(value, "model.nucleus.hyperfine"), rng)
+            scale = read_gaussian_scale(value, "model.nuclei.hyperfine")
+            hyperfine = disorder.gaussian_hyperfine(n, scale, rng)
             draws_need_seed = True
+            distributions["hyperfine"] = {"distribution": "gaussian", "scale": scale}
         else:
-            hyperfine = read_frequencies(value, "model.nucleus.hyperfine", n)
+            hyperfine = read_frequencies(value, "model.nuclei.hyperfine", n)
     if draws_need_seed and model_seed is None:
         raise SpecError("model.seed", "is required when offsets, couplings or hyperfine couplings are drawn")
     return {"electron_larmor": larmor, "offsets": offsets, "couplings": couplings, "ising": ising,
-            "nuclear_larmor": nuclear_larmor, "hyperfine": hyperfine, "seed": model_seed}
+            "nuclear_larmor": nuclear_larmor, "hyperfine": hyperfine, "seed": model_seed,
+            "distributions": distributions}
 
 
 def _check_open_memory(n: int, method: Nonsecular) -> None:
