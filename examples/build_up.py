@@ -31,7 +31,7 @@ from dnpsim.observables.build_up import fit_build_up
 model = dnpsim.make_model({"kind": "dipolar_electrons", "n_electrons": 8, "electron_larmor": "93.9 GHz", "seed": 1,
                            "offsets": {"distribution": "equally_spaced", "half_width": "54 MHz"},
                            "couplings": {"distribution": "gaussian", "scale": "15 MHz"},
-                           "nucleus": {"larmor": "20 MHz", "hyperfine": {"distribution": "gaussian", "scale": "1 MHz"}}})
+                           "nuclei": {"larmor": "20 MHz", "hyperfine": {"distribution": "gaussian", "scale": "1 MHz"}}})
 engine = dnpsim.SpinTemperatureEngine(model)
 env = dnpsim.Environment(temperature="1.2 K", mw_frequency="93.88 GHz", mw_amplitude="25 kHz", t1e="1 s", t2e="1 us")
 # one time step: the propagator exponentiates the generator once per distinct step

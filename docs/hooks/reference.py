@@ -660,7 +660,6 @@ def cli_reference_markdown() -> str:
     import argparse
 
     from dnpsim import cli
-    from dnpsim.experiments.figures import FIGURES
 
     old = os.environ.get("COLUMNS")
     os.environ["COLUMNS"] = "100"
@@ -677,8 +676,6 @@ def cli_reference_markdown() -> str:
         subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
         for name, sub in subparsers.choices.items():
             out += [f"## `dnpsim {name}`", "", "```text", sub.format_help().rstrip(), "```", ""]
-            if name == "figure":
-                out += ["Figures:", ""] + [f"* `{n}`" for n in FIGURES] + [""]
     finally:
         if old is None:
             os.environ.pop("COLUMNS", None)

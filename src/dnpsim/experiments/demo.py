@@ -21,7 +21,7 @@ DEMO_SPEC = {
         "offsets": {"distribution": "equally_spaced", "half_width": 54e6},
         "couplings": {"distribution": "gaussian", "scale": 15e6},
         "seed": 1,
-        "nucleus": {"larmor": 20e6, "hyperfine": {"distribution": "gaussian", "scale": 1e6}},
+        "nuclei": {"larmor": 20e6, "hyperfine": {"distribution": "gaussian", "scale": 1e6}},
     },
     "environment": {"temperature": 1.2, "mw_frequency": 93.88e9, "mw_amplitude": 25e3, "t1e": 1.0, "t2e": 1e-6},
     "method": {"kind": "rate_equation"},

@@ -855,7 +855,8 @@ def assemble_dataset(plan: SweepPlan, records: Mapping[tuple[int, int], list[dic
         ``{(group, realization): [record per variant]}`` as made by ``_run_task``
         (``{"values": {name: array}, "dims": {name: names}}``).
     spec:
-        The full input spec (stored as JSON in the attributes).
+        The spec to store as JSON in the attributes (:func:`run_sweep` gives the
+        completed spec, :func:`dnpsim.spec.complete_spec`).
 
     Returns
     -------
@@ -1179,10 +1180,16 @@ def run_sweep(
     groups = plan.groups()
     seeds = plan.realization_seeds()
     tasks = [(g.index, r) for g in groups for r in range(plan.realizations)]
+    # The dataset stores the completed spec (current key names, every applied default,
+    # SI numbers) so that it reruns as it ran; custom validators (figure sweeps) keep theirs.
+    stored = spec
+    if validate is spec_module.validate_spec:
+        stored = spec_module.complete_spec(
+            {**spec, "sweep": {**spec["sweep"], "realizations": plan.realizations, "seed": plan.seed}})
 
     if output is None:
         store: _PartStore | _MemoryStore = _MemoryStore()
-        return _run_tasks(plan, spec, tasks, seeds, store, compute, executor, workers, address, progress, None)
+        return _run_tasks(plan, stored, tasks, seeds, store, compute, executor, workers, address, progress, None)
     _check_netcdf_writer()
     store = _PartStore(parts_directory(output), spec)
     store.lock()
@@ -1190,7 +1197,7 @@ def run_sweep(
         store.check_plan(resume)
         for stale in output.parent.glob(f".{output.name}.*.tmp"):  # a killed final write
             stale.unlink(missing_ok=True)
-        return _run_tasks(plan, spec, tasks, seeds, store, compute, executor, workers, address, progress, output)
+        return _run_tasks(plan, stored, tasks, seeds, store, compute, executor, workers, address, progress, output)
     finally:
         store.unlock(remove_if_created=True)
 

@@ -98,7 +98,7 @@ def base_spec(n: int, coupling: float, *, field: float = TABLE_I["field"], detun
             "offsets": {"distribution": "equally_spaced", "half_width": TABLE_I["half_width"] * scale},
             "couplings": {"distribution": "gaussian", "scale": coupling},
             "seed": 0,
-            "nucleus": {"larmor": TABLE_I["nuclear_larmor"] * scale,
+            "nuclei": {"larmor": TABLE_I["nuclear_larmor"] * scale,
                         "hyperfine": {"distribution": "gaussian", "scale": HYPERFINE_SCALE}},
         },
         "environment": {"temperature": TABLE_I["temperature"], "mw_frequency": larmor + detuning * scale,
