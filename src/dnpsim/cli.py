@@ -247,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     import warnings
 
     args = build_parser().parse_args(argv)
+    previous_format = warnings.formatwarning
     warnings.formatwarning = _format_warning  # one line, no source excerpt
     try:
         return args.func(args)
@@ -262,3 +263,5 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("dnpsim: interrupted", file=sys.stderr)
         return 130
+    finally:
+        warnings.formatwarning = previous_format
