@@ -34,6 +34,16 @@ HBAR: float = _c.hbar
 K_B: float = _c.k
 #: 2 pi, the factor between cyclic (Hz) and angular (rad/s) frequencies.
 TWO_PI: float = 2.0 * math.pi
+#: Planck constant, J s.
+H_PLANCK: float = _c.h
+#: Bohr magneton, J / T.
+MU_B: float = _c.physical_constants["Bohr magneton"][0]
+#: Vacuum permeability, N / A^2.
+MU_0: float = _c.mu_0
+#: Avogadro constant, 1 / mol.
+N_A: float = _c.N_A
+#: Free-electron g factor (CODATA, positive convention: g_e = -g here).
+G_FREE_ELECTRON: float = -_c.physical_constants["electron g factor"][0]
 
 #: Physical dimensions a boundary quantity can have, with their SI unit.
 SI_UNITS = {
@@ -41,11 +51,14 @@ SI_UNITS = {
     "time": "s",
     "temperature": "K",
     "length": "m",
+    "magnetic_field": "T",
+    "concentration": "mol / m**3",
     "dimensionless": "",
 }
 #: How messages name each dimension.
 _DIMENSION_NAMES = {"frequency": "a frequency", "time": "a time", "temperature": "a temperature",
-                    "length": "a length", "dimensionless": "a pure number"}
+                    "length": "a length", "magnetic_field": "a magnetic field",
+                    "concentration": "a concentration", "dimensionless": "a pure number"}
 
 
 class Quantity(NamedTuple):

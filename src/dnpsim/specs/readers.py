@@ -134,3 +134,26 @@ def read_gaussian_scale(value: dict, field: str) -> float:
     if scale < 0:
         raise SpecError(f"{field}.scale", "must be non-negative")
     return scale
+
+
+def read_field(model: dict, field: str = "model.field") -> float | None:
+    """The static field B0 of a ``[model]`` table in T (``model.field``, a number in T or
+    a string such as ``"3.35 T"``), or None when the spec gives none.  B0 is along z."""
+    if "field" not in model:
+        return None
+    return read_positive(model["field"], field, "magnetic_field")
+
+
+def electron_larmor_hz(model: dict, g_isotropic: float | None = None) -> float | None:
+    """The electron Larmor frequency omega_e / 2 pi in Hz: ``model.electron_larmor`` when
+    given, else g mu_B B0 / h from ``model.field`` (g: the radical's isotropic g, else the
+    free-electron 2.00231930436), else None."""
+    from dnpsim.units import G_FREE_ELECTRON, H_PLANCK, MU_B
+
+    if "electron_larmor" in model:
+        return read_positive(model["electron_larmor"], "model.electron_larmor", "frequency")
+    b0 = read_field(model)
+    if b0 is None:
+        return None
+    g = G_FREE_ELECTRON if g_isotropic is None else float(g_isotropic)
+    return g * MU_B * b0 / H_PLANCK
