@@ -38,13 +38,16 @@ from dnpsim.errors import SpecError, shown
 from dnpsim.methods import Method, Nonsecular, method_from_table
 from dnpsim.specs.readers import (check_keys, checked_inputs, read_coupling_matrix, read_distribution, read_frequencies,
                                   read_gaussian_scale, read_integer, read_microwave_environment, read_model_seed,
-                                  read_number, read_positive)
+                                  read_number, read_field, electron_larmor_hz, read_nuclear_larmor)
+from dnpsim.sample.nuclei import gamma_sign
 
 OPEN_METHODS = ("nonsecular", "hilbert")
-DIPOLAR_KEYS = {"kind", "electron_larmor", "offsets", "couplings", "ising", "n_electrons", "seed", "nuclei"}
-NUCLEI_KEYS = {"larmor", "hyperfine"}
-ENVIRONMENT_KEYS = {"temperature", "mw_frequency", "mw_amplitude", "t1e", "t2e", "t1", "t_star", "t_zero", "irradiated"}
-OPEN_ENVIRONMENT_KEYS = {"temperature", "mw_frequency", "mw_amplitude", "t1", "t_star", "t_zero", "irradiated"}
+DIPOLAR_KEYS = {"kind", "electron_larmor", "field", "offsets", "couplings", "ising", "n_electrons", "seed", "nuclei"}
+NUCLEI_KEYS = {"larmor", "species", "hyperfine"}
+ENVIRONMENT_KEYS = {"temperature", "mw_frequency", "mw_amplitude", "mw_field", "t1e", "t2e", "t1", "t_star", "t_zero",
+                    "irradiated"}
+OPEN_ENVIRONMENT_KEYS = {"temperature", "mw_frequency", "mw_amplitude", "mw_field", "t1", "t_star", "t_zero",
+                         "irradiated"}
 #: Largest N of the 4^N nonsecular problem accepted by a spec (memory, see _check_open_memory).
 MAX_NONSECULAR_ELECTRONS = 12
 #: Table I of the 2016 paper, used when a spec leaves the relaxation times out.
@@ -74,6 +77,9 @@ class DipolarSetup:
     seed: int | None
     #: the distribution tables of the spec (SI numbers) by model key, for resolved_spec(drawn=False)
     distributions: dict = field(default_factory=dict, compare=False)
+    #: ``model.nuclei.species`` and ``model.field`` (T) when the spec gives them
+    species: str | None = None
+    field: float | None = None
 
     @property
     def n_electrons(self) -> int:
@@ -104,6 +110,12 @@ class DipolarSetup:
         """The ``[model]`` table with every drawn array written out (Hz), or with
         ``drawn=False`` the distribution tables the arrays were drawn from."""
         out = self.model().to_table()
+        if self.field is not None:
+            out["field"] = self.field
+        if self.species is not None:
+            # the spec's larmor is |gamma| B0 / 2 pi; the model's is signed (gamma B0 / 2 pi)
+            out["nuclei"] = {"larmor": abs(out["nuclei"]["larmor"]), "species": self.species,
+                             "hyperfine": out["nuclei"]["hyperfine"]}
         if not drawn:
             for key, table in self.distributions.items():
                 if key == "hyperfine":
@@ -197,9 +209,10 @@ def model_from_table(table: dict, seed: int | None = None):
 
 def _resolve_model(model: dict, seed: int | None, method) -> dict:
     """The model fields of :class:`DipolarSetup` from a ``[model]`` table (Hz), drawn."""
-    if "electron_larmor" not in model:
-        raise SpecError("model.electron_larmor", "is required")
-    larmor = read_positive(model["electron_larmor"], "model.electron_larmor", "frequency")
+    b0 = read_field(model)
+    larmor = electron_larmor_hz(model)
+    if larmor is None:
+        raise SpecError("model.electron_larmor", "is required (or give model.field)")
     model_seed = read_model_seed(model, seed)
 
     n = model.get("n_electrons")
@@ -265,13 +278,16 @@ def _resolve_model(model: dict, seed: int | None, method) -> dict:
     else:
         ising = couplingread_coupling_matrix("ising") if "ising" in model else None
 
-    nuclear_larmor = hyperfine = None
+    nuclear_larmor = hyperfine = species = None
     if "nuclei" in model:
         nucleus = check_keys(model["nuclei"], NUCLEI_KEYS, "model.nuclei")
-        for key in ("larmor", "hyperfine"):
-            if key not in nucleus:
-                raise SpecError(f"model.nuclei.{key}", "is required")
-        nuclear_larmor = read_number(nucleus["larmor"], "model.nuclei.larmor", "frequency")
+        if "hyperfine" not in nucleus:
+            raise SpecError("model.nuclei.hyperfine", "is required")
+        # a signed larmor (a negative one: a negative-gamma nucleus) is read as before;
+        # with a species the spec's larmor is |gamma| B0 / 2 pi and the species gives the
+        # sign: the model's Zeeman term is -omega_n I_z with omega_n = gamma B0 (signed)
+        nuclear_larmor, species = read_nuclear_larmor(nucleus, b0, positive=False)
+        nuclear_larmor *= gamma_sign(species)
         value = nucleus["hyperfine"]
         if isinstance(value, dict):
             scale = read_gaussian_scale(value, "model.nuclei.hyperfine")
@@ -284,7 +300,7 @@ def _resolve_model(model: dict, seed: int | None, method) -> dict:
         raise SpecError("model.seed", "is required when offsets, couplings or hyperfine couplings are drawn")
     return {"electron_larmor": larmor, "offsets": offsets, "couplings": couplings, "ising": ising,
             "nuclear_larmor": nuclear_larmor, "hyperfine": hyperfine, "seed": model_seed,
-            "distributions": distributions}
+            "distributions": distributions, "species": species, "field": b0}
 
 
 def _check_open_memory(n: int, method: Nonsecular) -> None:

@@ -54,22 +54,23 @@ def read_positive(value: Any, field: str, dimension: str) -> float:
     return out
 
 
-def read_microwave_environment(env: dict, times: dict[str, float | None], required_by: str = "") -> dict:
+def read_microwave_environment(env: dict, times: dict[str, float | None], required_by: str = "",
+                               g_isotropic: float | None = None) -> dict:
     """The ``[environment]`` values every engine driven by microwaves shares:
-    ``temperature`` (K), ``mw_frequency`` and ``mw_amplitude`` (Hz, amplitude >= 0),
-    all required, plus the relaxation ``times`` (s): key -> default, ``None`` meaning
+    ``temperature`` (K), ``mw_frequency`` and ``mw_amplitude`` (Hz, amplitude >= 0; or
+    ``mw_field``, :func:`read_mw_amplitude`), all required, plus the relaxation ``times`` (s): key -> default, ``None`` meaning
     required.  Unknown keys are the caller's check (:func:`check_keys`)."""
     suffix = f" by {required_by}" if required_by else ""
-    for key in ("temperature", "mw_frequency", "mw_amplitude", *(k for k, d in times.items() if d is None)):
+    for key in ("temperature", "mw_frequency", *(k for k, d in times.items() if d is None)):
         if key not in env:
             raise SpecError(f"environment.{key}", f"is required{suffix}")
+    if "mw_amplitude" not in env and "mw_field" not in env:
+        raise SpecError("environment.mw_amplitude", f"is required{suffix} (or give environment.mw_field)")
     values = {
         "temperature": read_positive(env["temperature"], "environment.temperature", "temperature"),
         "mw_frequency": read_positive(env["mw_frequency"], "environment.mw_frequency", "frequency"),
-        "mw_amplitude": read_number(env["mw_amplitude"], "environment.mw_amplitude", "frequency"),
+        "mw_amplitude": read_mw_amplitude(env, g_isotropic),
     }
-    if values["mw_amplitude"] < 0:
-        raise SpecError("environment.mw_amplitude", f"must be non-negative, got {shown(env['mw_amplitude'])}")
     for key, default in times.items():
         values[key] = read_positive(env.get(key, default), f"environment.{key}", "time")
     return values
@@ -157,3 +158,64 @@ def electron_larmor_hz(model: dict, g_isotropic: float | None = None) -> float |
         return None
     g = G_FREE_ELECTRON if g_isotropic is None else float(g_isotropic)
     return g * MU_B * b0 / H_PLANCK
+
+
+def read_nuclear_larmor(nuclei: dict, b0: float | None, where: str = "model.nuclei",
+                        positive: bool = True) -> tuple[float, str | None]:
+    """(``larmor`` in Hz, ``species`` or None) of a nuclei table.
+
+    ``species`` (``"1H"``, ``"13C"``, ... :mod:`dnpsim.sample.nuclei`) with a field B0
+    (``model.field``) gives larmor = |gamma| B0 / 2 pi; a ``larmor`` given as well must
+    agree with it (to 1e-9, so that a resolved spec, which writes both, is valid), else
+    :class:`SpecError` naming ``larmor``.  ``species`` without a field needs ``larmor``
+    (> 0; the species then only gives the sign of gamma).  Without ``species``,
+    ``larmor`` is required (> 0 when ``positive``, any sign otherwise: a signed
+    omega_n / 2 pi)."""
+    from dnpsim.sample.nuclei import gyromagnetic_ratio, nuclear_larmor_hz
+
+    species = nuclei.get("species")
+    if species is None:
+        if "larmor" not in nuclei:
+            hint = " (or give species with model.field)"
+            raise SpecError(f"{where}.larmor", f"is required{hint}")
+        value = nuclei["larmor"]
+        return (read_positive(value, f"{where}.larmor", "frequency") if positive
+                else read_number(value, f"{where}.larmor", "frequency")), None
+    gyromagnetic_ratio(species, f"{where}.species")  # validates the name
+    if b0 is None:
+        if "larmor" not in nuclei:
+            raise SpecError("model.field", f"is required to derive the Larmor frequency of {where}.species "
+                            f"{shown(species)} (or give {where}.larmor)")
+        return read_positive(nuclei["larmor"], f"{where}.larmor", "frequency"), species
+    derived = nuclear_larmor_hz(species, b0, f"{where}.species")
+    if "larmor" in nuclei:
+        given = read_number(nuclei["larmor"], f"{where}.larmor", "frequency")
+        if not math.isclose(given, derived, rel_tol=1e-9):
+            raise SpecError(f"{where}.larmor", f"is {shown(given)} Hz but {where}.species {shown(species)} in "
+                            f"model.field = {shown(b0)} T gives |gamma| B0 / 2 pi = {derived!r} Hz; give one of them")
+    return derived, species
+
+
+def read_mw_amplitude(env: dict, g_isotropic: float | None = None) -> float:
+    """omega_1 / 2 pi in Hz (>= 0): ``environment.mw_amplitude``, or from
+    ``environment.mw_field`` B1 (T) as g mu_B B1 / h (g: the radical's isotropic g, else
+    the free-electron g).  B1 is the amplitude of the field rotating at omega_MW (the
+    circular component a linearly polarized lab field 2 B1 cos(omega_MW t) contains),
+    so the rotating-frame term is omega_1 S_x with omega_1 = g mu_B B1 / hbar
+    (docs/conventions.md).  Exactly one of the two keys is required."""
+    from dnpsim.units import G_FREE_ELECTRON, H_PLANCK, MU_B
+
+    if "mw_amplitude" in env and "mw_field" in env:
+        raise SpecError("environment.mw_field", "give mw_amplitude (omega_1 / 2 pi) or mw_field (B1), not both")
+    if "mw_field" in env:
+        b1 = read_number(env["mw_field"], "environment.mw_field", "magnetic_field")
+        if b1 < 0:
+            raise SpecError("environment.mw_field", f"must be non-negative, got {shown(env['mw_field'])}")
+        g = G_FREE_ELECTRON if g_isotropic is None else float(g_isotropic)
+        return g * MU_B * b1 / H_PLANCK
+    if "mw_amplitude" not in env:
+        raise SpecError("environment.mw_amplitude", "is required (or give environment.mw_field)")
+    w1 = read_number(env["mw_amplitude"], "environment.mw_amplitude", "frequency")
+    if w1 < 0:
+        raise SpecError("environment.mw_amplitude", f"must be non-negative, got {shown(env['mw_amplitude'])}")
+    return w1

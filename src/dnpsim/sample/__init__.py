@@ -1,0 +1,1 @@
+"""Sample properties: nuclear species (:mod:`dnpsim.sample.nuclei`)."""
