@@ -40,9 +40,12 @@ SOLUTIONS = ("stationary", "time_resolved", "closed_form")
 
 def boltzmann_polarization(larmor_hz, temperature_k: float, species: str):
     """Boltzmann polarization P_B = 2<S_z> at ``temperature_k`` (K) of a spin with
-    Larmor frequency ``larmor_hz`` (Hz, > 0): ``-tanh(beta omega / 2)`` for electrons
-    (Zeeman +omega S_z), ``+tanh(beta omega / 2)`` for a positive-gamma nucleus (Zeeman
-    -omega I_z), beta = hbar / (k_B T).  Scalars or arrays."""
+    Larmor frequency ``larmor_hz`` (Hz): ``-tanh(beta omega / 2)`` for electrons
+    (Zeeman +omega S_z, omega > 0), ``+tanh(beta omega_n / 2)`` for a nucleus (Zeeman
+    -omega_n I_z) with the *signed* omega_n = gamma B0: positive for a positive-gamma
+    nucleus (1H, 13C), negative for a negative-gamma one (15N, 29Si), so that
+    P_n / P_B is +1 at thermal equilibrium for both.  beta = hbar / (k_B T).  Scalars
+    or arrays."""
     from dnpsim.units import TWO_PI, inverse_temperature, thermal_electron_polarization, \
         thermal_nuclear_polarization
 
@@ -157,17 +160,27 @@ class Result:
     def __dir__(self):
         return sorted(set(super().__dir__()) | set(self.__dict__.get("extras", {})))
 
+    @property
+    def nuclear_polarization_percent(self) -> float | np.ndarray | None:
+        """The absolute nuclear polarization P_n = 2<I_z> in percent (100 P_n), like
+        ``nuclear_polarization``; None without nucleus."""
+        pn = self.nuclear_polarization
+        if pn is None:
+            return None
+        return 100.0 * pn if np.ndim(pn) == 0 else 100.0 * np.asarray(pn)
+
     # ------------------------------------------------------------------ output
     def to_dict(self) -> dict:
         """The JSON of ``dnpsim run`` (plain lists, floats, None; NaN and infinite values,
         e.g. the spin temperature of a fully saturated state, are None): the contract keys
         ``nuclear_polarization``, ``electron_polarization``, ``residual`` and ``spec``,
-        then ``enhancement`` ``{electron, nuclear}``, ``iterations``, ``solution``,
+        then ``nuclear_polarization_percent`` (100 P_n), ``enhancement`` ``{electron, nuclear}``, ``iterations``, ``solution``,
         ``method``, ``solver``, ``wall_time``, the time-resolved arrays when present,
         the extras by name, ``units`` (of every numeric key) and the provenance
         ``dnpsim_version``, ``git_revision``."""
         out: dict[str, Any] = {
             "nuclear_polarization": _plain(self.nuclear_polarization),
+            "nuclear_polarization_percent": _plain(self.nuclear_polarization_percent),
             "electron_polarization": _plain(self.electron_polarization),
             "enhancement": self.enhancement.to_dict(),
             "residual": self.residual,
@@ -214,6 +227,7 @@ class Result:
 
         nuclear = ("nucleus",) if np.ndim(self.nuclear_polarization) else ()
         put("nuclear_polarization", self.nuclear_polarization, nuclear)
+        put("nuclear_polarization_percent", self.nuclear_polarization_percent, nuclear)
         put("electron_polarization", self.electron_polarization, (electron,))
         put("nuclear_enhancement", self.enhancement.nuclear, nuclear)
         put("electron_enhancement", self.enhancement.electron, (electron,))

@@ -73,6 +73,7 @@ class Quantity(NamedTuple):
 #: what it is.  Frequencies are cyclic (Hz), as at every boundary.
 QUANTITIES: dict[str, Quantity] = {
     "nuclear_polarization": Quantity("1", "nuclear polarization 2<I_z> along B0"),
+    "nuclear_polarization_percent": Quantity("%", "nuclear polarization 2<I_z> along B0, in percent (100 P_n)"),
     "electron_polarization": Quantity("1", "electron polarization 2<S_z> along B0, per electron (or site)"),
     "enhancement": Quantity("1", "polarization over its Boltzmann value at the sample temperature, per species"),
     "nuclear_enhancement": Quantity("1", "nuclear polarization over its Boltzmann value tanh(beta omega_n / 2)"),
@@ -106,6 +107,8 @@ QUANTITIES: dict[str, Quantity] = {
     "onsite": Quantity("Hz", "on-site offsets of the Anderson lattice"),
     "mw_frequency": Quantity("Hz", "microwave frequency"),
     "mw_amplitude": Quantity("Hz", "microwave amplitude omega_1 / 2 pi"),
+    "mw_field": Quantity("T", "microwave field B1 (rotating-frame amplitude), omega_1 = g mu_B B1 / hbar"),
+    "field": Quantity("T", "static field B0"),
     "temperature": Quantity("K", "sample (lattice) temperature"),
 }
 

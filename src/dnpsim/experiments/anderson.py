@@ -308,7 +308,7 @@ def run_points(setup, variants, *, progress: bool = False) -> list[Result]:
     engine = ExactAnderson(setup.lattice(), setup.method)
     groups: dict[str, list[int]] = {}
     for i, v in enumerate(variants):
-        groups.setdefault(repr((sorted(v.nuclei_values.items()), v.method)), []).append(i)
+        groups.setdefault(repr((sorted(v.nuclei_values.items()), v.method, v.gamma_sign)), []).append(i)
     out: list[Result | None] = [None] * len(variants)
     for members in groups.values():
         first = variants[members[0]]
@@ -316,5 +316,23 @@ def run_points(setup, variants, *, progress: bool = False) -> list[Result]:
         results = engine.results([variants[i].environment() for i in members], first.nuclei(),
                                  [variants[i].resolved_spec() for i in members])
         for i, r in zip(members, results):
-            out[i] = r
+            out[i] = r if variants[i].gamma_sign > 0 else _negative_gamma(r)
     return out
+
+
+def _negative_gamma(result: Result) -> Result:
+    """The result for nuclei of negative gamma from the one computed with |omega_n|.
+
+    The rates of Eqs. (14)-(19) and (22) contain the hyperfine coupling only as A_0^2
+    and omega_n only through the energy omega_n a nuclear flip exchanges with the
+    electrons; the leakage relaxes the nuclei to zero, symmetric in up and down.  For
+    gamma < 0 the Zeeman term -gamma B0 I_z = +|omega_n| I_z is that of a positive-gamma
+    nucleus with I_z -> -I_z (a rotation of every nucleus by pi about x), so
+    P_n(gamma < 0) = -P_n(|gamma|): P_n flips sign and, its Boltzmann value
+    tanh(beta omega_n / 2) flipping too, the enhancement P_n / P_B is unchanged."""
+
+    pn = result.nuclear_polarization
+    changes = {"nuclear_polarization": None if pn is None else -pn}
+    if result.nuclear_polarization_t is not None:
+        changes["nuclear_polarization_t"] = -result.nuclear_polarization_t
+    return replace(result, **changes)

@@ -8,6 +8,9 @@ width}`` or a nested L x L x L list of offsets in Hz, index [x][y][z]), ``seed``
 nuclear relaxation times were ``model.nuclei.t1n``, ``t2n``: old names,
 :data:`dnpsim.spec.KEY_ALIASES`);
 ``method.kind = "free_fermion"`` (options :class:`dnpsim.methods.FreeFermion`).
+With ``model.field`` (B0), ``electron_larmor`` may be left out and the nuclei may give
+``species`` instead of ``larmor``; ``environment.mw_field`` (B1) may replace
+``mw_amplitude``.
 The engine that runs it: :func:`dnpsim.experiments.anderson.run_points`.
 """
 
@@ -29,11 +32,14 @@ from dnpsim.specs.readers import (
     read_integer,
     read_number,
     read_positive,
+    read_field,
+    electron_larmor_hz,
+    read_nuclear_larmor,
 )
 
-MODEL_KEYS = {"kind", "L", "boundary", "hopping", "electron_larmor", "onsite", "seed", "nuclei"}
-NUCLEI_KEYS = {"larmor", "hyperfine", "per_electron"}
-ENVIRONMENT_KEYS = {"temperature", "t1e", "t2e", "t1n", "t2n", "mw_frequency", "mw_amplitude"}
+MODEL_KEYS = {"kind", "L", "boundary", "hopping", "electron_larmor", "field", "onsite", "seed", "nuclei"}
+NUCLEI_KEYS = {"larmor", "species", "hyperfine", "per_electron"}
+ENVIRONMENT_KEYS = {"temperature", "t1e", "t2e", "t1n", "t2n", "mw_frequency", "mw_amplitude", "mw_field"}
 #: Table I of the 2018 paper (used when a spec leaves these out).
 DEFAULTS = {"t1e": 1.0, "t2e": 1e-6, "t1n": 1e4, "t2n": 1e-5}
 #: exact diagonalization limit: dense N x N float64 eigenvectors + workspace
@@ -70,6 +76,16 @@ class AndersonSetup:
     environment_values: dict
     method: FreeFermion
     seed: int | None
+    #: ``model.nuclei.species`` and ``model.field`` (T) when the spec gives them
+    species: str | None = None
+    field: float | None = None
+
+    @property
+    def gamma_sign(self) -> float:
+        """The sign of the nuclei's gamma (+1 without ``species``)."""
+        from dnpsim.sample.nuclei import gamma_sign
+
+        return gamma_sign(self.species)
 
     def lattice(self):
         """The :class:`~dnpsim.models.anderson.AndersonLattice` of this realization (Hz)."""
@@ -98,6 +114,10 @@ class AndersonSetup:
         table); see "Resolved specs" in :mod:`dnpsim.spec`."""
         nuclei = self.nuclei()
         model = {**self.lattice().to_table(), "nuclei": nuclei.to_table()}
+        if self.field is not None:
+            model["field"] = self.field
+        if self.species is not None:
+            model["nuclei"]["species"] = self.species
         if not drawn and isinstance(self.onsite_spec, dict):
             model["onsite"] = dict(self.onsite_spec)
         if self.seed is not None:
@@ -125,13 +145,15 @@ def _resolve_environment(env: Any) -> tuple[dict, dict]:
     return values, times
 
 
-def _resolve_nuclei(nuc: Any, times: dict) -> dict:
+def _resolve_nuclei(nuc: Any, times: dict, b0: float | None = None) -> tuple[dict, str | None]:
+    """(the NuclearBath values, the species or None)."""
     check_keys(nuc, NUCLEI_KEYS, "model.nuclei")
-    for key in ("larmor", "hyperfine", "per_electron"):
+    for key in ("hyperfine", "per_electron"):
         if key not in nuc:
             raise SpecError(f"model.nuclei.{key}", "is required")
+    larmor, species = read_nuclear_larmor(nuc, b0)
     values = {
-        "larmor": read_positive(nuc["larmor"], "model.nuclei.larmor", "frequency"),
+        "larmor": larmor,
         "hyperfine": read_number(nuc["hyperfine"], "model.nuclei.hyperfine", "frequency"),
         "t1n": times["t1n"],
         "t2n": times["t2n"],
@@ -142,7 +164,7 @@ def _resolve_nuclei(nuc: Any, times: dict) -> dict:
     if values["per_electron"] < 1:
         raise SpecError("model.nuclei.per_electron", f"must be >= 1 (one core nucleus per electron), "
                         f"got {shown(nuc['per_electron'])}")
-    return values
+    return values, species
 
 
 def _read_onsite(value: Any, L: int, rng_seed) -> tuple[np.ndarray, dict | None]:
@@ -180,9 +202,10 @@ def resolve(spec: dict, seed: int | None = None) -> AndersonSetup:
     if "nuclei" not in model:
         raise SpecError("model.nuclei", "is required")
     L, boundary, hopping, larmor, onsite, model_seed, onsite_table = _resolve_lattice(model, seed)
-    nuclei = _resolve_nuclei(model["nuclei"], nuclear_times)
+    b0 = read_field(model)
+    nuclei, species = _resolve_nuclei(model["nuclei"], nuclear_times, b0)
     setup = AndersonSetup(L, boundary, hopping, larmor, onsite, onsite_table, nuclei, environment, method,
-                          model_seed)
+                          model_seed, species, b0)
     checked_inputs(lambda: (setup.lattice(), setup.environment(), setup.nuclei()))
     return setup
 
@@ -190,7 +213,7 @@ def resolve(spec: dict, seed: int | None = None) -> AndersonSetup:
 def _resolve_lattice(model: dict, seed: int | None) -> tuple:
     """(L, boundary, hopping, electron_larmor, onsite, seed, onsite distribution table
     or None) of a ``[model]`` table (Hz), the on-site offsets drawn."""
-    for key in ("L", "hopping", "electron_larmor", "onsite"):
+    for key in ("L", "hopping", "onsite"):
         if key not in model:
             raise SpecError(f"model.{key}", "is required")
     L = read_integer(model["L"], "model.L", 1)
@@ -206,7 +229,9 @@ def _resolve_lattice(model: dict, seed: int | None) -> tuple:
     hopping = read_number(model["hopping"], "model.hopping", "frequency")
     if hopping < 0:
         raise SpecError("model.hopping", f"must be non-negative, got {shown(model['hopping'])}")
-    larmor = read_positive(model["electron_larmor"], "model.electron_larmor", "frequency")
+    larmor = electron_larmor_hz(model)
+    if larmor is None:
+        raise SpecError("model.electron_larmor", "is required (or give model.field)")
     model_seed = read_model_seed(model, seed)
     if isinstance(model["onsite"], dict) and model_seed is None:
         raise SpecError("model.seed", "is required when model.onsite is drawn")

@@ -42,6 +42,11 @@ frequencies, times, temperatures and lengths)::
     # kind = "kmc"                     # kinetic Monte Carlo of Eq. (4) (any N)
     times = { start = 0, stop = 200, num = 21 }   # s; or a list.  Omitted: steady state
 
+With ``model.field`` (B0), ``electron_larmor`` may be left out (g mu_B B0 / h, free-electron
+g) and the nuclei may give ``species`` (positive gamma only, e.g. ``"1H"``, ``"13C"``)
+instead of ``larmor``; with a geometry the species also sets the default
+``gamma_nuclear``.  ``environment.mw_field`` (B1, T) may replace ``mw_amplitude``.
+
 ``model.electron_larmor`` was ``environment.electron_larmor`` (the old name is still
 read: :data:`dnpsim.spec.KEY_ALIASES`).
 
@@ -60,15 +65,17 @@ import numpy as np
 
 from dnpsim.errors import ModelError, SpecError, shown
 from dnpsim.methods import Method, method_from_table
-from dnpsim.specs.readers import check_keys, read_integer, read_model_seed, read_number, read_positive
+from dnpsim.sample.nuclei import gamma_sign, gyromagnetic_ratio
+from dnpsim.specs.readers import (check_keys, electron_larmor_hz, read_field, read_integer, read_model_seed,
+                                  read_mw_amplitude, read_nuclear_larmor, read_number, read_positive)
 from dnpsim.units import TWO_PI
 
-MODEL_KEYS = {"kind", "offsets", "electron_coupling", "electron_larmor", "seed", "nuclei", "geometry"}
-NUCLEI_KEYS = {"larmor", "n", "hyperfine_secular", "hyperfine_pseudo_secular", "hyperfine_pseudo_secular_imag",
+MODEL_KEYS = {"kind", "offsets", "electron_coupling", "electron_larmor", "field", "seed", "nuclei", "geometry"}
+NUCLEI_KEYS = {"larmor", "species", "n", "hyperfine_secular", "hyperfine_pseudo_secular", "hyperfine_pseudo_secular_imag",
                "dipolar"}
 GEOMETRY_KEYS = {"electron_positions", "nuclear_positions", "field_direction", "gamma_nuclear", "nuclear_dipolar",
                  "secular_hyperfine"}
-ENVIRONMENT_KEYS = {"mw_amplitude", "electron_polarization", "temperature", "t1e", "t2e", "t1n", "t2n"}
+ENVIRONMENT_KEYS = {"mw_amplitude", "mw_field", "electron_polarization", "temperature", "t1e", "t2e", "t1n", "t2n"}
 MAX_LINDBLAD_SPINS = 6
 MAX_RATE_SPINS = 12
 MAX_KMC_NUCLEI = 20000
@@ -113,8 +120,8 @@ class CrossEffectSetup:
             model = _as_lists(self.resolved_model)
         else:
             model = {k: v for k, v in self.resolved_model.items() if k not in ("electron_coupling", "nuclei")}
-            model["nuclei"] = {"larmor": self.resolved_model["nuclei"]["larmor"],
-                               "n": self.resolved_model["nuclei"]["n"]}
+            model["nuclei"] = {key: self.resolved_model["nuclei"][key] for key in ("larmor", "species", "n")
+                               if key in self.resolved_model["nuclei"]}
             model["geometry"] = copy.deepcopy(self.geometry)
         return {"model": model, "environment": dict(self.environment_values["table"]), "method": self.method.to_table()}
 
@@ -175,11 +182,7 @@ def _resolve_environment(env: Any, electron_larmor: Any) -> dict:
     ``"table"`` the resolved ``[environment]`` table; ``electron_larmor`` is the
     ``model.electron_larmor`` of the spec (or None)."""
     check_keys(env, ENVIRONMENT_KEYS, "environment")
-    if "mw_amplitude" not in env:
-        raise SpecError("environment.mw_amplitude", "is required")
-    w1 = read_number(env["mw_amplitude"], "environment.mw_amplitude", "frequency")
-    if w1 < 0:
-        raise SpecError("environment.mw_amplitude", f"must be non-negative, got {shown(env['mw_amplitude'])}")
+    w1 = read_mw_amplitude(env)
     if "electron_polarization" in env:
         if "temperature" in env:
             raise SpecError("environment.temperature", "give electron_polarization or temperature, not both")
@@ -347,7 +350,8 @@ def resolve(spec: dict, seed: int | None = None) -> CrossEffectSetup:
         raise SpecError("method", "section is required (kind = lindblad, zeeman_rates or kmc)")
     method = method_from_table(spec["method"], "cross_effect")
     model = check_keys(spec["model"], MODEL_KEYS, "model")
-    env = _resolve_environment(spec["environment"], model.get("electron_larmor"))
+    b0 = read_field(model)
+    env = _resolve_environment(spec["environment"], electron_larmor_hz(model))
     if "offsets" not in model:
         raise SpecError("model.offsets", "is required (Delta_1, Delta_2 in Hz)")
     if not isinstance(model["offsets"], list) or len(model["offsets"]) != 2:
@@ -356,9 +360,11 @@ def resolve(spec: dict, seed: int | None = None) -> CrossEffectSetup:
     if "nuclei" not in model:
         raise SpecError("model.nuclei", "table is required (at least larmor)")
     nuclei = check_keys(model["nuclei"], NUCLEI_KEYS, "model.nuclei")
-    if "larmor" not in nuclei:
-        raise SpecError("model.nuclei.larmor", "is required")
-    larmor = read_positive(nuclei["larmor"], "model.nuclei.larmor", "frequency")
+    larmor, species = read_nuclear_larmor(nuclei, b0)
+    if species is not None and gamma_sign(species) < 0:
+        # not yet: the paper's +omega_I I_z would need a signed omega_I through every method
+        raise SpecError("model.nuclei.species", f"{shown(species)} has a negative gyromagnetic ratio, which the "
+                        "cross-effect engine does not handle yet (positive-gamma species only)")
     model_seed = read_model_seed(model, seed)
 
     # sizes first: the number of nuclei and the memory of the run, before building anything
@@ -367,6 +373,8 @@ def resolve(spec: dict, seed: int | None = None) -> CrossEffectSetup:
     _check_memory(n, n_field, method)
 
     resolved: dict[str, Any] = {"kind": "cross_effect", "offsets": offsets}
+    if b0 is not None:
+        resolved["field"] = b0
     if env["electron_larmor"] is not None:
         resolved["electron_larmor"] = env["electron_larmor"]
     geometry_table = None
@@ -395,7 +403,8 @@ def resolve(spec: dict, seed: int | None = None) -> CrossEffectSetup:
         if not isinstance(direction, list) or len(direction) != 3:
             raise SpecError("model.geometry.field_direction", "must be a 3-vector")
         direction = [read_number(v, f"model.geometry.field_direction[{i}]") for i, v in enumerate(direction)]
-        gamma_n = read_number(geometry.get("gamma_nuclear", GAMMA_PROTON), "model.geometry.gamma_nuclear")
+        default_gamma = GAMMA_PROTON if species is None else gyromagnetic_ratio(species)
+        gamma_n = read_number(geometry.get("gamma_nuclear", default_gamma), "model.geometry.gamma_nuclear")
         dipolar_on = geometry.get("nuclear_dipolar", True)
         if not isinstance(dipolar_on, bool):
             raise SpecError("model.geometry.nuclear_dipolar", "must be true or false")
@@ -416,7 +425,7 @@ def resolve(spec: dict, seed: int | None = None) -> CrossEffectSetup:
                                 "coupling overflows")
         if not secular_on:
             A = np.zeros_like(A)
-        resolved["nuclei"] = {"larmor": larmor}
+        resolved["nuclei"] = {"larmor": larmor, **({"species": species} if species else {})}
         geometry_table = {"electron_positions": re.tolist(), "nuclear_positions": positions_table,
                           "field_direction": direction, "gamma_nuclear": gamma_n, "nuclear_dipolar": dipolar_on,
                           "secular_hyperfine": secular_on}
@@ -443,7 +452,7 @@ def resolve(spec: dict, seed: int | None = None) -> CrossEffectSetup:
         else:
             d = np.zeros((n, n))
         resolved["electron_coupling"] = D
-        resolved["nuclei"] = {"larmor": larmor}
+        resolved["nuclei"] = {"larmor": larmor, **({"species": species} if species else {})}
     n = A.shape[1]
     if method.kind == "kmc":  # the pairs the kinetic Monte Carlo keeps are known now
         _check_memory(n, n_field, method, _kept_pairs(d, method.min_pair_coupling))
