@@ -213,6 +213,20 @@ ST = [
     C("hyperfine-all-zero", "consistency", "st", {"model.nuclei.hyperfine": [0.0, 0.0, 0.0, 0.0]},
       "model.nuclei.hyperfine"),
     C("ising-string", "consistency", "st", {"model.ising": "ising"}, "model.ising"),
+    # the static field, nuclear species and microwave field (issue 17)
+    C("field-hertz", "units", "st", {"model.field": "3 Hz"}, "model.field"),
+    C("field-negative", "range", "st", {"model.field": "-3.35 T"}, "model.field"),
+    C("species-unknown", "unknown", "st", {"model.nuclei.species": "1X", "model.field": "3.35 T",
+                                           "model.nuclei.larmor": DEL}, "model.nuclei.species"),
+    C("species-without-field", "missing", "st", {"model.nuclei.species": "13C", "model.nuclei.larmor": DEL},
+      "model.field"),
+    C("species-larmor-inconsistent", "consistency", "st", {"model.nuclei.species": "13C", "model.field": "3.35 T"},
+      "model.nuclei.larmor"),
+    C("mw-field-and-amplitude", "consistency", "st", {"environment.mw_field": "1 uT"}, "environment.mw_field"),
+    C("mw-field-hertz", "units", "st", {"environment.mw_field": "25 kHz", "environment.mw_amplitude": DEL},
+      "environment.mw_field"),
+    C("mw-field-both-an", "consistency", "an", {"environment.mw_field": "1 uT"}, "environment.mw_field"),
+    C("field-hertz-an", "units", "an", {"model.field": "3 Hz"}, "model.field"),
 ]
 
 # ------------------------------------------------------------------ 2021 open system
