@@ -1,0 +1,1 @@
+"""The sample: radicals, their powder orientations, and the nuclei around them."""
