@@ -232,3 +232,33 @@ def radical_table() -> str:
         if entry.note:
             lines.append(f"  note: {entry.note}")
     return "\n".join(lines)
+
+
+#: Keys of a ``{distribution = "powder", ...}`` offsets table besides ``distribution``.
+POWDER_FIELDS = ("radical", "g", "hyperfine")
+
+
+def powder_radical(table: dict, where: str) -> tuple[Radical, dict]:
+    """The radical of a powder offsets table (``radical = NAME`` from the library, or
+    ``g = [...]`` with optional ``hyperfine``) and the table in SI numbers (what a
+    resolved spec keeps with ``drawn=False``).  Unknown keys and bad values are a
+    :class:`SpecError` naming the field."""
+    from dnpsim.specs.readers import check_keys
+
+    check_keys(table, {"distribution", *POWDER_FIELDS}, where)
+    if "radical" in table:
+        for key in ("g", "hyperfine"):
+            if key in table:
+                raise SpecError(f"{where}.{key}", "give either radical = NAME (the library's values) or g and "
+                                "hyperfine, not both")
+        entry = radical(table["radical"], f"{where}.radical")
+        return entry, {"distribution": "powder", "radical": entry.name}
+    if "g" not in table:
+        raise SpecError(f"{where}.radical", "is required for distribution 'powder' (a library radical, see "
+                        "`dnpsim radicals`), or give g = [g_x, g_y, g_z] and optionally hyperfine")
+    g = read_g(table["g"], f"{where}.g")
+    hyperfine = read_hyperfine(table["hyperfine"], f"{where}.hyperfine") if "hyperfine" in table else ()
+    si = {"distribution": "powder", "g": list(g)}
+    if hyperfine:
+        si["hyperfine"] = [h.to_table() for h in hyperfine]
+    return Radical(name="(spec)", g=g, hyperfine=hyperfine), si

@@ -1,7 +1,8 @@
 """Spec kind ``dipolar_electrons``: the 2016 spin-temperature engine (rate equation).
 
 Keys (README, "One run, one file"): ``model.electron_larmor``, ``offsets`` (list or
-``equally_spaced`` / ``uniform`` table), ``couplings`` / ``ising`` (matrix or
+``equally_spaced`` / ``uniform`` / ``powder`` table; ``powder`` reads ``model.field``
+and writes ``model.orientations``, :mod:`dnpsim.sample.powder`), ``couplings`` / ``ising`` (matrix or
 ``gaussian`` table), ``n_electrons``, ``seed``, ``nuclei.larmor``,
 ``nuclei.hyperfine`` (the one thermometer nucleus; ``[model.nucleus]`` is its old
 name, :data:`dnpsim.spec.KEY_ALIASES`); ``environment.temperature``,
@@ -36,12 +37,13 @@ import numpy as np
 from dnpsim.models import disorder
 from dnpsim.errors import SpecError, shown
 from dnpsim.methods import Method, Nonsecular, method_from_table
-from dnpsim.specs.readers import (check_keys, checked_inputs, read_coupling_matrix, read_distribution, read_frequencies,
+from dnpsim.specs.readers import (electron_larmor_hz, check_keys, checked_inputs, read_coupling_matrix, read_distribution, read_frequencies,
                                   read_gaussian_scale, read_integer, read_microwave_environment, read_model_seed,
-                                  read_number, read_positive)
+                                  read_field, read_number, read_positive)
 
 OPEN_METHODS = ("nonsecular", "hilbert")
-DIPOLAR_KEYS = {"kind", "electron_larmor", "offsets", "couplings", "ising", "n_electrons", "seed", "nuclei"}
+DIPOLAR_KEYS = {"kind", "electron_larmor", "field", "offsets", "orientations", "couplings", "ising", "n_electrons",
+                "seed", "nuclei"}
 NUCLEI_KEYS = {"larmor", "hyperfine"}
 ENVIRONMENT_KEYS = {"temperature", "mw_frequency", "mw_amplitude", "t1e", "t2e", "t1", "t_star", "t_zero", "irradiated"}
 OPEN_ENVIRONMENT_KEYS = {"temperature", "mw_frequency", "mw_amplitude", "t1", "t_star", "t_zero", "irradiated"}
@@ -72,6 +74,10 @@ class DipolarSetup:
     environment_values: dict
     method: Method
     seed: int | None
+    #: B0 (T) when the spec gives model.field
+    magnetic_field: float | None = None
+    #: (theta, phi) in rad per electron of powder offsets (model.orientations)
+    orientations: np.ndarray | None = None
     #: the distribution tables of the spec (SI numbers) by model key, for resolved_spec(drawn=False)
     distributions: dict = field(default_factory=dict, compare=False)
 
@@ -104,6 +110,10 @@ class DipolarSetup:
         """The ``[model]`` table with every drawn array written out (Hz), or with
         ``drawn=False`` the distribution tables the arrays were drawn from."""
         out = self.model().to_table()
+        if self.magnetic_field is not None:
+            out["field"] = self.magnetic_field
+        if self.orientations is not None and (drawn or "offsets" not in self.distributions):
+            out["orientations"] = self.orientations.tolist()
         if not drawn:
             for key, table in self.distributions.items():
                 if key == "hyperfine":
@@ -197,9 +207,20 @@ def model_from_table(table: dict, seed: int | None = None):
 
 def _resolve_model(model: dict, seed: int | None, method) -> dict:
     """The model fields of :class:`DipolarSetup` from a ``[model]`` table (Hz), drawn."""
-    if "electron_larmor" not in model:
+    b0 = read_field(model)
+    powder = None
+    if isinstance(model.get("offsets"), dict) and model["offsets"].get("distribution") == "powder":
+        from dnpsim.sample.radicals import powder_radical
+
+        powder = powder_radical(model["offsets"], "model.offsets")
+        if b0 is None:
+            raise SpecError("model.field", "is required for powder offsets (B0, e.g. \"3.35 T\")")
+    if "electron_larmor" in model:
+        larmor = read_positive(model["electron_larmor"], "model.electron_larmor", "frequency")
+    elif powder is not None:  # the frame of the offsets: g_iso mu_B B0 / h
+        larmor = electron_larmor_hz(model, powder[0].g_iso)
+    else:
         raise SpecError("model.electron_larmor", "is required")
-    larmor = read_positive(model["electron_larmor"], "model.electron_larmor", "frequency")
     model_seed = read_model_seed(model, seed)
 
     n = model.get("n_electrons")
@@ -227,9 +248,20 @@ def _resolve_model(model: dict, seed: int | None, method) -> dict:
     distributions: dict[str, Any] = {}  # key -> the table as SI numbers
 
     offsets_value = model["offsets"]
-    if isinstance(offsets_value, dict):
+    orientations = None
+    if powder is not None:
+        from dnpsim.sample.powder import powder_offsets
+
+        if "orientations" in model:
+            raise SpecError("model.orientations", "is drawn with powder offsets; give it only with the offsets "
+                            "written out (a list), as a resolved spec does")
+        offsets, theta, phi = powder_offsets(n, powder[0].g, powder[0].hyperfine, b0, larmor, rng)
+        orientations = np.stack([theta, phi], axis=1)
+        draws_need_seed = True
+        distributions["offsets"] = powder[1]
+    elif isinstance(offsets_value, dict):
         name, table = read_distribution(offsets_value, "model.offsets",
-                                    {"equally_spaced": {"half_width"}, "uniform": {"width"}})
+                                    {"equally_spaced": {"half_width"}, "uniform": {"width"}, "powder": set()})
         if name == "equally_spaced":
             hw = read_number(table["half_width"], "model.offsets.half_width", "frequency")
             offsets = disorder.equally_spaced_offsets(n, hw)
@@ -243,6 +275,8 @@ def _resolve_model(model: dict, seed: int | None, method) -> dict:
             distributions["offsets"] = {"distribution": name, "width": width}
     else:
         offsets = read_frequencies(offsets_value, "model.offsets", n)
+    if "orientations" in model and powder is None:
+        orientations = _read_orientations(model["orientations"], n)
 
     def couplingread_coupling_matrix(key: str) -> np.ndarray:
         nonlocal draws_need_seed
@@ -284,7 +318,17 @@ def _resolve_model(model: dict, seed: int | None, method) -> dict:
         raise SpecError("model.seed", "is required when offsets, couplings or hyperfine couplings are drawn")
     return {"electron_larmor": larmor, "offsets": offsets, "couplings": couplings, "ising": ising,
             "nuclear_larmor": nuclear_larmor, "hyperfine": hyperfine, "seed": model_seed,
-            "distributions": distributions}
+            "magnetic_field": b0, "orientations": orientations, "distributions": distributions}
+
+
+def _read_orientations(value: Any, n: int) -> np.ndarray:
+    """``model.orientations``: one [theta, phi] (rad) per electron, as powder offsets
+    write them (descriptive: the offsets are the list given)."""
+    if not isinstance(value, list) or len(value) != n or not all(isinstance(r, list) and len(r) == 2 for r in value):
+        raise SpecError("model.orientations", f"must be a list of {n} [theta, phi] pairs (rad), one per electron, "
+                        f"got {shown(value)}")
+    return np.array([[read_number(v, f"model.orientations[{i}][{j}]") for j, v in enumerate(row)]
+                     for i, row in enumerate(value)])
 
 
 def _check_open_memory(n: int, method: Nonsecular) -> None:
