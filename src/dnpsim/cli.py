@@ -1,4 +1,4 @@
-"""Command line: ``dnpsim run | sweep | demo | figure | info``.
+"""Command line: ``dnpsim run | sweep | demo | figure | radicals | info``.
 
 Exit codes: 0 success, 2 invalid input (one message naming the field, nothing
 written) or an output another sweep is writing, 1 a computation failed (a solver did
@@ -159,6 +159,13 @@ def _paths(written) -> list[str]:
     return [path for item in written for path in _paths(item)]
 
 
+def cmd_radicals(args) -> int:
+    from dnpsim.sample.radicals import radical_table
+
+    print(radical_table())
+    return 0
+
+
 def cmd_info(args) -> int:
     import importlib.metadata as md
     import platform
@@ -233,6 +240,13 @@ def build_parser() -> argparse.ArgumentParser:
     figure.add_argument("--output-dir", default=".", help="where the data (.nc) and plot (.png) go; created if missing")
     figure.add_argument("--quiet", "-q", action="store_true", help="no progress bar, no list of files written")
     figure.set_defaults(func=cmd_figure)
+
+    radicals = sub.add_parser("radicals", help="list the radical library (g, hyperfine, biradical geometry, sources)",
+                              description="List the radical library that powder offsets read "
+                                          "(model.offsets = {distribution = \"powder\", radical = NAME}): principal g "
+                                          "values, hyperfine couplings, for biradicals the electron-electron distance "
+                                          "and dipolar coupling, and the literature source (DOI) of every number.")
+    radicals.set_defaults(func=cmd_radicals)
 
     info = sub.add_parser("info", help="version, dependencies, cores, memory")
     info.set_defaults(func=cmd_info)

@@ -1,1 +1,2 @@
-"""Sample properties: nuclear species (:mod:`dnpsim.sample.nuclei`)."""
+"""The sample: nuclear species (:mod:`dnpsim.sample.nuclei`), radicals and their powder orientations
+(:mod:`dnpsim.sample.radicals`, :mod:`dnpsim.sample.powder`)."""

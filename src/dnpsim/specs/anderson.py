@@ -31,7 +31,6 @@ from dnpsim.specs.readers import (
     read_model_seed,
     read_integer,
     read_number,
-    read_positive,
     read_field,
     electron_larmor_hz,
     read_nuclear_larmor,

@@ -1,7 +1,8 @@
 """Spec kind ``dipolar_electrons``: the 2016 spin-temperature engine (rate equation).
 
 Keys (README, "One run, one file"): ``model.electron_larmor``, ``offsets`` (list or
-``equally_spaced`` / ``uniform`` table), ``couplings`` / ``ising`` (matrix or
+``equally_spaced`` / ``uniform`` / ``powder`` table; ``powder`` reads ``model.field``
+and writes ``model.orientations``, :mod:`dnpsim.sample.powder`), ``couplings`` / ``ising`` (matrix or
 ``gaussian`` table), ``n_electrons``, ``seed``, ``nuclei.larmor``,
 ``nuclei.hyperfine`` (the one thermometer nucleus; ``[model.nucleus]`` is its old
 name, :data:`dnpsim.spec.KEY_ALIASES`); ``environment.temperature``,
@@ -36,13 +37,14 @@ import numpy as np
 from dnpsim.models import disorder
 from dnpsim.errors import SpecError, shown
 from dnpsim.methods import Method, Nonsecular, method_from_table
-from dnpsim.specs.readers import (check_keys, checked_inputs, read_coupling_matrix, read_distribution, read_frequencies,
+from dnpsim.specs.readers import (check_keys, electron_larmor_hz, checked_inputs, read_coupling_matrix, read_distribution, read_frequencies,
                                   read_gaussian_scale, read_integer, read_microwave_environment, read_model_seed,
-                                  read_number, read_field, electron_larmor_hz, read_nuclear_larmor)
+                                  read_field, read_number, read_nuclear_larmor)
 from dnpsim.sample.nuclei import gamma_sign
 
 OPEN_METHODS = ("nonsecular", "hilbert")
-DIPOLAR_KEYS = {"kind", "electron_larmor", "field", "offsets", "couplings", "ising", "n_electrons", "seed", "nuclei"}
+DIPOLAR_KEYS = {"kind", "electron_larmor", "field", "offsets", "orientations", "couplings", "ising", "n_electrons",
+                "seed", "nuclei"}
 NUCLEI_KEYS = {"larmor", "species", "hyperfine"}
 ENVIRONMENT_KEYS = {"temperature", "mw_frequency", "mw_amplitude", "mw_field", "t1e", "t2e", "t1", "t_star", "t_zero",
                     "irradiated"}
@@ -75,11 +77,14 @@ class DipolarSetup:
     environment_values: dict
     method: Method
     seed: int | None
+    #: B0 (T) when the spec gives model.field
+    magnetic_field: float | None = None
+    #: (theta, phi) in rad per electron of powder offsets (model.orientations)
+    orientations: np.ndarray | None = None
     #: the distribution tables of the spec (SI numbers) by model key, for resolved_spec(drawn=False)
     distributions: dict = field(default_factory=dict, compare=False)
-    #: ``model.nuclei.species`` and ``model.field`` (T) when the spec gives them
+    #: ``model.nuclei.species`` when the spec gives it
     species: str | None = None
-    field: float | None = None
 
     @property
     def n_electrons(self) -> int:
@@ -110,12 +115,14 @@ class DipolarSetup:
         """The ``[model]`` table with every drawn array written out (Hz), or with
         ``drawn=False`` the distribution tables the arrays were drawn from."""
         out = self.model().to_table()
-        if self.field is not None:
-            out["field"] = self.field
+        if self.magnetic_field is not None:
+            out["field"] = self.magnetic_field
         if self.species is not None:
             # the spec's larmor is |gamma| B0 / 2 pi; the model's is signed (gamma B0 / 2 pi)
             out["nuclei"] = {"larmor": abs(out["nuclei"]["larmor"]), "species": self.species,
                              "hyperfine": out["nuclei"]["hyperfine"]}
+        if self.orientations is not None and (drawn or "offsets" not in self.distributions):
+            out["orientations"] = self.orientations.tolist()
         if not drawn:
             for key, table in self.distributions.items():
                 if key == "hyperfine":
@@ -210,7 +217,16 @@ def model_from_table(table: dict, seed: int | None = None):
 def _resolve_model(model: dict, seed: int | None, method) -> dict:
     """The model fields of :class:`DipolarSetup` from a ``[model]`` table (Hz), drawn."""
     b0 = read_field(model)
-    larmor = electron_larmor_hz(model)
+    powder = None
+    if isinstance(model.get("offsets"), dict) and model["offsets"].get("distribution") == "powder":
+        from dnpsim.sample.radicals import powder_radical
+
+        powder = powder_radical(model["offsets"], "model.offsets")
+        if b0 is None:
+            raise SpecError("model.field", "is required for powder offsets (B0, e.g. \"3.35 T\")")
+    # the frame of the offsets: model.electron_larmor, else g mu_B B0 / h with the
+    # radical's isotropic g (powder) or the free-electron g
+    larmor = electron_larmor_hz(model, None if powder is None else powder[0].g_iso)
     if larmor is None:
         raise SpecError("model.electron_larmor", "is required (or give model.field)")
     model_seed = read_model_seed(model, seed)
@@ -240,9 +256,20 @@ def _resolve_model(model: dict, seed: int | None, method) -> dict:
     distributions: dict[str, Any] = {}  # key -> the table as SI numbers
 
     offsets_value = model["offsets"]
-    if isinstance(offsets_value, dict):
+    orientations = None
+    if powder is not None:
+        from dnpsim.sample.powder import powder_offsets
+
+        if "orientations" in model:
+            raise SpecError("model.orientations", "is drawn with powder offsets; give it only with the offsets "
+                            "written out (a list), as a resolved spec does")
+        offsets, theta, phi = powder_offsets(n, powder[0].g, powder[0].hyperfine, b0, larmor, rng)
+        orientations = np.stack([theta, phi], axis=1)
+        draws_need_seed = True
+        distributions["offsets"] = powder[1]
+    elif isinstance(offsets_value, dict):
         name, table = read_distribution(offsets_value, "model.offsets",
-                                    {"equally_spaced": {"half_width"}, "uniform": {"width"}})
+                                    {"equally_spaced": {"half_width"}, "uniform": {"width"}, "powder": set()})
         if name == "equally_spaced":
             hw = read_number(table["half_width"], "model.offsets.half_width", "frequency")
             offsets = disorder.equally_spaced_offsets(n, hw)
@@ -256,6 +283,8 @@ def _resolve_model(model: dict, seed: int | None, method) -> dict:
             distributions["offsets"] = {"distribution": name, "width": width}
     else:
         offsets = read_frequencies(offsets_value, "model.offsets", n)
+    if "orientations" in model and powder is None:
+        orientations = _read_orientations(model["orientations"], n)
 
     def couplingread_coupling_matrix(key: str) -> np.ndarray:
         nonlocal draws_need_seed
@@ -300,7 +329,18 @@ def _resolve_model(model: dict, seed: int | None, method) -> dict:
         raise SpecError("model.seed", "is required when offsets, couplings or hyperfine couplings are drawn")
     return {"electron_larmor": larmor, "offsets": offsets, "couplings": couplings, "ising": ising,
             "nuclear_larmor": nuclear_larmor, "hyperfine": hyperfine, "seed": model_seed,
-            "distributions": distributions, "species": species, "field": b0}
+            "magnetic_field": b0, "orientations": orientations, "distributions": distributions,
+            "species": species}
+
+
+def _read_orientations(value: Any, n: int) -> np.ndarray:
+    """``model.orientations``: one [theta, phi] (rad) per electron, as powder offsets
+    write them (descriptive: the offsets are the list given)."""
+    if not isinstance(value, list) or len(value) != n or not all(isinstance(r, list) and len(r) == 2 for r in value):
+        raise SpecError("model.orientations", f"must be a list of {n} [theta, phi] pairs (rad), one per electron, "
+                        f"got {shown(value)}")
+    return np.array([[read_number(v, f"model.orientations[{i}][{j}]") for j, v in enumerate(row)]
+                     for i, row in enumerate(value)])
 
 
 def _check_open_memory(n: int, method: Nonsecular) -> None:
