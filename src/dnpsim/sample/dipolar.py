@@ -79,7 +79,7 @@ def eq4_couplings(positions: np.ndarray, box: float | None = None) -> np.ndarray
 def engine_couplings(positions: np.ndarray, box: float | None = None) -> np.ndarray:
     """The engine's flip-flop matrix (``model.couplings``, Hz) of Eq. (4): -U_ij; its
     ``ising = "dipolar"`` is then 4 U_ij, the Ising part of Eq. (4)."""
-    return -eq4_couplings(positions, box)
+    return 0.0 - eq4_couplings(positions, box)   # 0.0 - : no -0.0 on the diagonal
 
 
 def local_field_halfwidth(concentration: float) -> float:
