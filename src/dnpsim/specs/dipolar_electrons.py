@@ -44,8 +44,8 @@ from dnpsim.sample.nuclei import gamma_sign
 
 OPEN_METHODS = ("nonsecular", "hilbert")
 DIPOLAR_KEYS = {"kind", "electron_larmor", "field", "offsets", "orientations", "couplings", "ising", "n_electrons",
-                "seed", "nuclei"}
-NUCLEI_KEYS = {"larmor", "species", "hyperfine"}
+                "seed", "nuclei", "positions", "box"}
+NUCLEI_KEYS = {"larmor", "species", "hyperfine", "position"}
 ENVIRONMENT_KEYS = {"temperature", "mw_frequency", "mw_amplitude", "mw_field", "t1e", "t2e", "t1", "t_star", "t_zero",
                     "irradiated"}
 OPEN_ENVIRONMENT_KEYS = {"temperature", "mw_frequency", "mw_amplitude", "mw_field", "t1", "t_star", "t_zero",
@@ -81,6 +81,12 @@ class DipolarSetup:
     magnetic_field: float | None = None
     #: (theta, phi) in rad per electron of powder offsets (model.orientations)
     orientations: np.ndarray | None = None
+    #: electron positions (N, 3) in nm and the periodic box side in nm (None: open),
+    #: for ``couplings = {distribution = "dipolar", ...}`` or when the spec gives them
+    positions: np.ndarray | None = None
+    box: float | None = None
+    #: position (3,) in nm of the thermometer nucleus of ``hyperfine = {distribution = "dipolar"}``
+    nucleus_position: np.ndarray | None = None
     #: the distribution tables of the spec (SI numbers) by model key, for resolved_spec(drawn=False)
     distributions: dict = field(default_factory=dict, compare=False)
     #: ``model.nuclei.species`` when the spec gives it
@@ -123,8 +129,17 @@ class DipolarSetup:
                              "hyperfine": out["nuclei"]["hyperfine"]}
         if self.orientations is not None and (drawn or "offsets" not in self.distributions):
             out["orientations"] = self.orientations.tolist()
+        drawn_positions = "positions" in self.distributions
+        if self.positions is not None and (drawn or not drawn_positions):
+            out["positions"] = self.positions.tolist()
+            if self.box is not None:
+                out["box"] = self.box
+        if self.nucleus_position is not None and (drawn or "nucleus_position" not in self.distributions):
+            out["nuclei"]["position"] = self.nucleus_position.tolist()
         if not drawn:
             for key, table in self.distributions.items():
+                if key in ("positions", "nucleus_position"):
+                    continue
                 if key == "hyperfine":
                     out["nuclei"]["hyperfine"] = dict(table)
                 else:
@@ -286,17 +301,34 @@ def _resolve_model(model: dict, seed: int | None, method) -> dict:
     if "orientations" in model and powder is None:
         orientations = _read_orientations(model["orientations"], n)
 
-    def couplingread_coupling_matrix(key: str) -> np.ndarray:
-        nonlocal draws_need_seed
+    positions, box = _read_positions(model, n)
+
+    def read_couplings_entry(key: str) -> np.ndarray:
+        nonlocal draws_need_seed, positions, box
         value = model[key]
         if isinstance(value, dict):
+            name, scale, concentration = _read_coupling_table(value, f"model.{key}", dipolar=key == "couplings")
+            if name == "dipolar":
+                from dnpsim.sample.dipolar import engine_couplings
+                from dnpsim.sample.positions import random_positions
+
+                distributions[key] = {"distribution": "dipolar", "concentration": concentration}
+                if positions is None:
+                    draws_need_seed = True
+                    drawn, side = random_positions(n, concentration, rng)
+                    positions, box = drawn * 1e9, side * 1e9      # written out in nm
+                    distributions["positions"] = True
+                # Eq. (4) of the 2016 paper, from the positions as written (nm -> m)
+                return engine_couplings(positions * 1e-9, None if box is None else box * 1e-9)
             draws_need_seed = True
-            scale = read_gaussian_scale(value, f"model.{key}")
-            distributions[key] = {"distribution": "gaussian", "scale": scale}
+            if concentration is not None:
+                distributions[key] = {"distribution": "gaussian", "concentration": concentration}
+            else:
+                distributions[key] = {"distribution": "gaussian", "scale": scale}
             return disorder.gaussian_couplings(n, scale, rng)
         return read_coupling_matrix(value, f"model.{key}", n)
 
-    couplings = couplingread_coupling_matrix("couplings")
+    couplings = read_couplings_entry("couplings")
     if isinstance(model.get("ising"), str) and model["ising"] != "dipolar":
         raise SpecError("model.ising", f"must be \"dipolar\" (J_ij = -4 U_ij), an N x N matrix or a gaussian "
                         f"table, got {shown(model['ising'])}")
@@ -305,9 +337,9 @@ def _resolve_model(model: dict, seed: int | None, method) -> dict:
         ising = -4.0 * couplings
         distributions["ising"] = "dipolar"
     else:
-        ising = couplingread_coupling_matrix("ising") if "ising" in model else None
+        ising = read_couplings_entry("ising") if "ising" in model else None
 
-    nuclear_larmor = hyperfine = species = None
+    nuclear_larmor = hyperfine = species = nucleus_position = None
     if "nuclei" in model:
         nucleus = check_keys(model["nuclei"], NUCLEI_KEYS, "model.nuclei")
         if "hyperfine" not in nucleus:
@@ -318,19 +350,27 @@ def _resolve_model(model: dict, seed: int | None, method) -> dict:
         nuclear_larmor, species = read_nuclear_larmor(nucleus, b0, positive=False)
         nuclear_larmor *= gamma_sign(species)
         value = nucleus["hyperfine"]
-        if isinstance(value, dict):
+        if isinstance(value, dict) and value.get("distribution") == "dipolar":
+            hyperfine, nucleus_position = _dipolar_hyperfine(value, nucleus, positions, box, larmor, nuclear_larmor, rng)
+            distributions["hyperfine"] = {"distribution": "dipolar"}
+            if "position" not in nucleus:
+                draws_need_seed = True
+                distributions["nucleus_position"] = True
+        elif isinstance(value, dict):
             scale = read_gaussian_scale(value, "model.nuclei.hyperfine")
             hyperfine = disorder.gaussian_hyperfine(n, scale, rng)
             draws_need_seed = True
             distributions["hyperfine"] = {"distribution": "gaussian", "scale": scale}
         else:
             hyperfine = read_frequencies(value, "model.nuclei.hyperfine", n)
+        if nucleus_position is None and "position" in nucleus:
+            nucleus_position = _read_point(nucleus["position"], "model.nuclei.position")
     if draws_need_seed and model_seed is None:
         raise SpecError("model.seed", "is required when offsets, couplings or hyperfine couplings are drawn")
     return {"electron_larmor": larmor, "offsets": offsets, "couplings": couplings, "ising": ising,
             "nuclear_larmor": nuclear_larmor, "hyperfine": hyperfine, "seed": model_seed,
             "magnetic_field": b0, "orientations": orientations, "distributions": distributions,
-            "species": species}
+            "species": species, "positions": positions, "box": box, "nucleus_position": nucleus_position}
 
 
 def _read_orientations(value: Any, n: int) -> np.ndarray:
@@ -341,6 +381,88 @@ def _read_orientations(value: Any, n: int) -> np.ndarray:
                         f"got {shown(value)}")
     return np.array([[read_number(v, f"model.orientations[{i}][{j}]") for j, v in enumerate(row)]
                      for i, row in enumerate(value)])
+
+
+def _read_coupling_table(value: dict, field: str, dipolar: bool) -> tuple[str, float | None, float | None]:
+    """(distribution, scale in Hz, concentration in mol/m^3) of a couplings table:
+    ``{distribution = "gaussian", scale}``, ``{distribution = "gaussian", concentration}``
+    (U of the bulk mapping, :func:`dnpsim.sample.dipolar.bulk_coupling_scale`) or, for
+    ``model.couplings``, ``{distribution = "dipolar", concentration}`` (Eq. (4))."""
+    from dnpsim.sample.dipolar import bulk_coupling_scale
+
+    allowed = {"gaussian": {"scale", "concentration"}}
+    if dipolar:
+        allowed["dipolar"] = {"concentration"}
+    name = value.get("distribution")
+    if name not in allowed:
+        raise SpecError(f"{field}.distribution", f"must be one of {sorted(allowed)}, got {name!r}")
+    check_keys(value, allowed[name] | {"distribution"}, field)
+    if name == "gaussian" and "scale" in value and "concentration" in value:
+        raise SpecError(f"{field}.concentration", "give either scale (U) or concentration (U from the bulk "
+                        "mapping), not both")
+    if name == "gaussian" and "concentration" not in value:
+        return name, read_gaussian_scale(value, field), None
+    if "concentration" not in value:
+        raise SpecError(f"{field}.concentration", f"is required for distribution {name!r}")
+    c = read_number(value["concentration"], f"{field}.concentration", "concentration")
+    if not c > 0:
+        raise SpecError(f"{field}.concentration", f"must be positive, got {shown(c)} mol/m^3")
+    return name, (bulk_coupling_scale(c) if name == "gaussian" else None), c
+
+
+def _read_point(value: Any, field: str) -> np.ndarray:
+    """[x, y, z] in nm (numbers in nm, or strings with a length unit)."""
+    if not isinstance(value, list) or len(value) != 3:
+        raise SpecError(field, "must be [x, y, z] (nm)")
+    return np.array([v * 1.0 if isinstance(v, (int, float)) and not isinstance(v, bool)
+                     else read_number(v, f"{field}[{k}]", "length") * 1e9 for k, v in enumerate(value)], dtype=float)
+
+
+def _read_positions(model: dict, n: int) -> tuple[np.ndarray | None, float | None]:
+    """``model.positions`` (N x [x, y, z], nm) and ``model.box`` (periodic cube side, nm)."""
+    if "box" in model and "positions" not in model:
+        raise SpecError("model.box", "is read with model.positions only")
+    if "positions" not in model:
+        return None, None
+    value = model["positions"]
+    if not isinstance(value, list) or len(value) != n:
+        raise SpecError("model.positions", f"must be a list of {n} [x, y, z] positions (nm), one per electron")
+    positions = np.array([_read_point(p, f"model.positions[{i}]") for i, p in enumerate(value)])
+    if not np.all(np.isfinite(positions)):
+        raise SpecError("model.positions", "must be finite")
+    box = None
+    if "box" in model:
+        b = model["box"]
+        box = float(b) if isinstance(b, (int, float)) and not isinstance(b, bool) else read_number(b, "model.box", "length") * 1e9
+        if not box > 0:
+            raise SpecError("model.box", f"must be positive (nm), got {shown(box)}")
+    return positions, box
+
+
+def _dipolar_hyperfine(value: dict, nucleus: dict, positions, box, electron_larmor: float, nuclear_larmor: float,
+                       rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """D_i (Hz) of Eq. (5) from the nucleus position (``model.nuclei.position``, nm, or
+    drawn uniform in the box) and the electron positions; gamma_n = omega_n / B0 with
+    B0 = omega_e / (g_free mu_B / h)."""
+    from dnpsim.sample.dipolar import nuclear_hyperfine
+    from dnpsim.units import G_FREE_ELECTRON, H_PLANCK, MU_B
+
+    check_keys(value, {"distribution"}, "model.nuclei.hyperfine")
+    if positions is None:
+        raise SpecError("model.nuclei.hyperfine", "distribution 'dipolar' needs electron positions: "
+                        "model.couplings = {distribution = \"dipolar\", ...} or model.positions")
+    if "position" in nucleus:
+        point = _read_point(nucleus["position"], "model.nuclei.position")
+    elif box is None:
+        raise SpecError("model.nuclei.position", "is required with hyperfine distribution 'dipolar' and no periodic box")
+    else:
+        point = rng.random(3) * box
+    b0 = electron_larmor * H_PLANCK / (G_FREE_ELECTRON * MU_B)
+    try:
+        d = nuclear_hyperfine(positions * 1e-9, point * 1e-9, nuclear_larmor / b0, None if box is None else box * 1e-9)
+    except ValueError as exc:
+        raise SpecError("model.nuclei.position", str(exc)) from None
+    return d, point
 
 
 def _check_open_memory(n: int, method: Nonsecular) -> None:
