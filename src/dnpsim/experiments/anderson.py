@@ -37,7 +37,8 @@ class ExactAnderson:
 
     Operations: :meth:`stationary` (the stationary P_n of Eq. (22) or (20) and the
     site polarizations for one environment, a closed-form
-    :class:`~dnpsim.result.Result`), :meth:`profile` (over microwave frequencies, an
+    :class:`~dnpsim.result.Result`), :meth:`evolve` (the build-up after the microwaves
+    switch on, a time-resolved Result), :meth:`profile` (over microwave frequencies, an
     :class:`xarray.Dataset`); below them the observables :meth:`ipr`, :meth:`dos`,
     :meth:`k_omega`, :meth:`c_omega` (arguments in rad/s).
 

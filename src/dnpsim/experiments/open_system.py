@@ -35,8 +35,9 @@ class OpenSystemEngine:
     keep_vectors : keep the Hilbert path's eigenvectors (needed for an environment that
         irradiates one spin only); the nonsecular path always keeps them.
 
-    Operations: :meth:`stationary` (one :class:`~dnpsim.result.Result`) and
-    :meth:`profile` (stationary states over microwave frequencies, an
+    Operations: :meth:`stationary` (one :class:`~dnpsim.result.Result`),
+    :meth:`evolve` (the evolution after the microwaves switch on, a time-resolved
+    Result) and :meth:`profile` (stationary states over microwave frequencies, an
     :class:`xarray.Dataset`); environments are
     :class:`~dnpsim.dynamics.jumps.OpenEnvironment` (Hz).
     """
