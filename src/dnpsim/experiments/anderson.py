@@ -163,10 +163,11 @@ class ExactAnderson:
                  "environment": {**environment.to_table(), **nuclei.relaxation_table()},
                  "method": self.method.to_table()} if parameters is None else parameters
         pe = pe_t[-1]
+        electron_b = boltzmann_polarization(self.lattice.electron_larmor, environment.temperature, "electron")
         return Result(model="anderson", method=self.method.kind, solution="time_resolved",
                       electron_polarization=pe, nuclear_polarization=float(pn_t[-1]),
                       enhancement=Enhancement(
-                          pe / boltzmann_polarization(self.lattice.electron_larmor, environment.temperature, "electron"),
+                          pe / electron_b,
                           pn_t[-1] / boltzmann_polarization(nuclei.larmor, environment.temperature, "nuclear")),
                       residual=None, iterations=None, wall_time=time.perf_counter() - start, times=times,
                       electron_polarization_t=pe_t, nuclear_polarization_t=pn_t,
