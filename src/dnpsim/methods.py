@@ -66,6 +66,12 @@ def _choice(value: Any, name: str, allowed: tuple[str, ...]) -> str:
     return value
 
 
+def _times(method) -> None:
+    """Reads ``method.times`` (a list or ``{start, stop, num}``, s) when given."""
+    if method.times is not None:
+        object.__setattr__(method, "times", time_grid(method.times))
+
+
 @dataclass(frozen=True)
 class Method:
     """Common behaviour: ``kind`` (class constant), ``to_table()``."""
@@ -98,7 +104,9 @@ class RateEquation(Method):
         (float64 GTH), "mixed" (float32 + refinement), "dense" (small-N cross-check).
     tol : largest accepted stationary residual.
     spin_temperature : also fit the spin-temperature ansatz (Eq. (18)) and its KL
-        distance (Eq. (27)).
+        distance (Eq. (27)) (stationary state only).
+    times : output times (s): the build-up under Eq. (11) from the thermal state
+        instead of the stationary state (a time-resolved result).
     """
 
     kind: ClassVar[str] = "rate_equation"
@@ -106,8 +114,10 @@ class RateEquation(Method):
     solver: str = "auto"
     tol: float = 1e-8
     spin_temperature: bool = True
+    times: tuple[float, ...] | None = None
 
     def __post_init__(self):
+        _times(self)
         _choice(self.solver, "solver", ("auto", "elimination", "mixed", "dense"))
         object.__setattr__(self, "tol", _tolerance(self.tol))
         if not isinstance(self.spin_temperature, bool):
@@ -121,6 +131,8 @@ class Nonsecular(Method):
 
     solver : "gmres", "bicgstab", or "dense" (forms the 4^N x 4^N superoperator; N <= 5).
     tol : Krylov tolerance; maxiter : Krylov iterations; restart : GMRES restart length.
+    times : output times (s): the evolution of the GKSL equation from the state without
+        microwaves (dense 4^N superoperator, N <= 5) instead of the steady state.
     """
 
     kind: ClassVar[str] = "nonsecular"
@@ -129,8 +141,10 @@ class Nonsecular(Method):
     tol: float = 1e-8
     maxiter: int = 500
     restart: int = 30
+    times: tuple[float, ...] | None = None
 
     def __post_init__(self):
+        _times(self)
         _choice(self.solver, "solver", ("gmres", "bicgstab", "dense"))
         object.__setattr__(self, "tol", _tolerance(self.tol))
         object.__setattr__(self, "maxiter", _integer(self.maxiter, "maxiter", 1))
@@ -139,13 +153,19 @@ class Nonsecular(Method):
 
 @dataclass(frozen=True)
 class Hilbert(Method):
-    """Populations-only (Hilbert) rate equation of the 2021 paper (S52, rates S19)."""
+    """Populations-only (Hilbert) rate equation of the 2021 paper (S52, rates S19).
+
+    times : output times (s): the evolution of S52 from the state without microwaves
+        instead of the steady state.
+    """
 
     kind: ClassVar[str] = "hilbert"
     models: ClassVar[tuple[str, ...]] = ("dipolar_electrons",)
     tol: float = 1e-8
+    times: tuple[float, ...] | None = None
 
     def __post_init__(self):
+        _times(self)
         object.__setattr__(self, "tol", _tolerance(self.tol))
 
 
@@ -156,14 +176,19 @@ class FreeFermion(Method):
     formula : "eq22" (the paper's figures) or "eq20" (with polarization loss and the
         leakage numerator).
     surrogate : "anderson" (the lattice's eigenmodes) or "goe" (Eq. (23)).
+    times : output times (s): the build-up from the state without microwaves, each
+        mode relaxing to its Bloch bias (Eq. (11)) and P_n at the rates of Eq. (20) /
+        (22) instead of the stationary P_n (see docs/engines/anderson.md).
     """
 
     kind: ClassVar[str] = "free_fermion"
     models: ClassVar[tuple[str, ...]] = ("anderson",)
     formula: str = "eq22"
     surrogate: str = "anderson"
+    times: tuple[float, ...] | None = None
 
     def __post_init__(self):
+        _times(self)
         _choice(self.formula, "formula", ("eq22", "eq20"))
         _choice(self.surrogate, "surrogate", ("anderson", "goe"))
 

@@ -94,8 +94,9 @@ QUANTITIES: dict[str, Quantity] = {
     "ipr": Quantity("1", "mean inverse participation ratio of the one-electron eigenmodes"),
     "diag_time": Quantity("s", "time spent diagonalizing"),
     "nuclear_polarization_mean": Quantity("1", "nuclear polarization averaged over the nuclei"),
-    "build_up_enhancement": Quantity("1", "eps of the build-up fit p(t) = eps (1 - exp(-t / tau))"),
-    "build_up_time": Quantity("s", "tau of the build-up fit p(t) = eps (1 - exp(-t / tau))"),
+    "build_up_enhancement": Quantity("1", "plateau p(0) + eps of the build-up fit "
+                                          "p(t) - p(0) = eps (1 - exp(-t / tau))"),
+    "build_up_time": Quantity("s", "tau of the build-up fit p(t) - p(0) = eps (1 - exp(-t / tau))"),
     "efficiency_eta": Quantity("1", "cross-effect efficiency eta (Eq. (3))"),
     "efficiency_eta1": Quantity("1", "largest eta_1 of Eq. (3)"),
     "efficiency_eta2": Quantity("1", "smallest eta_2 of Eq. (3)"),

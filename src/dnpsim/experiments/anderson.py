@@ -37,7 +37,8 @@ class ExactAnderson:
 
     Operations: :meth:`stationary` (the stationary P_n of Eq. (22) or (20) and the
     site polarizations for one environment, a closed-form
-    :class:`~dnpsim.result.Result`), :meth:`profile` (over microwave frequencies, an
+    :class:`~dnpsim.result.Result`), :meth:`evolve` (the build-up after the microwaves
+    switch on, a time-resolved Result), :meth:`profile` (over microwave frequencies, an
     :class:`xarray.Dataset`); below them the observables :meth:`ipr`, :meth:`dos`,
     :meth:`k_omega`, :meth:`c_omega` (arguments in rad/s).
 
@@ -122,6 +123,55 @@ class ExactAnderson:
                 residual=None, iterations=None, wall_time=wall_time,
                 extras={"ipr": ipr, "diag_time": self.diag_time}).with_provenance(table))
         return out
+
+    def evolve(self, environment: Environment, nuclei: NuclearBath, times, parameters: dict | None = None) -> Result:
+        """Build-up after the microwaves switch on, at ``times`` (s): a time-resolved
+        Result (``times``, ``nuclear_polarization_t``, ``electron_polarization_t`` per
+        site; polarizations at the last time) with the build-up fit of P_n(t)
+        (``build_up_time``, ``build_up_enhancement``).
+
+        The start is the stationary state without microwaves (omega_1 = 0: every mode
+        at tanh(beta eps / 2), P_n at Eq. (20) / (22) with those biases).  Each mode
+        relaxes to its Bloch bias at its rate of Eqs. (10a)-(10b),
+        P_a(t) = P_B + (P_a(0) - P_B) exp(-(k_fill + k_empty) t) (exact for the free
+        fermions: :func:`~dnpsim.dynamics.free_fermion.mode_rates`); the mean nuclear
+        polarization follows the Pauli rate equation of Eqs. (19)-(22),
+        P_n(t) = P_n^stat + (P_n(0) - P_n^stat) exp(-W t), W of
+        :func:`dnpsim.theory.free_fermion.nuclear_rate` with the irradiated biases
+        (adiabatic electrons: the modes settle on the electron times T1e / (1 + 2 T1e
+        w_MW), the nuclei on 1/W, usually hours).  The long-time limit is
+        :meth:`stationary` exactly."""
+        from dnpsim.dynamics.free_fermion import mode_rates
+        from dnpsim.observables.build_up import build_up_extras
+        from dnpsim.result import Enhancement, boltzmann_polarization
+        from dnpsim.units import time_grid
+
+        start = time.perf_counter()
+        times = np.asarray(time_grid(times, "times"))
+        goe, full = self.method.surrogate == "goe", self.method.formula == "eq20"
+        dark = replace(environment, mw_amplitude=0.0)
+        p_off, p_on = self.nuclear_polarization([dark, environment], nuclei, goe=goe, full=full)
+        on, off = self.biases(environment), self.biases(dark)
+        rate = theory.nuclear_rate(None if goe else self.weights, self.lab_energies, on, nuclei, loss=full)
+        pn_t = p_on + (p_off - p_on) * np.exp(-rate * times)
+        fill, empty = mode_rates(self.lab_energies, environment)
+        modes_t = on + (off - on) * np.exp(-np.outer(times, fill + empty))  # (T, modes)
+        pe_t = -(modes_t @ self.weights.T)  # (T, sites)
+        extras = {"ipr": self.ipr(), "diag_time": self.diag_time,
+                  **build_up_extras(times, pn_t, start=float(p_off))}
+        table = {"model": {**self.lattice.to_table(), "nuclei": nuclei.to_table()},
+                 "environment": {**environment.to_table(), **nuclei.relaxation_table()},
+                 "method": self.method.to_table()} if parameters is None else parameters
+        pe = pe_t[-1]
+        electron_b = boltzmann_polarization(self.lattice.electron_larmor, environment.temperature, "electron")
+        return Result(model="anderson", method=self.method.kind, solution="time_resolved",
+                      electron_polarization=pe, nuclear_polarization=float(pn_t[-1]),
+                      enhancement=Enhancement(
+                          pe / electron_b,
+                          pn_t[-1] / boltzmann_polarization(nuclei.larmor, environment.temperature, "nuclear")),
+                      residual=None, iterations=None, wall_time=time.perf_counter() - start, times=times,
+                      electron_polarization_t=pe_t, nuclear_polarization_t=pn_t,
+                      extras=extras).with_provenance(table)
 
     # ------------------------------------------------------------ observables
     def biases(self, env: Environment) -> np.ndarray:
@@ -304,7 +354,8 @@ def run_points(setup, variants, *, progress: bool = False) -> list[Result]:
     """One :class:`~dnpsim.result.Result` per variant of a resolved ``anderson`` setup
     (variants differ in ``environment.*``, ``model.nuclei.*`` or ``method.*`` only):
     one diagonalization, then one blocked pass per group of variants sharing nuclei and
-    method (:meth:`ExactAnderson.results`)."""
+    method (:meth:`ExactAnderson.results`), or with ``method.times`` the build-up of
+    each variant (:meth:`ExactAnderson.evolve`)."""
     engine = ExactAnderson(setup.lattice(), setup.method)
     groups: dict[str, list[int]] = {}
     for i, v in enumerate(variants):
@@ -313,6 +364,11 @@ def run_points(setup, variants, *, progress: bool = False) -> list[Result]:
     for members in groups.values():
         first = variants[members[0]]
         engine.method = first.method  # the diagonalization does not depend on it
+        if first.method.times is not None:  # the build-up (ExactAnderson.evolve)
+            for i in members:
+                out[i] = engine.evolve(variants[i].environment(), first.nuclei(), first.method.times,
+                                       variants[i].resolved_spec())
+            continue
         results = engine.results([variants[i].environment() for i in members], first.nuclei(),
                                  [variants[i].resolved_spec() for i in members])
         for i, r in zip(members, results):

@@ -119,7 +119,7 @@ class CrossEffectEngine:
         from dnpsim.dynamics.zeeman_local_rates import local_rates
         from dnpsim.dynamics.zeeman_projection import projected_rates
         from dnpsim.dynamics.zeeman_rate_equation import rate_evolve, rate_steady_state
-        from dnpsim.observables.build_up import fit_build_up
+        from dnpsim.observables.build_up import build_up_extras
         from dnpsim.result import Enhancement
         from dnpsim.theory.bloch import efficiency
 
@@ -152,20 +152,10 @@ class CrossEffectEngine:
         if times is not None:
             pe, pn = pe_t[-1], pn_t[-1]
             if model.n_nuclei and times.size >= 3:
-                curve = np.asarray(pn_t).mean(axis=1)
-                extras["build_up_enhancement"] = extras["build_up_time"] = float("nan")
-                # a curve that does not move (no microwaves, no polarization transfer) has
-                # no build-up time: a fit would return a meaningless tau; nor has a kMC
-                # curve that stays within its statistical noise (a fit to noise)
-                moves = abs(curve[-1] - curve[0]) > 1e-6 * np.max(np.abs(curve)) + 1e-15
-                if moves and stderr_t is not None:
-                    moves = _rises_above_noise(times, curve, stderr_t, method.trajectories)
-                if moves:
-                    try:
-                        fit = fit_build_up(times, curve)
-                        extras["build_up_enhancement"], extras["build_up_time"] = fit.eps, fit.tau
-                    except RuntimeError:  # curve_fit did not converge: report no fit
-                        pass
+                # kMC: a curve that stays within its statistical noise is not fitted (a fit to noise)
+                rises = None if stderr_t is None else \
+                    (lambda curve: _rises_above_noise(times, curve, stderr_t, method.trajectories))
+                extras.update(build_up_extras(times, np.asarray(pn_t).mean(axis=1), rises=rises))
         extras["nuclear_polarization_mean"] = float(np.mean(pn)) if model.n_nuclei else float("nan")
         if model.n_nuclei <= 20:
             eff = efficiency(model)
@@ -233,7 +223,7 @@ def _rises_above_noise(times, curve, stderr_t, trajectories: int) -> bool:
                   f"{NOISE_STANDARD_ERRORS * noise:.3f} with {trajectories} trajectories): no build-up is fitted "
                   "(build_up_time and build_up_enhancement are NaN).  Run more trajectories or longer times, or "
                   "check that the spin system polarizes at all (docs/reproduction/cross_effect.md, Fig. 2(d, e))",
-                  UserWarning, stacklevel=4)
+                  UserWarning, stacklevel=6)  # via build_up_extras and the engine
     return False
 
 

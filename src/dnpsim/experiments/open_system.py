@@ -35,8 +35,9 @@ class OpenSystemEngine:
     keep_vectors : keep the Hilbert path's eigenvectors (needed for an environment that
         irradiates one spin only); the nonsecular path always keeps them.
 
-    Operations: :meth:`stationary` (one :class:`~dnpsim.result.Result`) and
-    :meth:`profile` (stationary states over microwave frequencies, an
+    Operations: :meth:`stationary` (one :class:`~dnpsim.result.Result`),
+    :meth:`evolve` (the evolution after the microwaves switch on, a time-resolved
+    Result) and :meth:`profile` (stationary states over microwave frequencies, an
     :class:`xarray.Dataset`); environments are
     :class:`~dnpsim.dynamics.jumps.OpenEnvironment` (Hz).
     """
@@ -104,6 +105,74 @@ class OpenSystemEngine:
                       wall_time=time.perf_counter() - start, solver=solver, extras=extras,
                       state=populations).with_provenance(parameters)
 
+    def evolve(self, environment, times, parameters: dict | None = None) -> Result:
+        """The evolution after the microwaves switch on, at ``times`` (s): a
+        time-resolved Result (``times``, ``electron_polarization_t`` (T, N), the
+        polarizations at the last time) with the build-up fit of the mean electron
+        polarization (``build_up_time``, ``build_up_enhancement``: the fitted plateau;
+        this model has no nucleus).
+
+        The start is the stationary state of the same equation without microwaves
+        (omega_1 = 0: the thermal state of this bath; for ``hilbert`` e^{-beta H_S},
+        for ``nonsecular`` within 1e-3 of it, docs/conventions.md), so without
+        microwaves nothing moves.
+
+        * ``nonsecular``: rho(t) = exp(L t) rho(0) with the dense 4^N x 4^N GKSL
+          superoperator of Eq. (S46) (:func:`dnpsim.dynamics.lindblad_dense.dense_liouvillian`),
+          propagated by :func:`dnpsim.solvers.propagation.propagate_conserving` (the
+          stationary part split off exactly, the trace conserved to round-off): N <= 5
+          (:data:`~dnpsim.dynamics.lindblad_dense.MAX_DENSE_SPINS`), refused above
+          (SpecError naming ``method.times``).
+        * ``hilbert``: populations p(t) = exp(Q t) p(0) with the rate matrix of S52
+          (:func:`dnpsim.solvers.propagation.evolve_populations`).
+
+        The long-time limit is the steady state of :meth:`stationary` to the solver
+        tolerance ``method.tol``."""
+        from dnpsim.observables.build_up import build_up_extras
+        from dnpsim.solvers.propagation import evolve_populations, propagate_conserving
+        from dnpsim.units import time_grid
+
+        start = time.perf_counter()
+        times = np.asarray(time_grid(times, "times"))
+        method = self.method
+        dark = replace(environment, mw_amplitude=0.0)
+        if isinstance(method, Hilbert):
+            from dnpsim.dynamics.hilbert import hilbert_generator, hilbert_steady_state
+
+            p0 = hilbert_steady_state(self.basis, dark, tol=method.tol).populations
+            pops = evolve_populations(hilbert_generator(self.basis, environment), p0, times)
+            pol_t = polarization(pops, self.basis.spin_z())
+            pol0 = polarization(p0, self.basis.spin_z())
+            solver = "expm" if pops.shape[1] <= 4096 else "bdf"
+        else:
+            from dnpsim.dynamics.gksl import stationary_density_matrix, trace_functional, vec
+            from dnpsim.dynamics.lindblad_dense import MAX_DENSE_SPINS, dense_liouvillian
+
+            n = self.model.n_electrons
+            if n > MAX_DENSE_SPINS:
+                raise SpecError("method.times", f"the nonsecular evolution forms the dense 4^N x 4^N superoperator: "
+                                f"N <= {MAX_DENSE_SPINS} (got N = {n}); drop method.times for the steady state, "
+                                "or use method.kind = 'hilbert' for the populations-only evolution")
+            rho0, _ = stationary_density_matrix(dense_liouvillian(self.model, dark, "nonsecular"), tol=method.tol)
+            x = propagate_conserving(dense_liouvillian(self.model, environment, "nonsecular"), vec(rho0), times,
+                                     trace_functional(2**n))
+            d = 2**n
+            pops = np.real(x[:, :: d + 1])  # diagonal of each column-stacked rho(t)
+            spin_z = ((np.arange(d)[:, None] >> np.arange(n)) & 1) - 0.5  # product basis, bit i = spin i up
+            pol_t = polarization(pops, spin_z)
+            pol0 = polarization(np.real(np.diag(rho0)), spin_z)
+            solver = "dense"
+        extras = build_up_extras(times, pol_t.mean(axis=1), start=float(np.mean(pol0)))
+        p_b = boltzmann_polarization(self.model.electron_larmor, environment.temperature, "electron")
+        if parameters is None:
+            parameters = {"model": self.model.to_table(), "environment": _environment_table(environment),
+                          "method": method.to_table()}
+        return Result(model="dipolar_electrons", method=method.kind, solution="time_resolved",
+                      electron_polarization=pol_t[-1], nuclear_polarization=None,
+                      enhancement=Enhancement(pol_t[-1] / p_b), residual=None, iterations=None,
+                      wall_time=time.perf_counter() - start, solver=solver, times=times,
+                      electron_polarization_t=pol_t, extras=extras).with_provenance(parameters)
+
     def profile(self, environment, frequencies, *, progress: bool = False):
         """Stationary states at every microwave frequency in ``frequencies`` (Hz), the
         rest from ``environment``: an :class:`xarray.Dataset` over ``mw_frequency``."""
@@ -132,6 +201,8 @@ def run_points(setup, variants, *, progress: bool = False) -> list[Result]:
     diagonalization."""
     keep = any(v.environment_values.get("irradiated") is not None for v in variants)
     engine = OpenSystemEngine(setup.model(), setup.method, keep_vectors=keep)
+    if setup.method.times is not None:  # the evolution from the state without microwaves
+        return [engine.evolve(v.environment(), setup.method.times, v.resolved_spec()) for v in variants]
     return [engine.stationary(v.environment(), v.resolved_spec()) for v in variants]
 
 

@@ -138,12 +138,24 @@ class SpinTemperatureEngine:
                 bar.close()
         return results_dataset([self.result(p) for p in points], "mw_frequency", freqs)
 
-    def evolve(self, environment: Environment, times, p0: np.ndarray | None = None) -> Result:
-        """Build-up under Eq. (11) from ``p0`` (default: the thermal state, microwaves
-        off) at ``times`` (s): a time-resolved Result (``times``,
-        ``nuclear_polarization_t``, ``electron_polarization_t``; ``state`` holds the
-        populations, (T, n_states))."""
-        from dnpsim.methods import time_grid
+    def evolve(self, environment: Environment, times, p0: np.ndarray | None = None,
+               parameters: dict | None = None) -> Result:
+        """Build-up under Eq. (11) from ``p0`` (default: the thermal state, i.e. the
+        Boltzmann populations of the full Hamiltonian, the stationary state of Eq. (11)
+        without microwaves) at ``times`` (s): a time-resolved Result (``times``,
+        ``nuclear_polarization_t``, ``electron_polarization_t``, polarizations at the
+        last time; ``state`` holds the populations, (T, n_states)), with the build-up
+        fit of P_n(t) from its thermal value (``build_up_time``,
+        ``build_up_enhancement``: :func:`dnpsim.observables.build_up.build_up_extras`).
+
+        The populations are exp(Q t) p0 with the generator Q of :meth:`generator`
+        (:func:`dnpsim.solvers.propagation.evolve_populations`: the conservative dense
+        propagator up to 4096 states, i.e. N <= 11 with the nucleus; an implicit BDF
+        integrator above), so the long-time limit is the stationary state of
+        :meth:`stationary` to the solvers' tolerances.  ``parameters`` (the resolved
+        spec) defaults to the tables of the model, the environment and the method."""
+        from dnpsim.observables.build_up import build_up_extras
+        from dnpsim.units import time_grid
 
         start = time.perf_counter()
         times = np.asarray(time_grid(times, "times"))
@@ -152,13 +164,15 @@ class SpinTemperatureEngine:
         pops = evolve_populations(self.generator(environment), p0, times)
         pe_t = polarization(pops, self._spin_z)
         pn_t = None if self._nuclear_z is None else polarization(pops, self._nuclear_z)
+        extras = {} if pn_t is None else \
+            build_up_extras(times, pn_t, start=float(polarization(np.asarray(p0), self._nuclear_z)))
         electron_b, nuclear_b = self._boltzmann(environment)
         return Result(model="dipolar_electrons", method=self.method.kind, solution="time_resolved",
                       electron_polarization=pe_t[-1], nuclear_polarization=None if pn_t is None else pn_t[-1],
                       enhancement=Enhancement(pe_t[-1] / electron_b, None if pn_t is None else pn_t[-1] / nuclear_b),
                       residual=None, iterations=None, wall_time=time.perf_counter() - start, times=times,
-                      electron_polarization_t=pe_t, nuclear_polarization_t=pn_t,
-                      state=pops).with_provenance(self._parameters(environment))
+                      electron_polarization_t=pe_t, nuclear_polarization_t=pn_t, extras=extras,
+                      state=pops).with_provenance(self._parameters(environment) if parameters is None else parameters)
 
     def result(self, point: StationaryPoint, parameters: dict | None = None) -> Result:
         """The :class:`~dnpsim.result.Result` of a stationary point: polarizations,
@@ -363,7 +377,8 @@ def run_points(setup, variants, *, progress: bool = False) -> list[Result]:
     ``dipolar_electrons`` setup with method :class:`~dnpsim.methods.RateEquation`
     (variants differ from ``setup`` in ``environment.*`` only): the realization is
     diagonalized once and the environments are solved together
-    (:meth:`SpinTemperatureEngine.stationary_many`).  ``progress`` shows a bar while
+    (:meth:`SpinTemperatureEngine.stationary_many`), or, with ``method.times``, each
+    evolved from the thermal state (:meth:`SpinTemperatureEngine.evolve`).  ``progress`` shows a bar while
     the sectors are diagonalized."""
     model = setup.model()
     if progress:
@@ -373,5 +388,7 @@ def run_points(setup, variants, *, progress: bool = False) -> list[Result]:
             engine = SpinTemperatureEngine(model, setup.method, progress=lambda done: bar.update(done - bar.n))
     else:
         engine = SpinTemperatureEngine(model, setup.method)
+    if setup.method.times is not None:  # the build-up from the thermal state
+        return [engine.evolve(v.environment(), setup.method.times, parameters=v.resolved_spec()) for v in variants]
     points = engine.stationary_many([v.environment() for v in variants])
     return [engine.result(point, v.resolved_spec()) for v, point in zip(variants, points)]

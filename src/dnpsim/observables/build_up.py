@@ -46,3 +46,34 @@ def fit_build_up(times, values) -> BuildUpFit:
                                                                     [np.inf, np.inf]), maxfev=20000)
     rms = float(np.sqrt(np.mean((model(t, eps, tau) - y) ** 2)))
     return BuildUpFit(float(eps), float(tau), rms)
+
+
+def build_up_extras(times, curve, *, start: float = 0.0, rises=None) -> dict[str, float]:
+    """The build-up extras of a time-resolved result: ``{"build_up_enhancement": P_inf,
+    "build_up_time": tau}`` from the fit curve(t) - start = eps (1 - exp(-t/tau))
+    (:func:`fit_build_up`), P_inf = start + eps the fitted plateau (the polarization
+    the curve builds up to; eps itself when the curve starts from zero, as the
+    cross-effect's does).  ``start`` is the value at t = 0 (the thermal state; it need
+    not be among ``times``).
+
+    Both are NaN when there are fewer than three times, when the curve does not move
+    (|curve[-1] - start| <= 1e-6 max|curve| + 1e-15: no microwaves, no polarization
+    transfer -- a fit would return a meaningless tau), when ``rises(curve)`` (an
+    optional extra check, called only for a moving curve, e.g. kMC's "above the
+    statistical noise") is False, or when the fit does not converge.  Every engine
+    with ``method.times`` reports its build-up through this one function."""
+    out = {"build_up_enhancement": float("nan"), "build_up_time": float("nan")}
+    t = np.asarray(times, float)
+    y = np.asarray(curve, float) - start
+    if t.size < 3 or y.shape != t.shape:
+        return out
+    moves = abs(y[-1]) > 1e-6 * np.max(np.abs(np.asarray(curve, float))) + 1e-15
+    if moves and rises is not None:
+        moves = bool(rises(np.asarray(curve, float)))
+    if moves:
+        try:
+            fit = fit_build_up(t, y)
+        except RuntimeError:  # curve_fit did not converge: report no fit
+            return out
+        out["build_up_enhancement"], out["build_up_time"] = start + fit.eps, fit.tau
+    return out

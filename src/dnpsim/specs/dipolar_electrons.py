@@ -470,6 +470,9 @@ def _check_open_memory(n: int, method: Nonsecular) -> None:
     vectors; the dense solver needs the 16^N superoperator."""
     from dnpsim.memory import check_fits
 
+    if method.times is not None and n > 5:  # the evolution uses the dense superoperator (OpenSystemEngine.evolve)
+        raise SpecError("method.times", f"the nonsecular evolution forms the dense 4^N x 4^N superoperator; "
+                        f"use it for N <= 5 (got N = {n}), or method.kind = 'hilbert'")
     if method.solver == "dense":
         if n > 5:
             raise SpecError("method.solver", f"'dense' forms the 4^N x 4^N superoperator; use it for N <= 5 (got N = {n})")

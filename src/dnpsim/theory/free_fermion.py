@@ -94,6 +94,32 @@ def nuclear_polarization(weights, energies, biases, nuclei: NuclearBath, *, beta
     return out if np.ndim(biases) > 1 else float(out[0])
 
 
+def nuclear_rate(weights, energies, biases, nuclei: NuclearBath, *, loss: bool = False) -> float:
+    """Relaxation rate W (1/s) of the mean nuclear polarization, dP_n/dt = -W (P_n - P_n^stat),
+    for one bias vector (N_modes,): the Pauli rate equation behind Eqs. (20) / (22).
+
+    The N_n nuclei share one polarization (fast spin diffusion, as Eqs. (20)-(22)
+    assume); each core nucleus j flips up at Omega_j(+omega_n) and down at
+    Omega_j(-omega_n) (Eq. (19), 1/16 prefactor), every nucleus relaxes at 1/T1n
+    (Eq. (17), h(omega_n) + h(-omega_n) = 1).  With p_up - p_down = P_n,
+
+        N_n dP_n/dt = sum_j [Omega_j(+) (1 - P_n) - Omega_j(-) (1 + P_n)] + leakage,
+        W = 1/T1n + (A0^2 T2n / (8 N_n)) sum_ab O_ab L(eps_a - eps_b - omega_n) (1 - P_a P_b)
+
+    (Omega_j(+) + Omega_j(-) summed over j is A0^2 T2n / 8 times the ISS denominator of
+    :func:`iss_sums`; with ``loss`` the polarization-loss term of Eq. (16) is added as
+    in :func:`nuclear_polarization`), and the stationary value is that of
+    :func:`nuclear_polarization` (Eq. (20); Eq. (22) drops the thermal leakage
+    numerator, so nuclei then relax to zero at 1/T1n)."""
+    p = np.atleast_2d(np.asarray(biases, dtype=float))
+    n = p.shape[1]
+    _, den = iss_sums(weights, energies, p, nuclei)
+    if loss:
+        wp = (p @ weights.T) if weights is not None else np.tile(p.mean(axis=1, keepdims=True), (1, n))
+        den = den + (wp ** 2).sum(axis=1) * lorentzian(nuclei.omega_n, nuclei.t2n)
+    return float(1.0 / nuclei.t1n + nuclei.A0 ** 2 * nuclei.t2n * den[0] / (8.0 * nuclei.per_electron * n))
+
+
 def per_nucleus_polarization(weights, energies, bias, omega_n: float, t2n: float) -> np.ndarray:
     """P_n^j of Eq. (C7) (no nuclear dipolar coupling, no leakage), one per site j:
 
