@@ -1,4 +1,4 @@
-"""Command line: ``dnpsim run | sweep | demo | figure | radicals | info``.
+"""Command line: ``dnpsim run | sweep | optimize | demo | figure | radicals | info``.
 
 Exit codes: 0 success, 2 invalid input (one message naming the field, nothing
 written) or an output another sweep is writing, 1 a computation failed (a solver did
@@ -106,6 +106,35 @@ def _sweep_summary(dataset, wall_time: float) -> str:
         missing = values.size - finite.size
         lines.append(f"  {name:32s} {span}" + (f" ({missing} not finite)" if missing else ""))
     return "\n".join(lines)
+
+
+def cmd_optimize(args) -> int:
+    from dnpsim.api import sweep
+    from dnpsim.experiments.executors import check_executor_options
+    from dnpsim.experiments.optimize import optimize_spec, optimum_lines, parse_vary, plot_map, reduce_map
+    from dnpsim.io import write_netcdf
+    from dnpsim.spec import load_spec
+
+    varies = [parse_vary(text) for text in (args.vary or [])]
+    try:
+        check_executor_options(args.executor, args.workers, args.scheduler)
+        output = _check_output(args.output, ".nc", args.spec)
+        spec = optimize_spec(load_spec(args.spec), varies, args.realizations)
+        start = time.perf_counter()
+        dataset = sweep(spec, output=output, executor=args.executor, workers=args.workers,
+                        address=args.scheduler, progress=not args.quiet, resume=not args.restart)
+    except SpecError as exc:
+        if exc.field in _EXECUTOR_OPTIONS:
+            raise SpecError(_EXECUTOR_OPTIONS[exc.field], exc.message) from None
+        raise
+    data = reduce_map(dataset.load(), args.objective, units={v.dim: v.unit for v in varies if v.unit})
+    write_netcdf(data, output)
+    picture = plot_map(data, output.with_suffix(".png"), log_dims=[v.dim for v in varies if v.log])
+    if not args.quiet:
+        print(f"map done in {time.perf_counter() - start:.1f} s")
+        print("\n".join(optimum_lines(data)))
+        print(f"wrote {output} and {picture}")
+    return 0
 
 
 def cmd_demo(args) -> int:
@@ -216,6 +245,31 @@ def build_parser() -> argparse.ArgumentParser:
                        help="discard the finished parts of an interrupted sweep instead of resuming from them")
     sweep.add_argument("--quiet", "-q", action="store_true", help="no plan, progress bar or summary")
     sweep.set_defaults(func=cmd_sweep)
+
+    optimize = sub.add_parser("optimize", help="map an objective (P_n) over one or two spec keys, locate its optimum",
+                              description="Map the objective (mean over realizations of P_n, by default) over a grid "
+                                          "of one or two spec keys, computed as a sweep (resumable, any executor); "
+                                          "write MAP.nc (the sweep data + objective_mean, objective_stderr, the "
+                                          "optimum in the attributes) and MAP.png (the map next to the KL distance "
+                                          "from the spin-temperature ansatz), and print the optimum.")
+    optimize.add_argument("spec", help="spec file (TOML or JSON); its [sweep] realizations and seed are used, its grid "
+                                       "is replaced by --vary")
+    optimize.add_argument("--vary", action="append", metavar="KEY=LO:HI[:NUM][:log]",
+                          help="a spec key and its grid: NUM points (default 5) from LO to HI, geometric with :log; "
+                               "LO, HI numbers (SI) or quantities ('10mM', '93.8GHz'); once or twice (a heat map)")
+    optimize.add_argument("--output", "-o", required=True, help="map file (.nc); the plot goes next to it (.png)")
+    optimize.add_argument("--objective", choices=["nuclear_polarization", "nuclear_enhancement", "abs"],
+                          default="nuclear_polarization",
+                          help="maximize the mean of P_n (default), of the enhancement, or |mean P_n| (abs)")
+    optimize.add_argument("--realizations", type=int, default=None,
+                          help="disorder realizations per grid point (default: the spec's [sweep] realizations, else 1)")
+    optimize.add_argument("--executor", choices=["serial", "processes", "dask"], default="serial",
+                          help="where tasks run, as for dnpsim sweep")
+    optimize.add_argument("--workers", type=int, default=None, help="number of worker processes")
+    optimize.add_argument("--scheduler", default=None, help="address of a running dask scheduler")
+    optimize.add_argument("--restart", action="store_true", help="discard the parts of an interrupted run")
+    optimize.add_argument("--quiet", "-q", action="store_true", help="no plan, progress bar or summary")
+    optimize.set_defaults(func=cmd_optimize)
 
     demo = sub.add_parser("demo", help="compute a small 2016 DNP profile, write dnpsim-demo.png/.nc")
     demo.add_argument("--output-dir", default=".", help="where dnpsim-demo.png and .nc go (default: here)")

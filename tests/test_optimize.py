@@ -1,0 +1,158 @@
+"""``dnpsim optimize``: the map, the optimum and its uncertainty, the files, the --vary errors."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from dnpsim.cli import main
+from dnpsim.errors import SpecError
+from dnpsim.experiments.optimize import optimize_spec, optimum_lines, parse_vary, plot_map, reduce_map
+
+SPEC = """
+[model]
+kind = "dipolar_electrons"
+field = "3.35 T"
+n_electrons = 4
+seed = 3
+offsets = {distribution = "powder", radical = "TEMPO"}
+couplings = {distribution = "gaussian", concentration = "40 mM"}
+nuclei = {larmor = "142.6 MHz", hyperfine = {distribution = "gaussian", scale = "1 MHz"}}
+
+[environment]
+temperature = "1.2 K"
+mw_frequency = "94.05 GHz"
+mw_amplitude = "25 kHz"
+
+[sweep]
+realizations = 2
+seed = 1
+"""
+
+
+def _synthetic(shape=(4,), R=3, seed=0):
+    """A sweep-like Dataset: P_n = a bump in the grid + noise per realization."""
+    rng = np.random.default_rng(seed)
+    dims = ("concentration", "mw_frequency")[:len(shape)]
+    coords = {d: (d, np.linspace(1.0, 2.0, n), {"spec_key": f"model.x.{d}", "units": "Hz", "long_name": d})
+              for d, n in zip(dims, shape)}
+    coords["realization"] = ("realization", np.arange(R), {"units": "1", "long_name": "realization"})
+    grid = np.meshgrid(*[np.arange(n) for n in shape], indexing="ij")
+    bump = -sum((g - (n - 1) / 2.5) ** 2 for g, n in zip(grid, shape)) * 0.05
+    pn = bump[..., None] + 0.01 * rng.standard_normal(shape + (R,))
+    kl = 0.1 + 0.01 * rng.random(shape + (R,))
+    return xr.Dataset({"nuclear_polarization": (dims + ("realization",), pn, {"units": "1", "long_name": "P_n"}),
+                       "kl_divergence": (dims + ("realization",), kl, {"units": "1", "long_name": "KL"})},
+                      coords=coords)
+
+
+@pytest.mark.parametrize("shape", [(5,), (3, 4)])
+def test_reduce_map_locates_argmax_of_means(shape):
+    data = reduce_map(_synthetic(shape), "nuclear_polarization", bootstrap=200)
+    assert data["objective_mean"].shape == shape and data["objective_stderr"].shape == shape
+    means = data["nuclear_polarization"].mean("realization").values
+    np.testing.assert_allclose(data["objective_mean"].values, means)
+    np.testing.assert_allclose(data["objective_stderr"].values,
+                               data["nuclear_polarization"].std("realization", ddof=1).values / math.sqrt(3))
+    where = np.unravel_index(np.argmax(means), shape)
+    assert data.attrs["optimum_value"] == pytest.approx(means[where])
+    assert data.attrs["optimum_stderr"] == pytest.approx(data["objective_stderr"].values[where])
+    for axis, dim in enumerate(data["objective_mean"].dims):
+        assert data.attrs[f"optimum_{dim}"] == pytest.approx(data[dim].values[where[axis]])
+        assert data.attrs[f"optimum_{dim}_low"] <= data.attrs[f"optimum_{dim}"] <= data.attrs[f"optimum_{dim}_high"]
+        assert math.isfinite(data.attrs[f"optimum_{dim}_bootstrap_std"])
+    assert 0.0 <= data.attrs["optimum_bootstrap_agreement"] <= 1.0
+    assert math.isfinite(data.attrs["optimum_stderr"])
+    assert any("optimum of nuclear_polarization" in line for line in optimum_lines(data))
+
+
+def test_abs_objective_and_one_stderr_set():
+    data = _synthetic((5,))
+    data["nuclear_polarization"] = -data["nuclear_polarization"] - 1.0  # all negative: abs picks the most negative
+    out = reduce_map(data, "abs", bootstrap=50)
+    means = data["nuclear_polarization"].mean("realization").values
+    assert out.attrs["optimum_value"] == pytest.approx(np.abs(means).max())
+    inside = out["objective_mean"].values >= out.attrs["optimum_value"] - out.attrs["optimum_stderr"]
+    covered = out["concentration"].values[inside]
+    assert out.attrs["optimum_concentration_low"] == covered.min()
+    assert out.attrs["optimum_concentration_high"] == covered.max()
+
+
+def test_plot_map_writes_png(tmp_path):
+    for shape in [(4,), (3, 3)]:
+        path = plot_map(reduce_map(_synthetic(shape), bootstrap=20), tmp_path / f"m{len(shape)}.png")
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_parse_vary():
+    v = parse_vary("model.couplings.concentration=10mM:100mM:3:log")
+    assert v.key == "model.couplings.concentration" and v.log and v.dim == "concentration"
+    np.testing.assert_allclose(v.values, [10.0, math.sqrt(1000.0), 100.0])
+    v = parse_vary("environment.mw_frequency=93.8GHz:94GHz:5")
+    np.testing.assert_allclose(v.values, np.linspace(93.8e9, 94e9, 5))
+    assert parse_vary("environment.temperature=1:2").values == tuple(np.linspace(1, 2, 5))
+    for bad in ["concentration=1:2", "model.couplings.concentration", "model.couplings.concentration=1",
+                "model.couplings.concentration=a:2", "model.couplings.concentration=1:2:0",
+                "model.couplings.concentration=0:2:3:log", "model.seed=1:3", "model.x=1:2:3:4",
+                "model.x=1:1:3", "model.x=10mM:2GHz"]:
+        with pytest.raises(SpecError) as info:
+            parse_vary(bad)
+        assert info.value.field == "--vary", bad
+
+
+def test_optimize_spec_replaces_grid_keeps_realizations():
+    spec = {"model": {}, "sweep": {"environment.mw_frequency": [1.0, 2.0], "realizations": 4, "seed": 7}}
+    out = optimize_spec(spec, [parse_vary("model.couplings.concentration=1:3:3")])
+    assert out["sweep"] == {"model.couplings.concentration": [1.0, 2.0, 3.0], "seed": 7, "realizations": 4}
+    assert optimize_spec(spec, [parse_vary("model.a=1:2")], realizations=2)["sweep"]["realizations"] == 2
+    with pytest.raises(SpecError, match="at most 2"):
+        optimize_spec(spec, [parse_vary(f"model.k{i}=1:2") for i in range(3)])
+    assert spec["sweep"]["environment.mw_frequency"] == [1.0, 2.0]  # not modified
+
+
+@pytest.mark.parametrize("vary", ["model.couplings.concentration=1:x", "nonsense", "model.seed=1:2:2"])
+def test_cli_bad_vary_exits_2_naming_vary(tmp_path, capsys, vary):
+    spec = tmp_path / "s.toml"
+    spec.write_text(SPEC)
+    code = main(["optimize", str(spec), "--vary", vary, "--output", str(tmp_path / "m.nc"), "-q"])
+    assert code == 2
+    assert "--vary" in capsys.readouterr().err
+    assert not (tmp_path / "m.nc").exists()
+
+
+def test_cli_without_vary_exits_2(tmp_path, capsys):
+    spec = tmp_path / "s.toml"
+    spec.write_text(SPEC)
+    assert main(["optimize", str(spec), "--output", str(tmp_path / "m.nc"), "-q"]) == 2
+    assert "--vary" in capsys.readouterr().err
+
+
+def test_cli_tiny_concentration_map(tmp_path, capsys):
+    spec = tmp_path / "tempo.toml"
+    spec.write_text(SPEC)
+    out = tmp_path / "map.nc"
+    code = main(["optimize", str(spec), "--vary", "model.couplings.concentration=10mM:160mM:3:log",
+                 "--output", str(out), "--quiet"])
+    assert code == 0
+    assert (tmp_path / "map.png").read_bytes()[:4] == b"\x89PNG"
+    assert not (tmp_path / "map.nc.parts").exists()
+    with xr.open_dataset(out) as data:
+        assert data["objective_mean"].dims == ("concentration",) and data.sizes == {
+            **data.sizes, "concentration": 3, "realization": 2}
+        for name, variable in data.variables.items():
+            assert variable.attrs.get("units"), name
+            assert variable.attrs.get("long_name"), name
+        assert data["concentration"].attrs["units"] == "mol / m**3"
+        np.testing.assert_allclose(data["concentration"].values, [10.0, 40.0, 160.0])
+        means = data["nuclear_polarization"].mean("realization").values
+        np.testing.assert_allclose(data["objective_mean"].values, means)
+        assert data.attrs["optimum_concentration"] == pytest.approx(data["concentration"].values[np.argmax(means)])
+        assert math.isfinite(data.attrs["optimum_stderr"])
+        assert math.isfinite(data.attrs["optimum_concentration_bootstrap_std"])
+    main(["optimize", str(spec), "--vary", "model.couplings.concentration=10mM:160mM:3:log",
+          "--output", str(out)])
+    printed = capsys.readouterr().out
+    assert "optimum of nuclear_polarization" in printed and "model.couplings.concentration = " in printed
