@@ -10,7 +10,13 @@ import xarray as xr
 
 from dnpsim.cli import main
 from dnpsim.errors import SpecError
-from dnpsim.experiments.optimize import optimize_spec, optimum_lines, parse_vary, plot_map, reduce_map
+from dnpsim.experiments.optimize import (
+    optimize_spec,
+    optimum_lines,
+    parse_vary,
+    plot_map,
+    reduce_map,
+)
 
 SPEC = """
 [model]

@@ -110,16 +110,16 @@ def _sweep_summary(dataset, wall_time: float) -> str:
 
 def cmd_optimize(args) -> int:
     from dnpsim.api import sweep
+    from dnpsim.experiments import optimize
     from dnpsim.experiments.executors import check_executor_options
-    from dnpsim.experiments.optimize import optimize_spec, optimum_lines, parse_vary, plot_map, reduce_map
     from dnpsim.io import write_netcdf
     from dnpsim.spec import load_spec
 
-    varies = [parse_vary(text) for text in (args.vary or [])]
+    varies = [optimize.parse_vary(text) for text in (args.vary or [])]
     try:
         check_executor_options(args.executor, args.workers, args.scheduler)
         output = _check_output(args.output, ".nc", args.spec)
-        spec = optimize_spec(load_spec(args.spec), varies, args.realizations)
+        spec = optimize.optimize_spec(load_spec(args.spec), varies, args.realizations)
         start = time.perf_counter()
         dataset = sweep(spec, output=output, executor=args.executor, workers=args.workers,
                         address=args.scheduler, progress=not args.quiet, resume=not args.restart)
@@ -127,12 +127,12 @@ def cmd_optimize(args) -> int:
         if exc.field in _EXECUTOR_OPTIONS:
             raise SpecError(_EXECUTOR_OPTIONS[exc.field], exc.message) from None
         raise
-    data = reduce_map(dataset.load(), args.objective, units={v.dim: v.unit for v in varies if v.unit})
+    data = optimize.reduce_map(dataset.load(), args.objective, units={v.dim: v.unit for v in varies if v.unit})
     write_netcdf(data, output)
-    picture = plot_map(data, output.with_suffix(".png"), log_dims=[v.dim for v in varies if v.log])
+    picture = optimize.plot_map(data, output.with_suffix(".png"), log_dims=[v.dim for v in varies if v.log])
     if not args.quiet:
         print(f"map done in {time.perf_counter() - start:.1f} s")
-        print("\n".join(optimum_lines(data)))
+        print("\n".join(optimize.optimum_lines(data)))
         print(f"wrote {output} and {picture}")
     return 0
 

@@ -43,7 +43,7 @@ import numpy as np
 
 from dnpsim.errors import SpecError
 
-__all__ = ["Vary", "parse_vary", "optimize_spec", "reduce_map", "optimum_lines", "plot_map", "OBJECTIVES"]
+__all__ = ["OBJECTIVES", "Vary", "optimize_spec", "optimum_lines", "parse_vary", "plot_map", "reduce_map"]
 
 #: Objective name -> (sweep variable it is computed from, take the absolute value of the mean).
 OBJECTIVES: dict[str, tuple[str, bool]] = {
@@ -93,7 +93,7 @@ def _number(text: str, what: str, raw: str) -> tuple[float, str]:
                 value = float(parse_quantity(text, dimension, "--vary"))
                 unit = SI_UNITS[dimension] or "1"
                 break
-            except Exception:  # noqa: BLE001 - try the next dimension
+            except Exception:  # noqa: BLE001, S112 - not this dimension: try the next one
                 continue
         if value is None:
             raise SpecError("--vary", f"{what} {text!r} of {raw!r} is not a number or a quantity with a unit") from None
@@ -157,7 +157,7 @@ def optimize_spec(spec: Mapping[str, Any], varies: Sequence[Vary], realizations:
     dims = [v.dim for v in varies]
     old = dict(spec.get("sweep") or {})
     renames = dict(old.get("dims") or {})
-    if len(set(renames.get(k, d) for k, d in zip(keys, dims))) != len(keys):
+    if len({renames.get(k, d) for k, d in zip(keys, dims)}) != len(keys):
         raise SpecError("--vary", f"keys {keys} end alike; rename one with [sweep] dims in the spec")
     out = copy.deepcopy(dict(spec))
     sweep: dict[str, Any] = {v.key: list(v.values) for v in varies}
@@ -302,11 +302,11 @@ def optimum_lines(data) -> list[str]:
     attrs = data.attrs
     if not attrs.get("optimum_found"):
         return ["optimum: no finite value of the objective on the map"]
-    dims = [d for d in data["objective_mean"].dims]
+    dims = list(data["objective_mean"].dims)
     value, err = attrs["optimum_value"], attrs["optimum_stderr"]
     err_text = f"{err:.2g}" if math.isfinite(err) else "undefined (one realization)"
-    lines = [f"optimum of {attrs['objective']}: {value:.6g} +- {err_text} (standard error over "
-             f"{data.sizes['realization']} realizations)"]
+    lines = [(f"optimum of {attrs['objective']}: {value:.6g} +- {err_text} (standard error over "
+              f"{data.sizes['realization']} realizations)")]
     for dim in dims:
         unit = attrs.get(f"optimum_{dim}_units", "")
         boot = attrs.get(f"optimum_{dim}_bootstrap_std", math.nan)
