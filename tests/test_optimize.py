@@ -162,3 +162,53 @@ def test_cli_tiny_concentration_map(tmp_path, capsys):
           "--output", str(out)])
     printed = capsys.readouterr().out
     assert "optimum of nuclear_polarization" in printed and "model.couplings.concentration = " in printed
+
+
+UNIFORM = """
+[model]
+kind = "dipolar_electrons"
+electron_larmor = 93.9e9
+offsets = { distribution = "equally_spaced", half_width = 54e6 }
+couplings = { distribution = "gaussian", scale = 5e6 }
+n_electrons = 6
+seed = 0
+
+[model.nuclei]
+larmor = 20e6
+hyperfine = { distribution = "gaussian", scale = 1e6 }
+
+[environment]
+temperature = 1.2
+mw_frequency = 93.88e9
+mw_amplitude = 25e3
+"""
+
+
+def test_perturbative_map_matches_the_figure_theory(tmp_path):
+    from dnpsim.experiments.figures.spin_temperature_figs import (
+        perturbative_polarization,
+    )
+    from dnpsim.experiments.optimize import perturbative_map
+    from dnpsim.spec import load_spec
+
+    spec = tmp_path / "u.toml"
+    spec.write_text(UNIFORM)
+    data = perturbative_map(load_spec(spec), [parse_vary("model.couplings.scale=2e6:15e6:2")])
+    assert data["nuclear_polarization"].shape == (2, 1)
+    for scale, pn in zip(data["scale"].values, data["nuclear_polarization"].values[:, 0]):
+        assert pn == pytest.approx(perturbative_polarization(scale), rel=1e-9)
+    out = tmp_path / "pe.nc"
+    assert main(["optimize", str(spec), "--method", "perturbative", "--vary", "model.couplings.scale=2e6:15e6:3",
+                 "-o", str(out), "-q"]) == 0
+    with xr.open_dataset(out) as m:
+        assert m.attrs["optimum_found"] == 1 and (tmp_path / "pe.png").exists()
+        for name, variable in m.variables.items():
+            assert variable.attrs.get("units") and variable.attrs.get("long_name"), name
+
+
+def test_perturbative_refuses_powder_offsets(tmp_path, capsys):
+    spec = tmp_path / "s.toml"
+    spec.write_text(SPEC)
+    code = main(["optimize", str(spec), "--method", "perturbative", "--vary",
+                 "model.couplings.concentration=10mM:20mM:2", "-o", str(tmp_path / "m.nc"), "-q"])
+    assert code == 2 and "--method" in capsys.readouterr().err

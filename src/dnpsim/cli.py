@@ -14,8 +14,14 @@ import sys
 import time
 from pathlib import Path
 
-from dnpsim.errors import (ConvergenceError, ModelError, SpecError, SweepInterrupted, SweepResumeError,
-                           SweepTaskError)
+from dnpsim.errors import (
+    ConvergenceError,
+    ModelError,
+    SpecError,
+    SweepInterrupted,
+    SweepResumeError,
+    SweepTaskError,
+)
 
 
 def _check_output(path: str, suffix: str, spec_path: str | None = None) -> Path:
@@ -119,10 +125,13 @@ def cmd_optimize(args) -> int:
     try:
         check_executor_options(args.executor, args.workers, args.scheduler)
         output = _check_output(args.output, ".nc", args.spec)
-        spec = optimize.optimize_spec(load_spec(args.spec), varies, args.realizations)
         start = time.perf_counter()
-        dataset = sweep(spec, output=output, executor=args.executor, workers=args.workers,
-                        address=args.scheduler, progress=not args.quiet, resume=not args.restart)
+        if args.method == "perturbative":
+            dataset = optimize.perturbative_map(args.spec, varies)
+        else:
+            spec = optimize.optimize_spec(load_spec(args.spec), varies, args.realizations)
+            dataset = sweep(spec, output=output, executor=args.executor, workers=args.workers,
+                            address=args.scheduler, progress=not args.quiet, resume=not args.restart)
     except SpecError as exc:
         if exc.field in _EXECUTOR_OPTIONS:
             raise SpecError(_EXECUTOR_OPTIONS[exc.field], exc.message) from None
@@ -261,6 +270,9 @@ def build_parser() -> argparse.ArgumentParser:
     optimize.add_argument("--objective", choices=["nuclear_polarization", "nuclear_enhancement", "abs"],
                           default="nuclear_polarization",
                           help="maximize the mean of P_n (default), of the enhancement, or |mean P_n| (abs)")
+    optimize.add_argument("--method", choices=["exact", "perturbative"], default="exact",
+                          help="exact: the spec's engine over the grid (default); perturbative: the N -> infinity "
+                               "beta_s of Eqs. (23)-(25) of the 2016 paper, fast, for wide scans of its model")
     optimize.add_argument("--realizations", type=int, default=None,
                           help="disorder realizations per grid point (default: the spec's [sweep] realizations, else 1)")
     optimize.add_argument("--executor", choices=["serial", "processes", "dask"], default="serial",

@@ -25,8 +25,15 @@ then reduced over the disorder realizations:
 The objective ``abs`` maximizes ``|mean P_n|`` (either sign of the polarization);
 ``nuclear_polarization`` and ``nuclear_enhancement`` maximize the signed mean.
 
-``--method perturbative`` (the N -> infinity perturbative beta_s of the 2016 paper) is
-not offered yet: see ``docs/how-to/optimum.md``.
+``--method perturbative`` (:func:`perturbative_map`) is the fast path for wide scans of
+the 2016 model: no diagonalization, the N -> infinity perturbative beta_s of Eqs. (20),
+(23)-(25) (:func:`dnpsim.theory.spin_temperature.spin_temperature_continuum`, order
+U^2, uniform band of Zeeman energies) and ``P_n = tanh(beta_s omega_n / 2)`` (Eq. (1))
+at every grid point.  It applies to ``model.offsets = {distribution = "equally_spaced",
+half_width}`` (or ``uniform`` with ``width``), Gaussian couplings (``scale`` or
+``concentration``, bulk mapping), no Ising term, the rate-equation method; it has no
+realizations (R = 1: no standard error, no KL distance).  Exact diagonalization
+(``--method exact``, the sweep) is the default and confirms the optimum.
 """
 
 from __future__ import annotations
@@ -43,7 +50,7 @@ import numpy as np
 
 from dnpsim.errors import SpecError
 
-__all__ = ["OBJECTIVES", "Vary", "optimize_spec", "optimum_lines", "parse_vary", "plot_map", "reduce_map"]
+__all__ = ["OBJECTIVES", "Vary", "optimize_spec", "optimum_lines", "parse_vary", "perturbative_map", "plot_map", "reduce_map"]
 
 #: Objective name -> (sweep variable it is computed from, take the absolute value of the mean).
 OBJECTIVES: dict[str, tuple[str, bool]] = {
@@ -394,3 +401,106 @@ def plot_map(data, path: Path, *, log_dims: Sequence[str] = ()) -> Path:
         fig.savefig(tmp, format="png")
     plt.close(fig)
     return Path(path)
+
+
+def _perturbative_parameters(spec: Mapping[str, Any]) -> dict:
+    """The arguments of spin_temperature_continuum (rad/s, s, s/rad) and omega_n for one
+    point spec of the 2016 model; SpecError naming --method if the model is not one the
+    N -> infinity theory describes."""
+    from dnpsim.sample.dipolar import bulk_coupling_scale
+    from dnpsim.spec import resolve_spec
+    from dnpsim.units import inverse_temperature, parse_quantity
+
+    def fail(message):
+        raise SpecError("--method", f"perturbative: {message}")
+
+    model = spec.get("model", {})
+    if model.get("kind") != "dipolar_electrons":
+        fail(f"needs model.kind = 'dipolar_electrons', got {model.get('kind')!r}")
+    if spec.get("method", {}).get("kind", "rate_equation") != "rate_equation":
+        fail("describes the rate-equation method only")
+    if model.get("ising"):
+        fail("has no Ising term (model.ising)")
+    offsets = model.get("offsets")
+    if not isinstance(offsets, Mapping) or offsets.get("distribution") not in ("equally_spaced", "uniform"):
+        fail("needs a uniform band of Zeeman offsets, model.offsets = {distribution = 'equally_spaced', "
+             "half_width} or {distribution = 'uniform', width}")
+    if offsets["distribution"] == "equally_spaced":
+        half_width = parse_quantity(offsets["half_width"], "frequency", "model.offsets.half_width")
+    else:
+        half_width = parse_quantity(offsets["width"], "frequency", "model.offsets.width") / 2
+    couplings = model.get("couplings")
+    if not isinstance(couplings, Mapping) or couplings.get("distribution") != "gaussian":
+        fail("needs model.couplings = {distribution = 'gaussian', scale or concentration}")
+    if "scale" in couplings:
+        coupling = parse_quantity(couplings["scale"], "frequency", "model.couplings.scale")
+    else:
+        coupling = bulk_coupling_scale(parse_quantity(couplings["concentration"], "concentration",
+                                                      "model.couplings.concentration"))
+    resolved = resolve_spec(spec).resolved_spec()  # validates the point, fills the defaults
+    env = resolved["environment"]
+    two_pi = 2 * math.pi
+    return {"electron_larmor": two_pi * resolved["model"]["electron_larmor"], "half_width": two_pi * half_width,
+            "beta": inverse_temperature(env["temperature"]), "omega_mw": two_pi * env["mw_frequency"],
+            "omega_1": two_pi * env["mw_amplitude"], "t1e": env["t1e"], "t2e": env["t2e"],
+            "coupling": two_pi * coupling, "omega_n": two_pi * resolved["model"]["nuclei"]["larmor"]}
+
+
+def perturbative_map(spec: Mapping[str, Any], varies: Sequence[Vary]):
+    """The map of the perturbative theory: a Dataset with the layout of a sweep with one
+    realization (``nuclear_polarization``, ``nuclear_enhancement``,
+    ``inverse_spin_temperature``, ``spin_temperature`` per grid point; NaN where the
+    order-U^2 equations have no solution, e.g. beyond their range of validity)."""
+    import itertools
+    import json
+    import warnings
+
+    import xarray as xr
+
+    import dnpsim
+    from dnpsim.provenance import git_revision
+    from dnpsim.spec import load_spec, set_dotted
+    from dnpsim.theory.spin_temperature import spin_temperature_continuum
+    from dnpsim.units import HBAR, K_B
+
+    from .sweep import _key_units, _quantity_attrs
+
+    spec = optimize_spec(load_spec(spec), varies, 1)
+    base = {k: v for k, v in spec.items() if k != "sweep"}
+    shape = tuple(len(v.values) for v in varies)
+    names = ("nuclear_polarization", "nuclear_enhancement", "inverse_spin_temperature", "spin_temperature")
+    out = {name: np.full(shape + (1,), np.nan) for name in names}
+    failures = 0
+    for index in itertools.product(*[range(n) for n in shape]):
+        point = base
+        for v, i in zip(varies, index):
+            point = set_dotted(point, v.key, v.values[i])
+        p = _perturbative_parameters(point)
+        omega_n = p.pop("omega_n")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                solution = spin_temperature_continuum(**p)
+        except (RuntimeError, ValueError):
+            failures += 1
+            continue
+        pn = float(solution.nuclear_polarization(omega_n))
+        out["nuclear_polarization"][index] = pn
+        out["nuclear_enhancement"][index] = pn / math.tanh(p["beta"] * omega_n / 2)
+        out["inverse_spin_temperature"][index] = solution.beta_s
+        out["spin_temperature"][index] = HBAR / (K_B * solution.beta_s) if solution.beta_s else math.inf
+    dims = tuple(v.dim for v in varies)
+    data_vars = {name: (dims + ("realization",), values, _quantity_attrs(name)) for name, values in out.items()}
+    data_vars["spin_temperature"][2].update(long_name="spin temperature hbar / (k_B beta_s) of the perturbative "
+                                            "theory, Eqs. (23)-(25)")
+    data_vars["inverse_spin_temperature"][2].update(long_name="perturbative inverse spin temperature beta_s, "
+                                                    "Eqs. (23)-(25), N -> infinity")
+    coords = {v.dim: (v.dim, np.asarray(v.values), {"spec_key": v.key, "long_name": f"swept spec key {v.key}",
+                                                    **_key_units(v.key), **({"units": v.unit} if v.unit else {})})
+              for v in varies}
+    coords["realization"] = ("realization", np.arange(1), {"units": "1", "long_name": "none: the perturbative "
+                                                           "theory is deterministic (N -> infinity)"})
+    attrs = {"spec": json.dumps(spec, default=str), "dnpsim_version": dnpsim.__version__,
+             "git_revision": git_revision(), "method": "perturbative: N -> infinity beta_s of Eqs. (20), (23)-(25) "
+             "of the 2016 paper (order U^2), P_n = tanh(beta_s omega_n / 2)", "perturbative_failures": failures}
+    return xr.Dataset(data_vars, coords=coords, attrs=attrs)
