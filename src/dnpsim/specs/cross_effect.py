@@ -134,9 +134,12 @@ class CrossEffectSetup:
         return {"model": model, "environment": dict(self.environment_values["table"]), "method": self.method.to_table()}
 
     def drawn_arrays(self) -> dict[str, tuple[tuple[str, ...], np.ndarray]]:
-        """Nothing is stored per realization beyond the results (the resolved spec
-        holds the couplings)."""
-        return {}
+        """With ``model.biradical``, the realization's offsets and D (Hz), which a sweep
+        stores with its results; otherwise nothing (the resolved spec holds the couplings)."""
+        if self.biradical is None:
+            return {}
+        return {"offsets": (("electron",), np.asarray(self.model_values["offsets"], float)),
+                "electron_coupling": ((), np.asarray(self.model_values["D"], float))}
 
 
 def _as_lists(table: dict) -> dict:
