@@ -47,6 +47,12 @@ g) and the nuclei may give ``species`` (positive gamma only, e.g. ``"1H"``, ``"1
 instead of ``larmor``; with a geometry the species also sets the default
 ``gamma_nuclear``.  ``environment.mw_field`` (B1, T) may replace ``mw_amplitude``.
 
+``model.biradical = "AMUPol"`` (or ``"TOTAPOL"``, or a table ``{radical, orientation =
+[theta, phi] deg, nuclear_projections = [[m], [m]], ee_direction}``) replaces ``offsets``
+and ``electron_coupling`` by those of one molecule in a drawn (``model.seed``) or given
+orientation; it needs ``model.field`` and ``environment.mw_frequency`` (Delta_j = nu_j -
+nu_MW); see "Biradicals" in docs/engines/cross_effect.md.
+
 ``model.electron_larmor`` was ``environment.electron_larmor`` (the old name is still
 read: :data:`dnpsim.spec.KEY_ALIASES`).
 
