@@ -205,6 +205,28 @@ def check_e1e2n(run: Run, shipped: bool) -> None:
     assert r["electron_polarization"] == pytest.approx([-0.001, -0.931], abs=1e-3)
 
 
+def check_amupol(run: Run, shipped: bool, *, sign: float = 1.0, mean: float = 0.045281,
+                 enhancement: float = 471.5) -> None:
+    r = run.result
+    pn = np.asarray(r["nuclear_polarization"])
+    assert np.mean(pn) == pytest.approx(sign * mean, rel=2e-3)
+    assert np.mean(r["enhancement"]["nuclear"]) == pytest.approx(sign * enhancement, rel=2e-3)
+    assert f"enhancement {sign * enhancement:+.1f}" in run.stdout
+    saturated, thermal = (0, 1) if sign > 0 else (1, 0)
+    assert r["electron_polarization"][saturated] == pytest.approx(-0.001, abs=5e-4)
+    assert r["electron_polarization"][thermal] == pytest.approx(-0.062, abs=5e-4)
+    model = r["spec"]["model"]
+    assert model["biradical"]["radical"] == "AMUPol"
+    assert model["biradical"]["orientation"] == pytest.approx([36.26, 24.36], abs=0.01)
+    assert model["biradical"]["nuclear_projections"] == [[0.0], [1.0]]
+    assert model["electron_coupling"] == pytest.approx(1.95e6, abs=0.01e6)
+    assert model["offsets"][1] - model["offsets"][0] == pytest.approx(402.03e6, abs=0.01e6)
+
+
+def check_amupol_electron_2(run: Run, shipped: bool) -> None:
+    check_amupol(run, shipped, sign=-1.0, mean=0.045978, enhancement=478.7)
+
+
 def check_e1e2n_zeeman_rates(run: Run, shipped: bool) -> None:
     assert run.result["method"] == "zeeman_rates"
     assert run.result["nuclear_polarization"][0] == pytest.approx(0.793289, rel=1e-3)
@@ -328,6 +350,7 @@ class Check:
 
 
 CHECKS: dict[str, Check] = {
+    "amupol_cross_effect.toml": Check(check_amupol),
     "anderson_point.toml": Check(check_anderson_point),
     "build_up.py": Check(check_build_up),
     "cross_effect_e1e2n.toml": Check(check_e1e2n),
@@ -345,6 +368,8 @@ CHECKS: dict[str, Check] = {
 #: new, what the header says, check, slow).  The kmc counter-examples of the header
 #: run with the example's shrink in the default suite, the 5 nm sphere as shipped.
 SWITCHES = [
+    ("amupol_cross_effect.toml", 'mw_frequency = "263.7162 GHz"', 'mw_frequency = "264.1182 GHz"',
+     'mw_frequency = "264.1182 GHz"', check_amupol_electron_2, False),
     ("nonsecular_point.toml", 'kind = "nonsecular"', 'kind = "hilbert"', 'Set method.kind = "hilbert"',
      check_hilbert, False),
     ("cross_effect_e1e2n.toml", 'kind = "lindblad"', 'kind = "zeeman_rates"', 'Swap method.kind to "zeeman_rates"',

@@ -103,6 +103,7 @@ QUANTITIES: dict[str, Quantity] = {
     "events": Quantity("1", "kinetic Monte Carlo events"),
     "offsets": Quantity("Hz", "electron Zeeman offsets Delta_i"),
     "couplings": Quantity("Hz", "electron flip-flop couplings U_ij"),
+    "electron_coupling": Quantity("Hz", "cross-effect e-e dipolar coupling D, H_SS = D (3 S_1z S_2z - S_1.S_2)"),
     "ising": Quantity("Hz", "electron Ising couplings J_ij"),
     "hyperfine": Quantity("Hz", "hyperfine couplings D_i of the thermometer nucleus"),
     "onsite": Quantity("Hz", "on-site offsets of the Anderson lattice"),

@@ -351,3 +351,60 @@ def zcw_orientations(m: int) -> tuple[np.ndarray, np.ndarray]:
     alpha = 2 * np.pi * np.mod(j * g / M, 1.0)
     vectors = np.stack([np.sin(beta) * np.cos(alpha), np.sin(beta) * np.sin(alpha), np.cos(beta)], axis=1)
     return vectors, np.full(M, 1.0 / M)
+
+
+def euler_zyz(alpha: float, beta: float, gamma: float) -> np.ndarray:
+    """The rotation R = R_z(alpha) R_y(beta) R_z(gamma) (angles in rad): its columns are
+    the axes of the rotated frame written in the original one."""
+    def rz(a):
+        c, s = math.cos(a), math.sin(a)
+        return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+
+    c, s = math.cos(beta), math.sin(beta)
+    ry = np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
+    return rz(alpha) @ ry @ rz(gamma)
+
+
+def biradical_couplings(radical, b0: float, mw_frequency: float, orientation_deg, projections,
+                        ee_direction=(1.0, 0.0, 0.0)) -> tuple[list[float], float]:
+    """(offsets [Delta_1, Delta_2] / 2 pi, D / 2 pi) in Hz of a biradical in one
+    orientation (first order, high field, as :mod:`dnpsim.sample.powder`).
+
+    * ``radical``: a :class:`dnpsim.sample.radicals.Radical` with ``distance`` and
+      ``relative_orientation`` (z-y-z Euler angles, deg, of moiety 2's principal frame
+      in moiety 1's); each electron carries its g and hyperfine tensors (coaxial).
+    * ``orientation_deg`` = (theta, phi): B0 in moiety 1's principal frame (polar and
+      azimuthal angles, deg); its direction cosines in moiety 2's frame are R^T l_1.
+    * ``projections``: m_I of each hyperfine nucleus, one row per electron (the groups
+      of the radical in order, ``count`` entries each).
+    * nu_j = g_eff,j mu_B B0 / h + sum_k m_jk A_eff,jk and Delta_j = nu_j - nu_MW
+      (``mw_frequency``, Hz): the offsets of the engine's rotating frame.
+    * ``ee_direction``: the electron-electron vector in moiety 1's frame; with
+      cos theta_ee = l_1 . u, D = d (1 - 3 cos^2 theta_ee) / 2, d = mu_0 g_iso^2 mu_B^2 /
+      (4 pi h r^3), the secular point-dipole coupling in the engine's form
+      H_SS = D (3 S_1z S_2z - S_1 . S_2) (see docs/engines/cross_effect.md).
+    """
+    from dnpsim.sample.powder import direction_cosines, effective_g, effective_hyperfine
+    from dnpsim.sample.radicals import dipolar_coupling_hz
+    from dnpsim.units import H_PLANCK, MU_B
+
+    theta, phi = (math.radians(float(a)) for a in orientation_deg)
+    l1 = direction_cosines(theta, phi)
+    rotation = euler_zyz(*(math.radians(a) for a in radical.relative_orientation))
+    l2 = rotation.T @ l1
+    offsets = []
+    for j, l in enumerate((l1, l2)):
+        t, p = math.acos(max(-1.0, min(1.0, float(l[2])))), math.atan2(float(l[1]), float(l[0]))
+        nu = float(effective_g(radical.g, t, p)) * (MU_B * b0 / H_PLANCK)
+        k = 0
+        for group in radical.hyperfine:
+            a_eff = float(effective_hyperfine(radical.g, group.principal, t, p))
+            for _ in range(group.count):
+                nu += float(projections[j][k]) * a_eff
+                k += 1
+        offsets.append(nu - mw_frequency)
+    u = np.asarray(ee_direction, float)
+    u = u / np.linalg.norm(u)
+    cos_ee = float(l1 @ u)
+    D = dipolar_coupling_hz(radical.distance, radical.g_iso) * (1.0 - 3.0 * cos_ee**2) / 2.0
+    return offsets, D

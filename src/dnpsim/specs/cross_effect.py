@@ -47,6 +47,12 @@ g) and the nuclei may give ``species`` (positive gamma only, e.g. ``"1H"``, ``"1
 instead of ``larmor``; with a geometry the species also sets the default
 ``gamma_nuclear``.  ``environment.mw_field`` (B1, T) may replace ``mw_amplitude``.
 
+``model.biradical = "AMUPol"`` (or ``"TOTAPOL"``, or a table ``{radical, orientation =
+[theta, phi] deg, nuclear_projections = [[m], [m]], ee_direction}``) replaces ``offsets``
+and ``electron_coupling`` by those of one molecule in a drawn (``model.seed``) or given
+orientation; it needs ``model.field`` and ``environment.mw_frequency`` (Delta_j = nu_j -
+nu_MW); see "Biradicals" in docs/engines/cross_effect.md.
+
 ``model.electron_larmor`` was ``environment.electron_larmor`` (the old name is still
 read: :data:`dnpsim.spec.KEY_ALIASES`).
 
@@ -58,6 +64,7 @@ the engine that runs a setup is :func:`dnpsim.experiments.cross_effect.run_point
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,12 +77,14 @@ from dnpsim.specs.readers import (check_keys, electron_larmor_hz, read_field, re
                                   read_mw_amplitude, read_nuclear_larmor, read_number, read_positive)
 from dnpsim.units import TWO_PI
 
-MODEL_KEYS = {"kind", "offsets", "electron_coupling", "electron_larmor", "field", "seed", "nuclei", "geometry"}
+MODEL_KEYS = {"kind", "offsets", "electron_coupling", "electron_larmor", "field", "seed", "nuclei", "geometry",
+              "biradical"}
+BIRADICAL_KEYS = {"radical", "orientation", "nuclear_projections", "ee_direction"}
 NUCLEI_KEYS = {"larmor", "species", "n", "hyperfine_secular", "hyperfine_pseudo_secular", "hyperfine_pseudo_secular_imag",
                "dipolar"}
 GEOMETRY_KEYS = {"electron_positions", "nuclear_positions", "field_direction", "gamma_nuclear", "nuclear_dipolar",
                  "secular_hyperfine"}
-ENVIRONMENT_KEYS = {"mw_amplitude", "mw_field", "electron_polarization", "temperature", "t1e", "t2e", "t1n", "t2n"}
+ENVIRONMENT_KEYS = {"mw_amplitude", "mw_field", "mw_frequency", "electron_polarization", "temperature", "t1e", "t2e", "t1n", "t2n"}
 MAX_LINDBLAD_SPINS = 6
 MAX_RATE_SPINS = 12
 MAX_KMC_NUCLEI = 20000
@@ -98,6 +107,7 @@ class CrossEffectSetup:
     method: Method
     resolved_model: dict = field(compare=False)
     geometry: dict | None = field(default=None, compare=False)
+    biradical: dict | None = field(default=None, compare=False)
 
     def model(self):
         """The :class:`~dnpsim.models.cross_effect.CrossEffectModel` of this point."""
@@ -116,7 +126,11 @@ class CrossEffectSetup:
         result is written, not when validating); with ``drawn=False`` a geometry is
         kept as its (normalized) table instead of its couplings.  See "Resolved specs"
         in :mod:`dnpsim.spec`."""
-        if drawn or self.geometry is None:
+        if not drawn and self.biradical is not None:  # the biradical as given (orientation drawn or not)
+            model = {k: v for k, v in _as_lists(self.resolved_model).items()
+                     if k not in ("offsets", "electron_coupling")}
+            model["biradical"] = copy.deepcopy(self.biradical)
+        elif drawn or self.geometry is None:
             model = _as_lists(self.resolved_model)
         else:
             model = {k: v for k, v in self.resolved_model.items() if k not in ("electron_coupling", "nuclei")}
@@ -126,9 +140,12 @@ class CrossEffectSetup:
         return {"model": model, "environment": dict(self.environment_values["table"]), "method": self.method.to_table()}
 
     def drawn_arrays(self) -> dict[str, tuple[tuple[str, ...], np.ndarray]]:
-        """Nothing is stored per realization beyond the results (the resolved spec
-        holds the couplings)."""
-        return {}
+        """With ``model.biradical``, the realization's offsets and D (Hz), which a sweep
+        stores with its results; otherwise nothing (the resolved spec holds the couplings)."""
+        if self.biradical is None:
+            return {}
+        return {"offsets": (("electron",), np.asarray(self.model_values["offsets"], float)),
+                "electron_coupling": ((), np.asarray(self.model_values["D"], float))}
 
 
 def _as_lists(table: dict) -> dict:
@@ -268,8 +285,9 @@ def _count_nuclei(model: dict, nuclei: dict) -> tuple[int, str]:
         if nuclei.get("n") is not None and read_integer(nuclei["n"], "model.nuclei.n", 0) != n:
             raise SpecError("model.nuclei.n", f"is {nuclei['n']} but {field} gives {n} nuclei")
         return n, field
-    if "electron_coupling" not in model:
-        raise SpecError("model.electron_coupling", "is required (D in Hz) unless model.geometry is given")
+    if "electron_coupling" not in model and "biradical" not in model:
+        raise SpecError("model.electron_coupling", "is required (D in Hz) unless model.geometry or model.biradical "
+                        "is given")
     if nuclei.get("n") is not None:
         return read_integer(nuclei["n"], "model.nuclei.n", 0), "model.nuclei.n"
     for key in ("hyperfine_secular", "hyperfine_pseudo_secular", "hyperfine_pseudo_secular_imag"):
@@ -278,6 +296,110 @@ def _count_nuclei(model: dict, nuclei: dict) -> tuple[int, str]:
     if isinstance(nuclei.get("dipolar"), list):
         return len(nuclei["dipolar"]), "model.nuclei.dipolar"
     raise SpecError("model.nuclei.n", "is required when no coupling arrays are given")
+
+
+def _biradical_entry(model: dict):
+    """The library biradical of ``model.biradical`` (a name or a table with ``radical``),
+    or None when the spec gives none."""
+    from dnpsim.sample.radicals import radical
+
+    if "biradical" not in model:
+        return None
+    value = model["biradical"]
+    if isinstance(value, str):
+        value = {"radical": value}
+    if not isinstance(value, dict):
+        raise SpecError("model.biradical", "must be a library biradical name (e.g. 'AMUPol') or a table "
+                        f"{{radical, orientation, nuclear_projections, ee_direction}}, got {shown(value)}")
+    check_keys(value, BIRADICAL_KEYS, "model.biradical")
+    if "radical" not in value:
+        raise SpecError("model.biradical.radical", "is required (a library biradical, e.g. 'AMUPol')")
+    entry = radical(value["radical"], "model.biradical.radical")
+    if not entry.is_biradical or entry.relative_orientation is None:
+        raise SpecError("model.biradical.radical", f"{entry.name!r} is not a biradical (no electron-electron "
+                        "distance and relative orientation in the library; `dnpsim radicals` lists them)")
+    if "geometry" in model:
+        raise SpecError("model.geometry", "model.biradical sets the electrons and their coupling; give "
+                        "model.biradical or model.geometry, not both")
+    if model.get("field") is None:
+        raise SpecError("model.field", "is required with model.biradical (the offsets follow from g B0)")
+    return entry
+
+
+def _biradical(model: dict, entry, b0: float, mw_frequency: float, seed: int | None):
+    """(offsets [Hz, Hz], D (Hz), the resolved biradical table, the table as given) of
+    ``model.biradical``: the orientation of B0 in moiety 1's frame and the m_I of each
+    hyperfine nucleus drawn with ``seed`` unless given (draw order: cos theta, phi, then
+    the m_I of electron 1's nuclei, then electron 2's; an orientation given still
+    consumes its two draws, so that given and drawn values combine reproducibly)."""
+    from dnpsim.models.cross_effect import biradical_couplings
+    from dnpsim.sample.powder import nuclear_projections, random_orientations
+
+    where = "model.biradical"
+    value = model["biradical"]
+    value = {"radical": value} if isinstance(value, str) else value
+    ee = value.get("ee_direction", [1.0, 0.0, 0.0])
+    if not isinstance(ee, list) or len(ee) != 3:
+        raise SpecError(f"{where}.ee_direction", f"must be a 3-vector (in moiety 1's principal frame), got {shown(ee)}")
+    ee = [read_number(v, f"{where}.ee_direction[{i}]") for i, v in enumerate(ee)]
+    if not np.all(np.isfinite(ee)) or not np.linalg.norm(ee) > 0:
+        raise SpecError(f"{where}.ee_direction", f"must be a finite non-zero 3-vector, got {shown(value['ee_direction'])}")
+    spins = [group.spin for group in entry.hyperfine for _ in range(group.count)]
+    drawn = "orientation" not in value or ("nuclear_projections" not in value and spins)
+    rng = None
+    if drawn:
+        if seed is None:
+            raise SpecError("model.seed", "is required when the biradical orientation or nuclear projections are "
+                            f"drawn (or give {where}.orientation and {where}.nuclear_projections)")
+        rng = np.random.default_rng(seed)
+        theta, phi = random_orientations(1, rng)
+    if "orientation" in value:
+        o = value["orientation"]
+        if not isinstance(o, list) or len(o) != 2:
+            raise SpecError(f"{where}.orientation", "must be [theta, phi] (deg): B0 in moiety 1's principal frame, "
+                            f"got {shown(o)}")
+        orientation = [read_number(v, f"{where}.orientation[{i}]") for i, v in enumerate(o)]
+        if not 0.0 <= orientation[0] <= 180.0:
+            raise SpecError(f"{where}.orientation[0]", f"theta must be in [0, 180] deg, got {shown(o[0])}")
+        if not np.isfinite(orientation[1]):
+            raise SpecError(f"{where}.orientation[1]", f"must be finite, got {shown(o[1])}")
+    else:
+        orientation = [float(np.degrees(theta[0])), float(np.degrees(phi[0]))]
+    if "nuclear_projections" in value:
+        m = value["nuclear_projections"]
+        if not isinstance(m, list) or len(m) != 2 or not all(isinstance(r, list) and len(r) == len(spins) for r in m):
+            raise SpecError(f"{where}.nuclear_projections", f"must be two rows (one per electron) of {len(spins)} "
+                            f"m_I values (the hyperfine nuclei of {entry.name}), got {shown(m)}")
+        projections = []
+        for j, row in enumerate(m):
+            out = []
+            for k, v in enumerate(row):
+                x = read_number(v, f"{where}.nuclear_projections[{j}][{k}]")
+                if not (abs(x) <= spins[k] and float(2 * x).is_integer() and float(x + spins[k]).is_integer()):
+                    raise SpecError(f"{where}.nuclear_projections[{j}][{k}]", f"must be one of -I, ..., I with "
+                                    f"I = {spins[k]:g}, got {shown(v)}")
+                out.append(x)
+            projections.append(out)
+    else:
+        projections = [[float(x) for group in entry.hyperfine
+                        for x in nuclear_projections(group.spin, group.count, rng)] for _ in range(2)]
+    offsets, D = biradical_couplings(entry, b0, mw_frequency, orientation, projections, ee)
+    for key, given, computed in (("offsets", model.get("offsets"), offsets),
+                                 ("electron_coupling", model.get("electron_coupling"), D)):
+        if given is None:
+            continue  # a resolved spec writes both; they must agree with the biradical
+        ok = isinstance(given, list) and len(given) == 2 if key == "offsets" else True
+        values = [read_number(v, f"model.{key}[{i}]", "frequency") for i, v in enumerate(given)] if ok and \
+            key == "offsets" else [read_number(given, f"model.{key}", "frequency")] if ok else []
+        want = computed if key == "offsets" else [computed]
+        if not ok or not all(math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-6) for a, b in zip(values, want)):
+            raise SpecError(f"model.{key}", f"is computed from model.biradical ({shown(computed)} Hz here); give "
+                            "one or the other (a resolved spec writes both, equal)")
+    table = {"radical": entry.name, "orientation": orientation, "nuclear_projections": projections,
+             "ee_direction": ee}
+    given_table = {"radical": entry.name, "ee_direction": ee,
+                   **{k: table[k] for k in ("orientation", "nuclear_projections") if k in value}}
+    return [float(x) for x in offsets], float(D), table, given_table
 
 
 def _check_size(n: int, field: str, method: Method) -> None:
@@ -351,12 +473,22 @@ def resolve(spec: dict, seed: int | None = None) -> CrossEffectSetup:
     method = method_from_table(spec["method"], "cross_effect")
     model = check_keys(spec["model"], MODEL_KEYS, "model")
     b0 = read_field(model)
-    env = _resolve_environment(spec["environment"], electron_larmor_hz(model))
-    if "offsets" not in model:
-        raise SpecError("model.offsets", "is required (Delta_1, Delta_2 in Hz)")
-    if not isinstance(model["offsets"], list) or len(model["offsets"]) != 2:
-        raise SpecError("model.offsets", "must be a list of two frequencies")
-    offsets = [read_number(v, f"model.offsets[{i}]", "frequency") for i, v in enumerate(model["offsets"])]
+    entry = _biradical_entry(model)
+    environment = check_keys(spec["environment"], ENVIRONMENT_KEYS, "environment")
+    mw_frequency = environment.get("mw_frequency")
+    if mw_frequency is not None:
+        if entry is None:
+            raise SpecError("environment.mw_frequency", "is used only with model.biradical (otherwise give "
+                            "model.offsets, the electrons' offsets from the microwave frequency)")
+        mw_frequency = read_positive(mw_frequency, "environment.mw_frequency", "frequency")
+    env = _resolve_environment({k: v for k, v in environment.items() if k != "mw_frequency"},
+                               electron_larmor_hz(model, None if entry is None else entry.g_iso))
+    if entry is None:
+        if "offsets" not in model:
+            raise SpecError("model.offsets", "is required (Delta_1, Delta_2 in Hz), or give model.biradical")
+        if not isinstance(model["offsets"], list) or len(model["offsets"]) != 2:
+            raise SpecError("model.offsets", "must be a list of two frequencies")
+        offsets = [read_number(v, f"model.offsets[{i}]", "frequency") for i, v in enumerate(model["offsets"])]
     if "nuclei" not in model:
         raise SpecError("model.nuclei", "table is required (at least larmor)")
     nuclei = check_keys(model["nuclei"], NUCLEI_KEYS, "model.nuclei")
@@ -372,7 +504,17 @@ def resolve(spec: dict, seed: int | None = None) -> CrossEffectSetup:
     _check_size(n, n_field, method)
     _check_memory(n, n_field, method)
 
+    biradical_table = biradical_given = None
+    if entry is not None:
+        if mw_frequency is None:
+            raise SpecError("environment.mw_frequency", "is required with model.biradical (the offsets are "
+                            "Delta_j = nu_j - nu_MW)")
+        offsets, D_biradical, biradical_table, biradical_given = _biradical(model, entry, b0, mw_frequency,
+                                                                            model_seed)
+        env["table"] = {"mw_frequency": mw_frequency, **env["table"]}
     resolved: dict[str, Any] = {"kind": "cross_effect", "offsets": offsets}
+    if biradical_table is not None:
+        resolved["biradical"] = biradical_table
     if b0 is not None:
         resolved["field"] = b0
     if env["electron_larmor"] is not None:
@@ -430,7 +572,8 @@ def resolve(spec: dict, seed: int | None = None) -> CrossEffectSetup:
                           "field_direction": direction, "gamma_nuclear": gamma_n, "nuclear_dipolar": dipolar_on,
                           "secular_hyperfine": secular_on}
     else:
-        D = read_number(model["electron_coupling"], "model.electron_coupling", "frequency")
+        D = D_biradical if entry is not None else \
+            read_number(model["electron_coupling"], "model.electron_coupling", "frequency")
         A = _matrix(nuclei["hyperfine_secular"], "model.nuclei.hyperfine_secular", 2, n) \
             if "hyperfine_secular" in nuclei else np.zeros((2, n))
         B = _matrix(nuclei["hyperfine_pseudo_secular"], "model.nuclei.hyperfine_pseudo_secular", 2, n) \
@@ -464,7 +607,7 @@ def resolve(spec: dict, seed: int | None = None) -> CrossEffectSetup:
     if model_seed is not None:
         resolved["seed"] = model_seed
     model_values = {"offsets": offsets, "D": float(D), "larmor": larmor, "A": A, "B": B, "d": d}
-    setup = CrossEffectSetup(model_values, env, method, resolved, geometry_table)
+    setup = CrossEffectSetup(model_values, env, method, resolved, geometry_table, biradical_given)
     try:
         setup.model()
     except ModelError as exc:
@@ -479,8 +622,10 @@ def _spec_key(model_field: str, model: dict) -> str:
     keys = {"temperature": "environment.temperature", "electron_larmor": "model.electron_larmor",
             "p": "environment.electron_polarization", "omega1": "environment.mw_amplitude",
             "R1": "environment.t1e", "R2": "environment.t2e", "r1": "environment.t1n", "r2": "environment.t2n",
-            "offsets": "model.offsets", "omega_I": "model.nuclei.larmor",
-            "D": "model.geometry.electron_positions" if geometry else "model.electron_coupling",
+            "offsets": "model.biradical" if "biradical" in model else "model.offsets",
+            "omega_I": "model.nuclei.larmor",
+            "D": "model.geometry.electron_positions" if geometry else
+                 "model.biradical" if "biradical" in model else "model.electron_coupling",
             "A": "model.geometry.nuclear_positions" if geometry else "model.nuclei.hyperfine_secular",
             "B": "model.geometry.nuclear_positions" if geometry else "model.nuclei.hyperfine_pseudo_secular",
             "d": "model.geometry.nuclear_positions" if geometry else "model.nuclei.dipolar"}
