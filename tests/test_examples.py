@@ -316,6 +316,41 @@ def check_build_up(run: Run, shipped: bool) -> None:
     assert (run.directory / "build_up.png").stat().st_size > 10_000
 
 
+def _profile(run: Run, size: int):
+    ds = run.result
+    assert ds.sizes["mw_frequency"] == size and ds.sizes["realization"] == 8
+    for name in ("nuclear_polarization", "electron_polarization", "kl_divergence"):
+        assert np.all(np.isfinite(ds[name].values)), name
+    assert float(ds.residual.max()) < 1e-8
+    return ds, ds.nuclear_polarization.mean("realization")
+
+
+def check_tempo(run: Run, shipped: bool) -> None:
+    ds, pn = _profile(run, 36)
+    assert "nuclear_polarization             -0.897418 .. 0.906199" in run.stdout
+    assert float(pn.sel(mw_frequency=93.92e9)) == pytest.approx(0.744, abs=2e-3)
+    assert float(pn.sel(mw_frequency=94.28e9)) == pytest.approx(-0.770, abs=2e-3)
+    assert float(pn.max()) == float(pn.sel(mw_frequency=93.92e9))
+    assert float(pn.min()) == float(pn.sel(mw_frequency=94.28e9))
+    assert float(pn.sel(mw_frequency=94.08e9)) > 0 > float(pn.sel(mw_frequency=94.10e9))  # the sign change
+    assert [float(pn[0]), float(pn[-1])] == pytest.approx([0.229, -0.214], abs=2e-3)
+    enhancement = ds.nuclear_enhancement.mean("realization")
+    assert float(enhancement.max()) == pytest.approx(261, abs=1)
+
+
+def check_trityl(run: Run, shipped: bool) -> None:
+    ds, pn = _profile(run, 41)
+    assert "nuclear_polarization             -0.826691 .. 0.846974" in run.stdout
+    assert float(pn.sel(mw_frequency=187.71e9)) == pytest.approx(0.797, abs=2e-3)
+    assert float(pn.sel(mw_frequency=187.87e9)) == pytest.approx(-0.783, abs=2e-3)
+    assert float(pn.max()) == float(pn.sel(mw_frequency=187.71e9))
+    assert float(pn.min()) == float(pn.sel(mw_frequency=187.87e9))
+    assert float(pn.sel(mw_frequency=187.80e9)) > 0 > float(pn.sel(mw_frequency=187.81e9))  # the sign change
+    assert float(pn[0]) == pytest.approx(0.378, abs=2e-3)
+    enhancement = ds.nuclear_enhancement.mean("realization")
+    assert float(enhancement.max()) == pytest.approx(555, abs=1)
+
+
 @dataclass
 class Check:
     """How an example is tested: ``check(run, shipped)``; ``shrink``, dotted-key changes
@@ -339,6 +374,8 @@ CHECKS: dict[str, Check] = {
                               "~15 s on 2 cores as shipped (20 realizations); 2 realizations here"),
     "nonsecular_point.toml": Check(check_nonsecular),
     "single_point.toml": Check(check_single_point),
+    "tempo_40mM_3.35T.toml": Check(check_tempo),
+    "trityl_15mM_6.7T.toml": Check(check_trityl),
 }
 
 #: The alternatives the headers suggest, applied by editing one line: (example, old,
