@@ -351,6 +351,22 @@ def check_trityl(run: Run, shipped: bool) -> None:
     assert float(enhancement.max()) == pytest.approx(555, abs=1)
 
 
+def check_tempo_field(run: Run, shipped: bool) -> None:
+    ds = run.result
+    assert ds.sizes["field"] == 31 and ds.sizes["realization"] == 4
+    assert ds.field.attrs["units"] == "T"
+    assert float(ds.residual.max()) < 1e-8
+    assert "nuclear_polarization             -0.901354 .. 0.904422" in run.stdout
+    pn = ds.nuclear_polarization.mean("realization")
+    assert float(pn.min()) == float(pn.sel(field=3.342, method="nearest")) == pytest.approx(-0.811, abs=2e-3)
+    assert float(pn.max()) == float(pn.sel(field=3.356, method="nearest")) == pytest.approx(0.854, abs=2e-3)
+    assert float(pn.sel(field=3.348, method="nearest")) < 0 < float(pn.sel(field=3.349, method="nearest"))
+    assert [float(pn[0]), float(pn[-1])] == pytest.approx([-0.085, 0.050], abs=2e-3)
+    # the offsets are redrawn at every field from the same orientations: they scale with B0
+    offsets = ds.offsets.isel(realization=0)
+    assert not np.allclose(offsets.isel(field=0), offsets.isel(field=-1))
+
+
 @dataclass
 class Check:
     """How an example is tested: ``check(run, shipped)``; ``shrink``, dotted-key changes
@@ -375,6 +391,7 @@ CHECKS: dict[str, Check] = {
     "nonsecular_point.toml": Check(check_nonsecular),
     "single_point.toml": Check(check_single_point),
     "tempo_40mM_3.35T.toml": Check(check_tempo),
+    "tempo_field_profile.toml": Check(check_tempo_field),
     "trityl_15mM_6.7T.toml": Check(check_trityl),
 }
 
