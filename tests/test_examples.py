@@ -338,6 +338,57 @@ def check_build_up(run: Run, shipped: bool) -> None:
     assert (run.directory / "build_up.png").stat().st_size > 10_000
 
 
+def _profile(run: Run, size: int):
+    ds = run.result
+    assert ds.sizes["mw_frequency"] == size and ds.sizes["realization"] == 8
+    for name in ("nuclear_polarization", "electron_polarization", "kl_divergence"):
+        assert np.all(np.isfinite(ds[name].values)), name
+    assert float(ds.residual.max()) < 1e-8
+    return ds, ds.nuclear_polarization.mean("realization")
+
+
+def check_tempo(run: Run, shipped: bool) -> None:
+    ds, pn = _profile(run, 36)
+    assert "nuclear_polarization             -0.897418 .. 0.906199" in run.stdout
+    assert float(pn.sel(mw_frequency=93.92e9)) == pytest.approx(0.744, abs=2e-3)
+    assert float(pn.sel(mw_frequency=94.28e9)) == pytest.approx(-0.770, abs=2e-3)
+    assert float(pn.max()) == float(pn.sel(mw_frequency=93.92e9))
+    assert float(pn.min()) == float(pn.sel(mw_frequency=94.28e9))
+    assert float(pn.sel(mw_frequency=94.08e9)) > 0 > float(pn.sel(mw_frequency=94.10e9))  # the sign change
+    assert [float(pn[0]), float(pn[-1])] == pytest.approx([0.229, -0.214], abs=2e-3)
+    enhancement = ds.nuclear_enhancement.mean("realization")
+    assert float(enhancement.max()) == pytest.approx(261, abs=1)
+
+
+def check_trityl(run: Run, shipped: bool) -> None:
+    ds, pn = _profile(run, 41)
+    assert "nuclear_polarization             -0.826691 .. 0.846974" in run.stdout
+    assert float(pn.sel(mw_frequency=187.71e9)) == pytest.approx(0.797, abs=2e-3)
+    assert float(pn.sel(mw_frequency=187.87e9)) == pytest.approx(-0.783, abs=2e-3)
+    assert float(pn.max()) == float(pn.sel(mw_frequency=187.71e9))
+    assert float(pn.min()) == float(pn.sel(mw_frequency=187.87e9))
+    assert float(pn.sel(mw_frequency=187.80e9)) > 0 > float(pn.sel(mw_frequency=187.81e9))  # the sign change
+    assert float(pn[0]) == pytest.approx(0.378, abs=2e-3)
+    enhancement = ds.nuclear_enhancement.mean("realization")
+    assert float(enhancement.max()) == pytest.approx(555, abs=1)
+
+
+def check_tempo_field(run: Run, shipped: bool) -> None:
+    ds = run.result
+    assert ds.sizes["field"] == 31 and ds.sizes["realization"] == 4
+    assert ds.field.attrs["units"] == "T"
+    assert float(ds.residual.max()) < 1e-8
+    assert "nuclear_polarization             -0.901354 .. 0.904422" in run.stdout
+    pn = ds.nuclear_polarization.mean("realization")
+    assert float(pn.min()) == float(pn.sel(field=3.342, method="nearest")) == pytest.approx(-0.811, abs=2e-3)
+    assert float(pn.max()) == float(pn.sel(field=3.356, method="nearest")) == pytest.approx(0.854, abs=2e-3)
+    assert float(pn.sel(field=3.348, method="nearest")) < 0 < float(pn.sel(field=3.349, method="nearest"))
+    assert [float(pn[0]), float(pn[-1])] == pytest.approx([-0.085, 0.050], abs=2e-3)
+    # the offsets are redrawn at every field from the same orientations: they scale with B0
+    offsets = ds.offsets.isel(realization=0)
+    assert not np.allclose(offsets.isel(field=0), offsets.isel(field=-1))
+
+
 @dataclass
 class Check:
     """How an example is tested: ``check(run, shipped)``; ``shrink``, dotted-key changes
@@ -362,6 +413,9 @@ CHECKS: dict[str, Check] = {
                               "~15 s on 2 cores as shipped (20 realizations); 2 realizations here"),
     "nonsecular_point.toml": Check(check_nonsecular),
     "single_point.toml": Check(check_single_point),
+    "tempo_40mM_3.35T.toml": Check(check_tempo),
+    "tempo_field_profile.toml": Check(check_tempo_field),
+    "trityl_15mM_6.7T.toml": Check(check_trityl),
 }
 
 #: The alternatives the headers suggest, applied by editing one line: (example, old,

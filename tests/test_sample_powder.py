@@ -144,6 +144,25 @@ def test_dnpsim_radicals_lists_every_entry(capsys):
     assert "dipolar coupling D" in out and "MHz" in out
 
 
+
+def test_dnpsim_radicals_prints_the_bulk_coupling_per_mM(capsys):
+    """Issue 17: the bulk mapping's U is linear in c, with the coefficient printed by
+    `dnpsim radicals` (and filled in Radical.coupling_per_mM)."""
+    from dnpsim.sample.dipolar import BULK_COUPLING_HZ_PER_MM, bulk_coupling_scale
+
+    assert main(["radicals"]) == 0
+    out = capsys.readouterr().out
+    head = re.search(r"U / 2pi = ([\d.]+) kHz per mM \(([\d.]+) MHz per mM", out)
+    assert head, out[:400]
+    assert float(head.group(1)) * 1e3 == pytest.approx(bulk_coupling_scale(1.0), abs=5.0)
+    assert float(head.group(2)) * 1e6 == pytest.approx(bulk_coupling_scale(1.0), abs=5.0)
+    assert bulk_coupling_scale(40.0) == pytest.approx(40 * float(head.group(2)) * 1e6, rel=1e-4)  # linear in c
+    per_entry = [float(x) for x in re.findall(r"coupling per mM \(bulk mapping, U / 2pi / c\): ([\d.]+) kHz", out)]
+    assert len(per_entry) == len(load_radicals())
+    for entry in load_radicals().values():
+        assert entry.coupling_per_mM == BULK_COUPLING_HZ_PER_MM
+    assert all(v * 1e3 == pytest.approx(BULK_COUPLING_HZ_PER_MM, abs=5.0) for v in per_entry)
+
 TEMPO_SPEC = {
     "model": {"kind": "dipolar_electrons", "field": "3.35 T", "n_electrons": 6, "seed": 3,
               "offsets": {"distribution": "powder", "radical": "TEMPO"},

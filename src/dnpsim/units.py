@@ -294,21 +294,23 @@ _NUMBER_FIRST = re.compile(r"^\s*[-+]?(\d|\.\d)")
 
 
 def quantity_to_si(value, field: str = "value", *, with_unit: bool = False):
-    """A string with a unit (starting with a number, e.g. "93.9 GHz", "1 us", "1.2 K")
-    as a float in the SI unit of its dimension (Hz, s, K, pure
+    """A string with a unit (starting with a number, e.g. "93.9 GHz", "1 us", "1.2 K",
+    "3.35 T", "40 mM") as a float in the SI unit of its dimension (Hz, s, K, T, mol/m^3, pure
     numbers); any other value is returned unchanged.  Raises :class:`UnitError` for a
     number with a unit of another dimension.  ``with_unit=True`` returns
     ``(value, unit)`` with the SI unit of the string's dimension (:data:`SI_UNITS`), or
     None for a value that was not a string with a unit."""
     if not isinstance(value, str) or not _NUMBER_FIRST.match(value):
         return (value, None) if with_unit else value
-    for dimension in ("frequency", "time", "temperature", "dimensionless"):  # not lengths (positions)
+    for dimension in ("frequency", "time", "temperature", "magnetic_field", "concentration",
+                      "dimensionless"):  # not lengths (positions)
         try:
             number = parse_quantity(value, dimension, field)
         except UnitError:
             continue
         return (number, SI_UNITS[dimension]) if with_unit else number
-    raise UnitError(field, f"{shown(value)} is not a frequency, time, temperature or pure number")
+    raise UnitError(field, f"{shown(value)} is not a frequency, time, temperature, magnetic field, concentration "
+                    "or pure number")
 
 
 #: Bytes per point of a ``{start, stop, num}`` grid while it is built: the float64

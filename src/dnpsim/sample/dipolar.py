@@ -36,8 +36,8 @@ z U with z = Phi^-1(3/4) = 0.6745.  Matching the medians (equivalently the quart
 
     U = Gamma / z = 8 pi^2 a n / (9 sqrt 3 z) = mu_0 gamma_e^2 hbar n pi / (18 sqrt 3 z).
 
-:data:`BULK_COUPLING_HZ_PER_MM` is U / 2 pi per mM (about 9.36 kHz per mM; 40 mM gives
-U / 2 pi = 0.375 MHz); :func:`bulk_coupling_scale` is U / 2 pi for a concentration.
+:data:`BULK_COUPLING_HZ_PER_MM` is U / 2 pi per mM (about 58.84 kHz per mM; 40 mM gives
+U / 2 pi = 2.35 MHz); :func:`bulk_coupling_scale` is U / 2 pi for a concentration.
 The same Gamma is the half-width of the distribution of single-spin local fields, the
 dilute-limit EPR dipolar broadening.
 """
@@ -97,7 +97,7 @@ def bulk_coupling_scale(concentration: float) -> float:
     return local_field_halfwidth(concentration) / MEDIAN_ABS_NORMAL
 
 
-#: U / 2 pi of the bulk mapping per mM of radicals, Hz (about 9.36e3).
+#: U / 2 pi of the bulk mapping per mM of radicals, Hz (about 5.884e4).
 BULK_COUPLING_HZ_PER_MM: float = bulk_coupling_scale(1.0)
 
 

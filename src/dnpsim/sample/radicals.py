@@ -73,8 +73,10 @@ class Radical:
     relative_orientation: tuple[float, float, float] | None = None
     sources: dict = field(default_factory=dict, compare=False)
     note: str = ""
-    #: the concentration-mapping coefficient U per mM (Hz / mM) of the 2016 engine's
-    #: couplings; filled by the concentration mapping (not part of the library yet).
+    #: the concentration-mapping coefficient U / 2 pi per mM of electron spins (Hz / mM)
+    #: of the 2016 engine's couplings, the bulk mapping
+    #: (:data:`dnpsim.sample.dipolar.BULK_COUPLING_HZ_PER_MM`): it uses the free-electron
+    #: gamma_e, so it is the same for every radical (filled for library entries).
     coupling_per_mM: float | None = None
 
     @property
@@ -175,11 +177,14 @@ def _entry(name: str, table: dict, raw: dict) -> Radical:
     if "relative_orientation" in table:
         orientation = tuple(float(a) for a in table["relative_orientation"])
         sources["relative_orientation"] = table["orientation_source"]
+    from dnpsim.sample.dipolar import BULK_COUPLING_HZ_PER_MM
+
     return Radical(name=name, g=read_g(base["g"], f"{where}.g"),
                    hyperfine=read_hyperfine(base.get("hyperfine", []), f"{where}.hyperfine"),
                    aliases=tuple(table.get("aliases", ())), description=table.get("description", ""),
                    moiety=table.get("moiety"), distance=distance, relative_orientation=orientation,
-                   sources=sources, note=" ".join(table.get("note", "").split()))
+                   sources=sources, note=" ".join(table.get("note", "").split()),
+                   coupling_per_mM=BULK_COUPLING_HZ_PER_MM)
 
 
 @functools.lru_cache(maxsize=1)
@@ -208,8 +213,14 @@ def radical(name: str, field: str = "radical") -> Radical:
 
 
 def radical_table() -> str:
-    """The library as text: name, g, hyperfine, biradical geometry, sources, notes."""
-    lines = []
+    """The library as text: name, g, hyperfine, biradical geometry, the bulk mapping's
+    coupling per mM, sources, notes."""
+    from dnpsim.sample.dipolar import BULK_COUPLING_HZ_PER_MM
+
+    lines = [f"Couplings from a concentration (2016 engine, model.couplings = {{distribution = \"gaussian\", "
+             f"concentration}}): U / 2pi = {BULK_COUPLING_HZ_PER_MM / 1e3:.2f} kHz per mM "
+             f"({BULK_COUPLING_HZ_PER_MM / 1e6:.5f} MHz per mM, linear in c; free-electron gamma_e, "
+             "the same for every radical; docs/sample_inputs.md).", ""]
     for entry in _library().values():
         names = entry.name + (f" (also: {', '.join(entry.aliases)})" if entry.aliases else "")
         lines.append(names)
@@ -228,7 +239,10 @@ def radical_table() -> str:
             angles = ", ".join(f"{a:g}" for a in entry.relative_orientation)
             lines.append(f"  relative orientation (z-y-z Euler, deg) = ({angles})  "
                          f"[doi:{entry.sources['relative_orientation']}]")
-        lines.append("  coupling per mM (U / c): not yet in the library")
+        if entry.coupling_per_mM is not None:
+            per = "electron spins: a biradical molecule carries two" if entry.is_biradical else "radicals"
+            lines.append(f"  coupling per mM (bulk mapping, U / 2pi / c): {entry.coupling_per_mM / 1e3:.2f} kHz per mM "
+                         f"= {entry.coupling_per_mM / 1e6:.5f} MHz per mM of {per}")
         if entry.note:
             lines.append(f"  note: {entry.note}")
     return "\n".join(lines)

@@ -59,7 +59,16 @@ MAX_ELECTRONS = 16
 
 
 def reuses_model(dotted_key: str) -> bool:
-    """Environment keys (temperature, microwaves, relaxation times) keep the spectrum."""
+    """Environment keys (temperature, microwaves, relaxation times) keep the spectrum.
+
+    ``model.field`` does not (a field profile diagonalizes once per field): at fixed
+    omega_MW, B0 sets the frame omega_e = g_iso mu_B B0 / h (the detunings and the
+    Boltzmann factors), the powder offsets (g-anisotropy part linear in B0, hyperfine
+    part independent of it) and the nuclear Larmor frequency gamma B0 of a species;
+    the last two change the diagonalized sector blocks.  Only a rigid line (offsets
+    not powder, a fixed ``larmor``) would keep the blocks, and then a field step is a
+    frequency step up to the Boltzmann factors: sweep ``environment.mw_frequency``
+    instead (docs/engines/spin_temperature.md, "Field profiles")."""
     return dotted_key.startswith("environment.")
 
 
