@@ -71,3 +71,15 @@ def test_sweep_netcdf_has_units_and_long_name_everywhere(path, tmp_path):
             attrs = data[name].attrs
             assert "units" in attrs and "long_name" in attrs, (name, attrs)
         assert data.attrs["dnpsim_version"] and "git_revision" in data.attrs and "spec" in data.attrs
+
+
+def test_swept_field_and_concentration_coordinates_have_units(tmp_path):
+    """Sample keys swept (model.field in T, a concentration in mol/m^3 = mM) label
+    their coordinates like every other key."""
+    spec = dnpsim.load_spec(Path(__file__).resolve().parents[1] / "examples" / "tempo_40mM_3.35T.toml")
+    spec["model"]["n_electrons"] = 4
+    spec["sweep"] = {"model.field": ["3.35 T", "3.351 T"], "model.couplings.concentration": ["20 mM", "40 mM"],
+                     "realizations": 1}
+    data = dnpsim.sweep(spec, progress=False)
+    assert data["field"].attrs["units"] == "T"
+    assert data["concentration"].attrs["units"] == "mol / m**3"

@@ -200,19 +200,14 @@ def _nanargmax(values: np.ndarray) -> int | None:
     return int(np.nanargmax(np.where(np.isfinite(values), values, -np.inf)))
 
 
-#: Units (SI, as the resolved spec writes them) of swept keys the sweep does not label, by last key component.
-_COORD_UNITS = {"concentration": "mol / m**3", "field": "T", "mw_field": "T", "temperature": "K",
-                "n_electrons": "1", "mw_amplitude": "Hz", "mw_frequency": "Hz"}
-
-
 def reduce_map(dataset, objective: str = "nuclear_polarization", *, bootstrap: int = BOOTSTRAP,
                units: Mapping[str, str] | None = None):
     """Add ``objective_mean`` and ``objective_stderr`` (over ``realization``) and the
     optimum (attributes ``optimum_*``, see the module docstring) to a sweep Dataset,
     and also ``kl_divergence_mean`` / ``_stderr`` when the sweep has ``kl_divergence``.
     A swept coordinate without ``units`` gets them from ``units`` ({dim: unit}, e.g.
-    the unit of the --vary bounds), else from the key's name (concentration: mol / m**3,
-    the resolved spec's unit, numerically mM), else "unknown".  Returns a new Dataset."""
+    the unit of the --vary bounds), else from the sweep's table of key units
+    (concentration: mol / m**3, numerically mM), else "unknown".  Returns a new Dataset."""
     if objective not in OBJECTIVES:
         raise SpecError("--objective", f"must be one of {sorted(OBJECTIVES)}, got {objective!r}")
     source, absolute = OBJECTIVES[objective]
@@ -230,10 +225,12 @@ def reduce_map(dataset, objective: str = "nuclear_polarization", *, bootstrap: i
     mean, stderr = _stats(samples)
     objective_values = np.abs(mean) if absolute else mean
     out = dataset.copy()
+    from dnpsim.experiments.sweep import _key_units
+
     for dim in grid_dims:
         if not out[dim].attrs.get("units"):
-            last = out[dim].attrs.get("spec_key", dim).rsplit(".", 1)[-1]
-            out[dim].attrs["units"] = (units or {}).get(dim) or _COORD_UNITS.get(last, "unknown")
+            key = out[dim].attrs.get("spec_key", dim)
+            out[dim].attrs["units"] = (units or {}).get(dim) or _key_units(key).get("units", "unknown")
     dataset = out
     what = f"|mean of {source}|" if absolute else f"mean of {source}"
     unit = var.attrs.get("units", "1")

@@ -820,7 +820,8 @@ def _json_safe_int(value: int) -> int | str:
 
 
 def _key_units(key: str) -> dict:
-    """Units of a swept spec key's values (Hz for frequencies, s, K), where known."""
+    """Units of a swept spec key's values (Hz for frequencies, s, K, T, mol/m^3), where
+    known: the one table of swept-key units (also used by ``dnpsim optimize``)."""
     from dnpsim.units import QUANTITIES
 
     last = key.rsplit(".", 1)[-1]
@@ -830,6 +831,10 @@ def _key_units(key: str) -> dict:
         return {"units": "s"}
     if last in ("scale", "half_width", "width", "larmor", "electron_larmor", "hopping", "hyperfine"):
         return {"units": "Hz"}
+    if last == "concentration":
+        return {"units": "mol / m**3"}  # numerically mM
+    if last in ("n_electrons", "L", "n", "realizations", "trajectories"):
+        return {"units": "1"}
     return {}
 
 
@@ -981,21 +986,14 @@ def _check_netcdf_writer() -> None:
 def _describe_task(plan: SweepPlan, group: SweepGroup, realization: int, seed: int) -> str:
     """Where a task sits in the grid, for messages: the model-changing values, the
     range of the model-reusing ones, the realization and its seed."""
-    parts = [f"{key} = {_plain(value)}" for key, value in group.overrides.items()]
+    parts = [f"{key} = {shown(value)}" for key, value in group.overrides.items()]
     if len(group.variants) > 1:
         reused = [axis.key for axis in plan.axes if axis.key in group.variants[0]]
         parts.append(f"all {len(group.variants)} points of {', '.join(reused)}")
     elif group.variants[0]:
-        parts.extend(f"{key} = {_plain(value)}" for key, value in group.variants[0].items())
+        parts.extend(f"{key} = {shown(value)}" for key, value in group.variants[0].items())
     where = f"sweep point {', '.join(parts)}, " if parts else ""
     return f"{where}realization {realization} (seed {seed})"
-
-
-def _plain(value: Any) -> str:
-    # numbers as numbers (no numpy reprs), strings quoted
-    if isinstance(value, (np.generic,)):
-        value = value.item()
-    return repr(value) if isinstance(value, str) else f"{value}"
 
 
 def _resume_hint(store: Any, n_done: int, n_tasks: int) -> str:

@@ -360,7 +360,8 @@ def _resolve_model(model: dict, seed: int | None, method) -> dict:
         nuclear_larmor *= gamma_sign(species)
         value = nucleus["hyperfine"]
         if isinstance(value, dict) and value.get("distribution") == "dipolar":
-            hyperfine, nucleus_position = _dipolar_hyperfine(value, nucleus, positions, box, larmor, nuclear_larmor, rng)
+            hyperfine, nucleus_position = _dipolar_hyperfine(value, nucleus, positions, box, larmor, nuclear_larmor,
+                                                             b0, rng)
             distributions["hyperfine"] = {"distribution": "dipolar"}
             if "position" not in nucleus:
                 draws_need_seed = True
@@ -449,10 +450,10 @@ def _read_positions(model: dict, n: int) -> tuple[np.ndarray | None, float | Non
 
 
 def _dipolar_hyperfine(value: dict, nucleus: dict, positions, box, electron_larmor: float, nuclear_larmor: float,
-                       rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+                       field: float | None, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """D_i (Hz) of Eq. (5) from the nucleus position (``model.nuclei.position``, nm, or
     drawn uniform in the box) and the electron positions; gamma_n = omega_n / B0 with
-    B0 = omega_e / (g_free mu_B / h)."""
+    B0 = ``field`` (model.field, T), else omega_e / (g_free mu_B / h)."""
     from dnpsim.sample.dipolar import nuclear_hyperfine
     from dnpsim.units import G_FREE_ELECTRON, H_PLANCK, MU_B
 
@@ -466,7 +467,8 @@ def _dipolar_hyperfine(value: dict, nucleus: dict, positions, box, electron_larm
         raise SpecError("model.nuclei.position", "is required with hyperfine distribution 'dipolar' and no periodic box")
     else:
         point = rng.random(3) * box
-    b0 = electron_larmor * H_PLANCK / (G_FREE_ELECTRON * MU_B)
+    # gamma_n = omega_n / B0: B0 from model.field, else from omega_e with the free-electron g
+    b0 = field if field is not None else electron_larmor * H_PLANCK / (G_FREE_ELECTRON * MU_B)
     try:
         d = nuclear_hyperfine(positions * 1e-9, point * 1e-9, nuclear_larmor / b0, None if box is None else box * 1e-9)
     except ValueError as exc:
