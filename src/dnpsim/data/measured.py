@@ -106,10 +106,11 @@ _DNPLAB_TYPES = {"enhancements_p": "nuclear_enhancement", "enhancements_b0": "nu
 _AXIS_DIMENSIONS = {"Hz": "1 / [time]", "T": "[mass] / [current] / [time] ** 2", "W": "[length] ** 2 * [mass] / [time] ** 3",
                     "s": "[time]"}
 _DIMENSION_WORDS = {"Hz": "a frequency", "T": "a magnetic field", "W": "a power", "s": "a time"}
-_EXAMPLE_UNITS = {"Hz": "'GHz', 'MHz', 'kHz' or 'Hz'", "T": "'T' or 'mT'", "W": "'W' or 'mW' or 'dBm'",
+_EXAMPLE_UNITS = {"Hz": "'GHz', 'MHz', 'kHz' or 'Hz'", "T": "'T', 'mT' or 'G'", "W": "'W' or 'mW' or 'dBm'",
                   "s": "'s', 'ms' or 'min'"}
 # Units a signal may carry: arbitrary, dropped after loading
 _ARBITRARY = {"", "1", "a.u.", "au", "a.u", "arb", "arb.", "arb. u.", "arb. units", "arb.u.", "arbitrary units"}
+_GAUSS = {"G": 1e-4, "Gs": 1e-4, "gauss": 1e-4, "kG": 1e-1, "mG": 1e-7}
 _TEXT_SUFFIXES = {".csv", ".tsv", ".txt", ".dat"}
 _NETCDF_SUFFIXES = {".nc", ".nc4", ".netcdf"}
 _DNPLAB_SUFFIXES = {".h5", ".hdf5"}
@@ -184,6 +185,11 @@ def _axis_factor(column: _Column, axis: str):
     if si == "W" and unit.replace(" ", "").lower() == "dbm":
         # a logarithmic unit: P = 1 mW * 10^(x / 10), not a factor
         return lambda x: 1e-3 * 10.0 ** (x / 10.0)
+    if si == "T" and unit.strip() in _GAUSS:
+        # pint reads "G" as the gravitational constant and gauss as a Gaussian-CGS unit
+        # that does not convert to tesla; EPR files write fields in G
+        factor = _GAUSS[unit.strip()]
+        return lambda x: x * factor
     from dnpsim.units import _registry
 
     ureg = _registry()
@@ -252,10 +258,6 @@ def _assemble(columns: list[_Column], source: str, axis: str | None, observable:
         return hits[0] if hits else None
 
     # the axis: the recognised column, or (axis= given) the first column
-    if axis is not None and axis not in AXES:
-        raise SpecError("axis", f"must be one of {', '.join(AXES)}, got {shown(axis)}")
-    if observable is not None and observable not in OBSERVABLES:
-        raise SpecError("observable", f"must be one of {', '.join(OBSERVABLES)}, got {shown(observable)}")
     i_axis = pick("axis", axis, "axis", _AXIS_NAMES)
     if i_axis is None:
         if axis is None:
@@ -352,6 +354,14 @@ def _metadata(comments: list[str], label: str) -> dict:
     return attrs
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _read_text(path: Path) -> tuple[list[_Column], dict]:
     label = str(path)
     try:
@@ -378,12 +388,9 @@ def _read_text(path: Path) -> tuple[list[_Column], dict]:
     else:
         delimiter = None
     names = ([c.strip() for c in header.split(delimiter)] if delimiter else _WS_TOKEN.findall(header))
-    try:
-        [float(n) for n in names]
+    if all(_is_number(n) for n in names):
         raise SpecError(label, f"line {rows[0][0]}: the first row is numbers, not a header; start the file with a "
                                f"header row naming each column as {_HEADER_FORMS}")
-    except ValueError:
-        pass
     if any(not n for n in names):
         raise SpecError(label, f"line {rows[0][0]}: the header has an empty column name; name each column as "
                                f"{_HEADER_FORMS}")
@@ -546,6 +553,10 @@ def load_measurement(source, *, observable: str | None = None, axis: str | None 
     """
     import xarray as xr
 
+    if axis is not None and axis not in AXES:
+        raise SpecError("axis", f"must be one of {', '.join(AXES)}, got {shown(axis)}")
+    if observable is not None and observable not in OBSERVABLES:
+        raise SpecError("observable", f"must be one of {', '.join(OBSERVABLES)}, got {shown(observable)}")
     if isinstance(source, (xr.Dataset, xr.DataArray)):
         return _from_xarray(source, "xarray object", axis, observable)
     if _is_dnpdata(source):
