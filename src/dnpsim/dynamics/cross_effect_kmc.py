@@ -467,7 +467,7 @@ def kernel_inputs(model: CrossEffectModel, times, trajectories: int, rng: np.ran
     keep the nuclear pairs with |d_kl| > ``min_pair_coupling`` (rad/s), draw one
     generator state per trajectory from ``rng`` and set the numba thread count
     (``threads``, at most the configured number).  ``cutoff`` (rad/s) separates the
-    Zeeman manifolds (default omega_I/2)."""
+    Zeeman manifolds (default |omega_I|/2)."""
     started = time.perf_counter()
     times = np.asarray(time_grid(times, "times"))
     if trajectories < 2:

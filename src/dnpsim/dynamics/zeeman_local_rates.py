@@ -53,8 +53,9 @@ def packed_parameters(model: CrossEffectModel, cutoff: float | None = None) -> n
     """The model as the float64 vector (11,) the compiled rates read (``PAR_*``
     indices): D, omega_1, g_e = R_2 + R_1/2, g_n = r_2 + r_1/2, the electron T_1 rates
     down <- up (1 + p) R_1/2 and up <- down (1 - p) R_1/2, the nuclear T_1 rate r_1/2,
-    the manifold ``cutoff`` (default omega_I/2), omega_I, Delta_1, Delta_2 (rad/s, s^-1)."""
-    cutoff = model.omega_I / 2 if cutoff is None else float(cutoff)
+    the manifold ``cutoff`` (default |omega_I|/2), omega_I, Delta_1, Delta_2 (rad/s, s^-1)."""
+    # |omega_I|: a negative-gamma nucleus has omega_I < 0, its manifolds are as far apart
+    cutoff = abs(model.omega_I) / 2 if cutoff is None else float(cutoff)
     return np.array([model.D, model.omega1, model.R2 + model.R1 / 2, model.r2 + model.r1 / 2,
                      (1 + model.p) * model.R1 / 2, (1 - model.p) * model.R1 / 2, model.r1 / 2, cutoff,
                      model.omega_I, model.offsets[0], model.offsets[1]])

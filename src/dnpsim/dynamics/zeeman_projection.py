@@ -28,7 +28,7 @@ sum_j B_jk s_j / 2 for I_k+), and the nuclear flip-flop -(d_kk'/2)(I_k+ I_k'- + 
    or r_2 + r_1/2 (nucleus).  Spectator spins do not dephase the pair.
 2. *Second order.*  Zeeman manifolds are sets of states whose large Zeeman energy
    E_0 = sum_j Delta_j s_j + omega_I sum_k s_k differs by less than ``cutoff``
-   (default omega_I/2).  A state m outside the manifold of a is a virtual
+   (default |omega_I|/2).  A state m outside the manifold of a is a virtual
    intermediate; eliminating it (Schrieffer-Wolff, to second order in V/omega_I) gives
    effective couplings inside a manifold
        V^(2)_fa = (1/2) sum_m V_fm V_ma [1/(E_a - E_m) + 1/(E_f - E_m)]
@@ -142,14 +142,15 @@ def projected_rates(model: CrossEffectModel, cutoff: float | None = None, second
                     relaxation: bool = True) -> ProjectedRates:
     """Rates of Eq. (4) derived as in the module docstring, for n <= 12 spins.
 
-    ``cutoff`` (rad/s, default omega_I/2) separates Zeeman manifolds by E_0;
+    ``cutoff`` (rad/s, default |omega_I|/2) separates Zeeman manifolds by E_0;
     ``second_order=False`` keeps only direct (first-order) couplings;
     ``relaxation=False`` drops the T_1 jumps (for tests)."""
     n = model.n_spins
     if n > MAX_PROJECTION_SPINS:
         raise SpecError("n_spins", f"the explicit projection enumerates 2^n states, n <= {MAX_PROJECTION_SPINS}; "
                         "use dnpsim.dynamics.cross_effect_kmc.kmc")
-    cutoff = model.omega_I / 2 if cutoff is None else float(cutoff)
+    # |omega_I|: a negative-gamma nucleus has omega_I < 0, its manifolds are as far apart
+    cutoff = abs(model.omega_I) / 2 if cutoff is None else float(cutoff)
     states = np.arange(2**n)
     E = model.zeeman_energies(states)
     E0 = large_zeeman(model, states)

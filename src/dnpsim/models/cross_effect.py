@@ -19,7 +19,15 @@ electrons polarized *down* (thermal 2<S_jz> = -p).  The package convention
 states (a pi rotation about x: I_z -> -I_z, I_+ <-> I_-, i.e. A -> -A, B -> B^*).  We
 implement the paper's operators literally and report the nuclear polarization in the
 package convention, ``P_I = -2 <I_z>_paper``; this is also the paper's p_I (positive
-when the cross effect transfers the electrons' thermal polarization).  Electron
+when the cross effect transfers the electrons' thermal polarization).
+
+Negative gamma.  The lab term -gamma_n B0 I_z becomes, after the same relabelling,
++sign(gamma_n) |gamma_n| B0 I_z: ``omega_I`` is signed (negative for 15N, 29Si, ...),
+and the couplings from positions are proportional to gamma_n
+(:func:`point_dipole_couplings` with the signed ``gamma_n``).  A pi rotation of the
+nuclei about x maps (omega_I, A, B) to (-omega_I, -A, B^*) and P_I to -P_I, so a
+negative-gamma nucleus behaves as the mirror image of a positive one
+(tests/test_cross_effect_negative_gamma.py).  Electron
 polarizations are reported as 2<S_jz> (thermal value -p), as everywhere in dnpsim.
 
 Spin ordering: index 0, 1 are the electrons S_1, S_2; index 2 + k is nucleus I_k.  A
@@ -58,7 +66,8 @@ class CrossEffectModel:
     offsets : (2,) Delta_1, Delta_2 (rad/s), electron offsets from the microwave frequency.
     omega1 : microwave amplitude omega_1 (rad/s), >= 0.
     D : electron-electron dipolar coupling (rad/s).
-    omega_I : nuclear Larmor frequency (rad/s), > 0.
+    omega_I : signed nuclear Larmor frequency of the paper's +omega_I I_z (rad/s), non-zero:
+        sign(gamma_n) |gamma_n| B0, negative for a negative-gamma nucleus (15N, 29Si, ...).
     A : (2, N) secular hyperfine couplings A_jk (rad/s).
     B : (2, N) complex pseudo-secular hyperfine couplings B_jk (rad/s).
     d : (N, N) symmetric nuclear dipolar couplings d_kk' (rad/s), zero diagonal.
@@ -114,8 +123,9 @@ class CrossEffectModel:
             object.__setattr__(self, name, value)
         if self.omega1 < 0:
             raise ModelError("omega1", f"must be non-negative, got {self.omega1}")
-        if self.omega_I <= 0:
-            raise ModelError("omega_I", f"must be positive, got {self.omega_I}")
+        if self.omega_I == 0:
+            # zero would make every nuclear state degenerate (no Zeeman manifolds to project on)
+            raise ModelError("omega_I", f"must be non-zero, got {self.omega_I}")
         for name in ("R1", "R2", "r1", "r2"):
             if getattr(self, name) < 0:
                 raise ModelError(name, f"must be non-negative, got {getattr(self, name)}")
@@ -239,8 +249,9 @@ def point_dipole_couplings(electron_positions, nuclear_positions, field_directio
     * d_kk' = b_nn (1 - 3 cos^2 theta) / 2 likewise for H_II;
     * A_jk = b_en (1 - 3 cos^2 theta),  B_jk = -3 b_en sin theta cos theta e^{-i phi},
       the S_z I_z and S_z I_+- terms of the electron-nuclear dipolar interaction
-      (H_SI of Eq. (1)).  The overall sign follows |gamma_e| > 0; only relative signs
-      enter the dynamics (|B_1k - B_2k|, A mismatches).
+      (H_SI of Eq. (1)).  The overall sign follows |gamma_e| > 0 and the sign of
+      ``gamma_n`` (rad s^-1 T^-1, signed: a negative-gamma nucleus flips A and B, as
+      its Zeeman term omega_I flips in the model).
 
     Positions in metres, arrays (2, 3) and (N, 3).  Returns (D, A (2, N), B (2, N)
     complex, d (N, N)) in Hz; ``nuclear_dipolar=False`` returns d = 0 without computing

@@ -43,9 +43,13 @@ frequencies, times, temperatures and lengths)::
     times = { start = 0, stop = 200, num = 21 }   # s; or a list.  Omitted: steady state
 
 With ``model.field`` (B0), ``electron_larmor`` may be left out (g mu_B B0 / h, free-electron
-g) and the nuclei may give ``species`` (positive gamma only, e.g. ``"1H"``, ``"13C"``)
-instead of ``larmor``; with a geometry the species also sets the default
-``gamma_nuclear``.  ``environment.mw_field`` (B1, T) may replace ``mw_amplitude``.
+g) and the nuclei may give ``species`` (e.g. ``"1H"``, ``"13C"``, ``"15N"``) instead of
+``larmor`` (|gamma| B0 / 2pi, Hz); with a geometry the species also sets the default
+``gamma_nuclear`` (signed, rad s^-1 T^-1).  A negative-gamma species (15N, 29Si, ...)
+gives omega_I = -2pi larmor in Eq. (1) and, from a geometry, hyperfine couplings of the
+opposite sign (A, B ~ gamma_e gamma_n / r^3); its thermal polarization P_B is negative.
+Hyperfine couplings given as numbers are used as written.  Without ``species`` the
+nucleus has positive gamma (``larmor`` > 0).  ``environment.mw_field`` (B1, T) may replace ``mw_amplitude``.
 
 ``model.biradical = "AMUPol"`` (or ``"TOTAPOL"``, or a table ``{radical, orientation =
 [theta, phi] deg, nuclear_projections = [[m], [m]], ee_direction}``) replaces ``offsets``
@@ -115,7 +119,8 @@ class CrossEffectSetup:
 
         m, e = self.model_values, self.environment_values
         return CrossEffectModel.from_hz(offsets=m["offsets"], omega1=e["mw_amplitude"], D=m["D"],
-                                        omega_I=m["larmor"], A=m["A"], B=m["B"], d=m["d"], t1e=e["t1e"],
+                                        omega_I=m.get("gamma_sign", 1.0) * m["larmor"], A=m["A"], B=m["B"],
+                                        d=m["d"], t1e=e["t1e"],
                                         t2e=e["t2e"], t1n=e["t1n"], t2n=e["t2n"], p=e["p"],
                                         temperature=None if e["p"] is not None else e["temperature"],
                                         electron_larmor=None if e["p"] is not None else e["electron_larmor"])
@@ -493,10 +498,9 @@ def resolve(spec: dict, seed: int | None = None) -> CrossEffectSetup:
         raise SpecError("model.nuclei", "table is required (at least larmor)")
     nuclei = check_keys(model["nuclei"], NUCLEI_KEYS, "model.nuclei")
     larmor, species = read_nuclear_larmor(nuclei, b0)
-    if species is not None and gamma_sign(species) < 0:
-        # not yet: the paper's +omega_I I_z would need a signed omega_I through every method
-        raise SpecError("model.nuclei.species", f"{shown(species)} has a negative gyromagnetic ratio, which the "
-                        "cross-effect engine does not handle yet (positive-gamma species only)")
+    # the Zeeman term of Eq. (1) is +omega_I I_z with omega_I = sign(gamma) |gamma| B0 (the
+    # relabelled nuclear frame, docs/conventions.md); larmor stays |gamma| B0 / 2 pi
+    sign = gamma_sign(species)
     model_seed = read_model_seed(model, seed)
 
     # sizes first: the number of nuclei and the memory of the run, before building anything
@@ -606,7 +610,8 @@ def resolve(spec: dict, seed: int | None = None) -> CrossEffectSetup:
                                "hyperfine_pseudo_secular_imag": B.imag, "dipolar": d})
     if model_seed is not None:
         resolved["seed"] = model_seed
-    model_values = {"offsets": offsets, "D": float(D), "larmor": larmor, "A": A, "B": B, "d": d}
+    model_values = {"offsets": offsets, "D": float(D), "larmor": larmor, "gamma_sign": sign, "A": A, "B": B,
+                    "d": d}
     setup = CrossEffectSetup(model_values, env, method, resolved, geometry_table, biradical_given)
     try:
         setup.model()
