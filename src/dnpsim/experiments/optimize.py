@@ -84,7 +84,7 @@ class Vary:
 _DIMENSIONS = ("frequency", "time", "temperature", "concentration", "magnetic_field", "dimensionless")
 
 
-def _number(text: str, what: str, raw: str) -> tuple[float, str]:
+def parse_bound(text: str, what: str, raw: str) -> tuple[float, str]:
     """A bound of --vary: a plain number (SI) or a number with a unit ("10 mM",
     "93.8GHz"), as (SI value, SI unit or "" for a plain number)."""
     from dnpsim.units import SI_UNITS, parse_quantity
@@ -109,12 +109,13 @@ def _number(text: str, what: str, raw: str) -> tuple[float, str]:
     return value, unit
 
 
-def parse_vary(text: str, default_num: int = 5) -> Vary:
-    """Parse ``KEY=LO:HI[:NUM][:log]`` (NUM points, default 5, linear, or geometric
-    with ``log``; LO == HI with NUM = 1 is a single point).  Raises
-    :class:`~dnpsim.errors.SpecError` with field ``--vary`` naming the fault."""
+def split_vary(text: str, grammar: str) -> tuple[str, list[str]]:
+    """Split a ``--vary`` argument ``KEY=A:B:...`` into the dotted spec key (checked:
+    under model, environment or method; not a seed or kind) and its ``:``-separated
+    fields, stripped.  ``grammar`` is quoted in the error.  Shared by ``dnpsim
+    optimize`` and ``dnpsim fit``."""
     if not isinstance(text, str) or "=" not in text:
-        raise SpecError("--vary", f"expected KEY=LO:HI[:NUM][:log], got {text!r}")
+        raise SpecError("--vary", f"expected {grammar}, got {text!r}")
     key, _, grid = text.partition("=")
     key = key.strip()
     if not re.fullmatch(r"(model|environment|method)(\.[A-Za-z_][A-Za-z0-9_]*)+", key):
@@ -122,15 +123,22 @@ def parse_vary(text: str, default_num: int = 5) -> Vary:
                         "(e.g. model.couplings.concentration)")
     if key in ("model.seed", "model.kind", "method.kind"):
         raise SpecError("--vary", f"{key} cannot be varied (realizations set the seeds)")
-    parts = [p.strip() for p in grid.split(":")]
+    return key, [p.strip() for p in grid.split(":")]
+
+
+def parse_vary(text: str, default_num: int = 5) -> Vary:
+    """Parse ``KEY=LO:HI[:NUM][:log]`` (NUM points, default 5, linear, or geometric
+    with ``log``; LO == HI with NUM = 1 is a single point).  Raises
+    :class:`~dnpsim.errors.SpecError` with field ``--vary`` naming the fault."""
+    key, parts = split_vary(text, "KEY=LO:HI[:NUM][:log]")
     log = False
     if parts and parts[-1].lower() == "log":
         log = True
         parts = parts[:-1]
     if len(parts) not in (2, 3):
         raise SpecError("--vary", f"expected KEY=LO:HI[:NUM][:log], got {text!r}")
-    lo, lo_unit = _number(parts[0], "LO", text)
-    hi, hi_unit = _number(parts[1], "HI", text)
+    lo, lo_unit = parse_bound(parts[0], "LO", text)
+    hi, hi_unit = parse_bound(parts[1], "HI", text)
     if lo_unit and hi_unit and lo_unit != hi_unit:
         raise SpecError("--vary", f"LO is in {lo_unit} but HI in {hi_unit} in {text!r}")
     num = default_num
