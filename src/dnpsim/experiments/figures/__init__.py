@@ -111,7 +111,7 @@ FIGURES = {
     "sample-build-up": _lazy(
         "sample_figs", "make_build_up",
         "From a sample to a profile: build-up P_n(t) from thermal with the fitted build-up time, TEMPO and trityl",
-        "8 s", "BUFULL"),
+        "8 s", "1-3 min (N = 8, R = 4; 180 s with one worker on the shared machine)"),
     **{f"zeno-{name}": _lazy("zeno_figs", f"make_{name}", *_ZENO[name])
        for name in ("fig2", "fig3", "figS5", "figS6", "figS7", "figS8", "figS11")},
 }
