@@ -373,6 +373,21 @@ def check_trityl(run: Run, shipped: bool) -> None:
     assert float(enhancement.max()) == pytest.approx(555, abs=1)
 
 
+def check_trityl_335(run: Run, shipped: bool) -> None:
+    ds, pn = _profile(run, 51)
+    assert "nuclear_polarization             -0.908444 .. 0.92695" in run.stdout
+    assert "offsets                          -1.60508e+07 .. 2.28925e+07 Hz" in run.stdout
+    assert float(pn.max()) == float(pn.sel(mw_frequency=93.75e9)) == pytest.approx(0.901, abs=2e-3)
+    assert float(pn.min()) == float(pn.sel(mw_frequency=94.04e9)) == pytest.approx(-0.895, abs=2e-3)
+    assert float(pn.sel(mw_frequency=93.90e9)) > 0 > float(pn.sel(mw_frequency=93.91e9))
+    assert abs(float(pn.sel(mw_frequency=93.90e9))) < 0.005  # no DNP on the line itself
+    assert [float(pn[0]), float(pn[-1])] == pytest.approx([0.295, -0.282], abs=2e-3)
+    enhancement = ds.nuclear_enhancement.mean("realization")
+    assert float(enhancement.max()) == pytest.approx(316, abs=1)
+    stderr = ds.nuclear_polarization.std("realization", ddof=1) / np.sqrt(8)
+    assert float(stderr.max()) < 0.032
+
+
 def check_tempo_field(run: Run, shipped: bool) -> None:
     ds = run.result
     assert ds.sizes["field"] == 31 and ds.sizes["realization"] == 4
@@ -415,6 +430,7 @@ CHECKS: dict[str, Check] = {
     "single_point.toml": Check(check_single_point),
     "tempo_40mM_3.35T.toml": Check(check_tempo),
     "tempo_field_profile.toml": Check(check_tempo_field),
+    "trityl_15mM_3.35T.toml": Check(check_trityl_335),
     "trityl_15mM_6.7T.toml": Check(check_trityl),
 }
 

@@ -21,7 +21,7 @@ from dnpsim.experiments.figures import FIGURES
 #: Quick modes cheap enough for the default suite (a few seconds each, one or more per
 #: figure module); the rest are marked slow.
 CHEAP = {"spin-temperature-fig4", "spin-temperature-fig5", "cross-effect-fig1c", "zeno-fig2", "zeno-fig3",
-         "zeno-figS8", "zeno-figS11"}
+         "zeno-figS8", "zeno-figS11", "sample-profiles", "sample-field-profiles", "sample-build-up"}
 
 
 def _groups(path) -> list[str | None]:
@@ -102,3 +102,36 @@ def test_demo_files_are_self_describing(tmp_path):
         assert not undescribed
         for key in ("dnpsim_version", "git_revision", "spec"):
             assert data.attrs.get(key)
+
+
+def test_sample_figures_show_their_samples(tmp_path):
+    """The quick sample figures: one group per sample, the means are the means over the
+    realizations, the trityl profile (line narrower than the 1H Larmor frequency) has
+    its extrema about one 1H Larmor frequency on either side of the g_iso resonance,
+    and the build-up starts thermal, rises, and has a finite fitted build-up time."""
+    import numpy as np
+
+    from dnpsim.units import HBAR, K_B
+
+    assert main(["figure", "sample-profiles", "--quick", "--quiet", "--output-dir", str(tmp_path)]) == 0
+    for sample in ("tempo", "trityl"):
+        with xr.open_dataset(tmp_path / "sample-profiles.nc", engine="h5netcdf", group=sample) as data:
+            pn = data["nuclear_polarization"]
+            np.testing.assert_allclose(data["nuclear_polarization_mean"], pn.mean("realization"))
+            assert data.sizes["realization"] == 2 and data.sizes["mw_frequency"] == 11
+            thermal = np.tanh(HBAR * 2 * np.pi * data.attrs["nuclear_larmor"] / (2 * K_B * 1.2))
+            assert data.attrs["thermal_nuclear_polarization"] == pytest.approx(thermal)
+            if sample == "trityl":
+                f = data["mw_frequency"].values
+                mean = data["nuclear_polarization_mean"].values
+                centre, larmor = data.attrs["electron_larmor_at_3.35T"], data.attrs["nuclear_larmor"]
+                assert abs(f[np.argmax(mean)] - (centre - larmor)) < 30e6
+                assert abs(f[np.argmin(mean)] - (centre + larmor)) < 30e6
+                assert mean.max() > 0.5 > -0.5 > mean.min()
+    assert main(["figure", "sample-build-up", "--quick", "--quiet", "--output-dir", str(tmp_path)]) == 0
+    for sample in ("tempo", "trityl"):
+        with xr.open_dataset(tmp_path / "sample-build-up.nc", engine="h5netcdf", group=sample) as data:
+            curve = data["nuclear_polarization_t_mean"].values
+            assert curve[0] == pytest.approx(data.attrs["thermal_nuclear_polarization"], rel=1e-6)
+            assert curve[-1] > 10 * curve[0]
+            assert np.isfinite(data["build_up_time"].values).all() and float(data["build_up_time_mean"]) > 0

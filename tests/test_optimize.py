@@ -50,8 +50,11 @@ def _synthetic(shape=(4,), R=3, seed=0):
     bump = -sum((g - (n - 1) / 2.5) ** 2 for g, n in zip(grid, shape)) * 0.05
     pn = bump[..., None] + 0.01 * rng.standard_normal(shape + (R,))
     kl = 0.1 + 0.01 * rng.random(shape + (R,))
+    beta = 1e-11 * rng.standard_normal(shape + (R,))  # s/rad, either sign
     return xr.Dataset({"nuclear_polarization": (dims + ("realization",), pn, {"units": "1", "long_name": "P_n"}),
-                       "kl_divergence": (dims + ("realization",), kl, {"units": "1", "long_name": "KL"})},
+                       "kl_divergence": (dims + ("realization",), kl, {"units": "1", "long_name": "KL"}),
+                       "inverse_spin_temperature": (dims + ("realization",), beta,
+                                                    {"units": "s/rad", "long_name": "beta_s"})},
                       coords=coords)
 
 
@@ -91,6 +94,53 @@ def test_plot_map_writes_png(tmp_path):
     for shape in [(4,), (3, 3)]:
         path = plot_map(reduce_map(_synthetic(shape), bootstrap=20), tmp_path / f"m{len(shape)}.png")
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("shape", [(4,), (2, 3)])
+def test_inverse_spin_temperature_is_the_mean_over_realizations(shape):
+    """1 / T_s = k_B beta_s / hbar averaged over realizations (1/K), with its standard
+    error; the T_s of the sweep (if only that is given) leads to the same numbers."""
+    from dnpsim.units import HBAR, K_B
+
+    data = _synthetic(shape, R=4, seed=2)
+    out = reduce_map(data, bootstrap=0)
+    per_realization = data["inverse_spin_temperature"].values * K_B / HBAR  # 1/K
+    for name in ("inverse_spin_temperature_mean", "inverse_spin_temperature_stderr"):
+        assert out[name].attrs["units"] == "1/K" and out[name].attrs["long_name"]
+        assert out[name].dims == data["nuclear_polarization"].dims[:-1]
+    np.testing.assert_allclose(out["inverse_spin_temperature_mean"].values, per_realization.mean(-1), rtol=1e-12)
+    np.testing.assert_allclose(out["inverse_spin_temperature_stderr"].values,
+                               per_realization.std(-1, ddof=1) / 2.0, rtol=1e-12)
+    # values of a few 1/K for beta_s ~ 1e-11 s/rad: the conversion is k_B / hbar ~ 1.3e11 rad/(s K)
+    assert 0.1 < np.abs(out["inverse_spin_temperature_mean"].values).max() < 10
+    only_t = data.drop_vars("inverse_spin_temperature")
+    only_t["spin_temperature"] = (data["inverse_spin_temperature"].dims, 1.0 / per_realization,
+                                  {"units": "K", "long_name": "T_s"})
+    np.testing.assert_allclose(reduce_map(only_t, bootstrap=0)["inverse_spin_temperature_mean"].values,
+                               out["inverse_spin_temperature_mean"].values, rtol=1e-12)
+    assert "inverse_spin_temperature_mean" not in reduce_map(
+        data.drop_vars("inverse_spin_temperature"), bootstrap=0)
+
+
+@pytest.mark.parametrize("shape", [(4,), (3, 3)])
+def test_plot_map_has_the_spin_temperature_panel(tmp_path, monkeypatch, shape):
+    import matplotlib.figure
+
+    seen = []
+    original = matplotlib.figure.Figure.savefig
+
+    def record(fig, *args, **kwargs):
+        seen.append([(ax.get_title(), ax.get_ylabel()) for ax in fig.axes])
+        return original(fig, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", record)
+    plot_map(reduce_map(_synthetic(shape), bootstrap=20), tmp_path / "m.png")
+    (panels,) = seen
+    assert ("fitted spin temperature: 1/T_s" in [title for title, _ in panels])
+    if len(shape) == 1:
+        assert ("fitted spin temperature: 1/T_s", "inverse spin temperature 1/T_s (1/K)") in panels
+    else:  # the colour bar carries the label
+        assert any(label == "inverse spin temperature 1/T_s (1/K) (mean)" for _, label in panels)
 
 
 def test_parse_vary():
@@ -155,6 +205,11 @@ def test_cli_tiny_concentration_map(tmp_path, capsys):
         np.testing.assert_allclose(data["concentration"].values, [10.0, 40.0, 160.0])
         means = data["nuclear_polarization"].mean("realization").values
         np.testing.assert_allclose(data["objective_mean"].values, means)
+        from dnpsim.units import HBAR, K_B
+        assert data["inverse_spin_temperature_mean"].attrs["units"] == "1/K"
+        np.testing.assert_allclose(data["inverse_spin_temperature_mean"].values,
+                                   data["inverse_spin_temperature"].mean("realization").values * K_B / HBAR)
+        assert data.attrs["lattice_inverse_temperature"] == pytest.approx(1 / 1.2)
         assert data.attrs["optimum_concentration"] == pytest.approx(data["concentration"].values[np.argmax(means)])
         assert math.isfinite(data.attrs["optimum_stderr"])
         assert math.isfinite(data.attrs["optimum_concentration_bootstrap_std"])

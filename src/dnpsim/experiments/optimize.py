@@ -208,11 +208,52 @@ def _nanargmax(values: np.ndarray) -> int | None:
     return int(np.nanargmax(np.where(np.isfinite(values), values, -np.inf)))
 
 
+def _inverse_spin_temperature_samples(dataset, dims, grid_dims) -> np.ndarray | None:
+    """Per realization 1 / T_s in 1/K on the grid (``grid_dims`` + realization): from the
+    sweep's ``inverse_spin_temperature`` beta_s (s/rad) as k_B beta_s / hbar, else from
+    ``spin_temperature`` T_s (K) as 1 / T_s; None when the sweep has neither (an engine
+    without a spin-temperature fit)."""
+    from dnpsim.units import HBAR, K_B
+
+    order = (*grid_dims, "realization")
+    if "inverse_spin_temperature" in dataset and dataset["inverse_spin_temperature"].dims == dims:
+        beta = np.asarray(dataset["inverse_spin_temperature"].transpose(*order).values, dtype=float)
+        return beta * (K_B / HBAR)
+    if "spin_temperature" in dataset and dataset["spin_temperature"].dims == dims:
+        with np.errstate(divide="ignore"):
+            return 1.0 / np.asarray(dataset["spin_temperature"].transpose(*order).values, dtype=float)
+    return None
+
+
+def _lattice_inverse_temperature(dataset) -> float | None:
+    """1 / T of the lattice (1/K) from the sweep's stored spec (``environment.temperature``),
+    or None (no spec attribute, the temperature is swept or unreadable)."""
+    import json
+
+    from dnpsim.units import parse_quantity
+
+    if "temperature" in dataset.dims:
+        return None
+    try:
+        spec = json.loads(dataset.attrs["spec"])
+        value = float(parse_quantity(spec["environment"]["temperature"], "temperature", "environment.temperature"))
+    except Exception:  # noqa: BLE001 - only a reference line of the plot
+        return None
+    return 1.0 / value if value > 0 else None
+
+
 def reduce_map(dataset, objective: str = "nuclear_polarization", *, bootstrap: int = BOOTSTRAP,
                units: Mapping[str, str] | None = None):
     """Add ``objective_mean`` and ``objective_stderr`` (over ``realization``) and the
     optimum (attributes ``optimum_*``, see the module docstring) to a sweep Dataset,
-    and also ``kl_divergence_mean`` / ``_stderr`` when the sweep has ``kl_divergence``.
+    and also ``kl_divergence_mean`` / ``_stderr`` when the sweep has ``kl_divergence``,
+    and ``inverse_spin_temperature_mean`` / ``_stderr`` (1/K: the mean over realizations
+    of 1 / T_s = k_B beta_s / hbar) when it has the fitted ``inverse_spin_temperature``
+    beta_s (or ``spin_temperature`` T_s).  The inverse temperature is averaged, not T_s:
+    beta_s is finite and changes sign smoothly where the ansatz passes through infinite
+    temperature, while T_s diverges there, so a mean of T_s is dominated by the
+    realizations closest to beta_s = 0.  The attribute ``lattice_inverse_temperature``
+    (1/K) is 1 / T of the lattice when the stored spec gives it.
     A swept coordinate without ``units`` gets them from ``units`` ({dim: unit}, e.g.
     the unit of the --vary bounds), else from the sweep's table of key units
     (concentration: mol / m**3, numerically mM), else "unknown".  Returns a new Dataset."""
@@ -255,6 +296,19 @@ def reduce_map(dataset, objective: str = "nuclear_polarization", *, bootstrap: i
                                        "state from the spin-temperature ansatz"})
         out["kl_divergence_stderr"] = (grid_dims, kl_err, {
             "units": "1", "long_name": "standard error of the mean of kl_divergence over the realizations"})
+
+    inverse = _inverse_spin_temperature_samples(dataset, var.dims, grid_dims)
+    if inverse is not None:
+        beta_mean, beta_err = _stats(inverse)
+        out["inverse_spin_temperature_mean"] = (grid_dims, beta_mean, {
+            "units": "1/K", "long_name": "mean over realizations of the fitted inverse spin temperature "
+                                        "1 / T_s = k_B beta_s / hbar (0: infinite T_s; negative: negative T_s)"})
+        out["inverse_spin_temperature_stderr"] = (grid_dims, beta_err, {
+            "units": "1/K", "long_name": "standard error of the mean of 1 / T_s over the realizations, "
+                                        "std(ddof=1) / sqrt(R)"})
+        lattice = _lattice_inverse_temperature(dataset)
+        if lattice is not None:
+            out.attrs["lattice_inverse_temperature"] = lattice
 
     attrs: dict[str, Any] = {"objective": objective, "objective_variable": source,
                              "optimum_definition": (
@@ -342,18 +396,22 @@ def _axis_label(data, dim: str) -> str:
 
 
 def plot_map(data, path: Path, *, log_dims: Sequence[str] = ()) -> Path:
-    """MAP.png: left the objective map (1-D: mean with standard-error bars, optimum and
-    its one-standard-error interval marked; 2-D: heat map, optimum marked), right the
-    spin-temperature breakdown indicator ``kl_divergence`` (mean over realizations)
-    against the same axes."""
+    """MAP.png, three panels against the same axes: left the objective map (1-D: mean
+    with standard-error bars, optimum and its one-standard-error interval marked; 2-D:
+    heat map, optimum marked), middle the spin-temperature breakdown indicator
+    ``kl_divergence`` (mean over realizations), right the fitted inverse spin
+    temperature 1 / T_s (1/K, mean over realizations with standard-error bars; 1-D: the
+    lattice 1 / T dashed when known)."""
     from dnpsim.plots import pyplot
 
     plt = pyplot()
     dims = list(data["objective_mean"].dims)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), dpi=110)
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), dpi=100)
     attrs = data.attrs
     R = data.sizes["realization"]
     has_kl = "kl_divergence_mean" in data
+    has_beta = "inverse_spin_temperature_mean" in data
+    beta_label = "inverse spin temperature 1/T_s (1/K)"
     if len(dims) == 1:
         (dim,) = dims
         x = np.asarray(data[dim].values, dtype=float)
@@ -364,30 +422,45 @@ def plot_map(data, path: Path, *, log_dims: Sequence[str] = ()) -> Path:
             ax.axvspan(attrs[f"optimum_{dim}_low"], attrs[f"optimum_{dim}_high"], color="C1", alpha=0.15,
                        label="within one standard error of the best")
             ax.plot([attrs[f"optimum_{dim}"]], [attrs["optimum_value"]], "*", color="C3", ms=12, label="optimum")
-        ax.set_xlabel(_axis_label(data, dim))
         ax.set_ylabel(attrs["objective"])
         ax.legend(fontsize=7, loc="best")
-        ax = axes[1]
         if has_kl:
-            ax.errorbar(x, data["kl_divergence_mean"].values, yerr=data["kl_divergence_stderr"].values, fmt="s-",
-                        ms=4, capsize=2, color="C2")
-            ax.set_ylabel("KL distance from the spin-temperature ansatz")
-        ax.set_xlabel(_axis_label(data, dim))
+            axes[1].errorbar(x, data["kl_divergence_mean"].values, yerr=data["kl_divergence_stderr"].values,
+                             fmt="s-", ms=4, capsize=2, color="C2")
+            axes[1].set_ylabel("KL distance from the spin-temperature ansatz")
+        if has_beta:
+            ax = axes[2]
+            ax.errorbar(x, data["inverse_spin_temperature_mean"].values,
+                        yerr=data["inverse_spin_temperature_stderr"].values, fmt="D-", ms=4, capsize=2, color="C4",
+                        label="fitted 1/T_s, mean over realizations")
+            ax.axhline(0.0, color="0.6", lw=0.8)
+            lattice = attrs.get("lattice_inverse_temperature")
+            if lattice:
+                ax.axhline(lattice, color="0.3", ls="--", lw=1, label=f"lattice 1/T = {lattice:.3g} 1/K")
+            ax.set_ylabel(beta_label)
+            ax.legend(fontsize=7, loc="best")
         for a in axes:
+            a.set_xlabel(_axis_label(data, dim))
             if dim in log_dims:
                 a.set_xscale("log")
     else:
         ydim, xdim = dims
         x = np.asarray(data[xdim].values, dtype=float)
         y = np.asarray(data[ydim].values, dtype=float)
-        panels = [(axes[0], data["objective_mean"].values, attrs["objective"] + " (mean)", "viridis")]
+        panels = [(axes[0], data["objective_mean"].values, attrs["objective"] + " (mean)", "viridis", None)]
         if has_kl:
-            panels.append((axes[1], data["kl_divergence_mean"].values, "KL distance (mean)", "magma"))
-        for ax, values, label, cmap in panels:
-            mesh = ax.pcolormesh(x, y, values, shading="nearest", cmap=cmap)
+            panels.append((axes[1], data["kl_divergence_mean"].values, "KL distance (mean)", "magma", None))
+        if has_beta:
+            values = data["inverse_spin_temperature_mean"].values
+            bound = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 1.0
+            panels.append((axes[2], values, beta_label + " (mean)", "RdBu_r", (-bound, bound)))
+        for ax, values, label, cmap, limits in panels:
+            vmin, vmax = limits or (None, None)
+            mesh = ax.pcolormesh(x, y, values, shading="nearest", cmap=cmap, vmin=vmin, vmax=vmax)
             fig.colorbar(mesh, ax=ax, label=label)
             if attrs.get("optimum_found"):
                 ax.plot([attrs[f"optimum_{xdim}"]], [attrs[f"optimum_{ydim}"]], "*", color="red", ms=12)
+        for ax in axes:
             ax.set_xlabel(_axis_label(data, xdim))
             ax.set_ylabel(_axis_label(data, ydim))
             if xdim in log_dims:
@@ -397,8 +470,12 @@ def plot_map(data, path: Path, *, log_dims: Sequence[str] = ()) -> Path:
     if not has_kl:
         axes[1].text(0.5, 0.5, "no kl_divergence in this sweep\n(engine without a spin-temperature fit)",
                      ha="center", va="center", transform=axes[1].transAxes)
+    if not has_beta:
+        axes[2].text(0.5, 0.5, "no fitted spin temperature in this sweep\n(engine without a spin-temperature fit)",
+                     ha="center", va="center", transform=axes[2].transAxes)
     axes[0].set_title("objective map and optimum", fontsize=10)
     axes[1].set_title("spin-temperature breakdown: KL distance", fontsize=10)
+    axes[2].set_title("fitted spin temperature: 1/T_s", fontsize=10)
     fig.tight_layout()
     from dnpsim.io import atomic_path
 

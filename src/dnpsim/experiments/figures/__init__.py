@@ -99,6 +99,19 @@ FIGURES = {
         "anderson_figs", "make_fig7",
         "Rodriguez-Arias 2018 Fig. 7: eigenfunction correlation C(omega_n) vs t, omega_n = 1 ... 5 MHz",
         "50 s", "est. 3 h (L = 20 x 10, --workers 2)"),
+    "sample-profiles": _lazy(
+        "sample_figs", "make_profiles",
+        "From a sample to a profile: P_n and enhancement vs microwave frequency, TEMPO 40 mM and trityl 15 mM, "
+        "3.35 T, 1H",
+        "6 s", "20 s (N = 8, R = 8, --workers 2)"),
+    "sample-field-profiles": _lazy(
+        "sample_figs", "make_field_profiles",
+        "From a sample to a profile: P_n and enhancement vs static field at 94.05 GHz, TEMPO and trityl, 1H",
+        "7 s", "22 s (N = 8, R = 4, --workers 2)"),
+    "sample-build-up": _lazy(
+        "sample_figs", "make_build_up",
+        "From a sample to a profile: build-up P_n(t) from thermal with the fitted build-up time, TEMPO and trityl",
+        "8 s", "1-3 min (N = 8, R = 4; 180 s with one worker on the shared machine)"),
     **{f"zeno-{name}": _lazy("zeno_figs", f"make_{name}", *_ZENO[name])
        for name in ("fig2", "fig3", "figS5", "figS6", "figS7", "figS8", "figS11")},
 }
