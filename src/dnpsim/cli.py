@@ -1,4 +1,4 @@
-"""Command line: ``dnpsim run | sweep | optimize | demo | figure | radicals | info``.
+"""Command line: ``dnpsim run | sweep | optimize | compare | fit | demo | figure | radicals | info``.
 
 Exit codes: 0 success, 2 invalid input (one message naming the field, nothing
 written) or an output another sweep is writing, 1 a computation failed (a solver did
@@ -146,6 +146,88 @@ def cmd_optimize(args) -> int:
     return 0
 
 
+def _executor_errors(exc: SpecError) -> SpecError:
+    """A SpecError of an executor option renamed to its command-line flag."""
+    if exc.field in _EXECUTOR_OPTIONS:
+        return SpecError(_EXECUTOR_OPTIONS[exc.field], exc.message)
+    return exc
+
+
+def _data_outputs(args) -> tuple[Path, dict[str, Path]]:
+    """The output NetCDF of compare / fit and its companions (.png, and for a fit .txt
+    and the fitted spec .toml), checked before any work; none may be the spec or the
+    data file."""
+    output = _check_output(args.output, ".nc", args.spec)
+    companions = {suffix: output.with_suffix(suffix) for suffix in (".png", ".txt", ".toml")}
+    inputs = [Path(p).resolve() for p in (args.spec, args.data) if Path(p).exists()]
+    for path in (output, *companions.values()):
+        if path.exists() and path.resolve() in inputs:
+            raise SpecError("--output", f"{str(path)!r} would overwrite an input file; choose another output")
+    return output, companions
+
+
+def cmd_compare(args) -> int:
+    import numpy as np
+
+    from dnpsim.data import load_measurement
+    from dnpsim.data.compare import compare, plot_comparison
+    from dnpsim.experiments.executors import check_executor_options
+    from dnpsim.io import write_netcdf
+    from dnpsim.spec import load_spec, validate_spec
+
+    try:
+        check_executor_options(args.executor, args.workers, args.scheduler)
+        output, companions = _data_outputs(args)
+        measurement = load_measurement(args.data, observable=args.observable, axis=args.axis)
+        spec = load_spec(args.spec)
+        validate_spec({k: v for k, v in spec.items() if k != "sweep"})
+        start = time.perf_counter()
+        result = compare(spec, measurement, scale=args.scale or None, executor=args.executor, workers=args.workers,
+                         address=args.scheduler, progress=not args.quiet)
+    except SpecError as exc:
+        raise _executor_errors(exc) from None
+    write_netcdf(result, output)
+    picture = plot_comparison(result, companions[".png"], title=Path(args.spec).name)
+    if not args.quiet:
+        weighted = "weighted by the data uncertainties" if result.attrs["chi_square_weighted"] else "unweighted"
+        print(f"compared {result.attrs['points']} points of {result.attrs['observable']} along "
+              f"{result.attrs['axis']} in {time.perf_counter() - start:.1f} s")
+        if result.attrs["scaled"]:
+            print(f"model scaled by {result.attrs['scale']:.6g} (least squares)")
+        print(f"chi-square {result.attrs['chi_square']:.6g} ({weighted}), "
+              f"rms residual {float(np.sqrt(np.mean(result['residual'].values ** 2))):.4g}")
+        print(f"wrote {output} and {picture}")
+    return 0
+
+
+def cmd_fit(args) -> int:
+    from dnpsim.data import load_measurement
+    from dnpsim.data.fit import fit, parse_fit_vary
+    from dnpsim.experiments.executors import check_executor_options
+    from dnpsim.spec import load_spec
+
+    try:
+        parameters = [parse_fit_vary(text) for text in (args.vary or [])]
+        check_executor_options(args.executor, args.workers, args.scheduler)
+        output, companions = _data_outputs(args)
+        measurement = load_measurement(args.data, observable=args.observable, axis=args.axis)
+        spec = load_spec(args.spec)
+        if args.realizations is not None:
+            if args.realizations < 1:
+                raise SpecError("--realizations", f"must be >= 1, got {args.realizations}")
+            spec["sweep"] = {**dict(spec.get("sweep") or {}), "realizations": args.realizations}
+        result = fit(spec, measurement, parameters, scale=args.scale or None, max_evaluations=args.max_evaluations,
+                     start_grid=args.start_grid, executor=args.executor, workers=args.workers,
+                     address=args.scheduler, progress=not args.quiet)
+    except SpecError as exc:
+        raise _executor_errors(exc) from None
+    paths = result.write(output)
+    if not args.quiet:
+        print(result.report())
+        print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
 def cmd_demo(args) -> int:
     from dnpsim.experiments.demo import run_demo
 
@@ -282,6 +364,55 @@ def build_parser() -> argparse.ArgumentParser:
     optimize.add_argument("--restart", action="store_true", help="discard the parts of an interrupted run")
     optimize.add_argument("--quiet", "-q", action="store_true", help="no plan, progress bar or summary")
     optimize.set_defaults(func=cmd_optimize)
+
+    def data_options(parser) -> None:
+        parser.add_argument("spec", help="spec file (TOML or JSON); its [sweep] realizations and seed set the "
+                            "disorder average, its grid is replaced by the data's axis")
+        parser.add_argument("--data", required=True, help="measured data: CSV/TSV with units in the header, NetCDF, "
+                            "or a DNPLab .h5 file (see the 'Measured data' docs page)")
+        parser.add_argument("--output", "-o", required=True,
+                            help="result file (.nc); the plot (.png) and, for fit, the report (.txt) and the fitted "
+                            "spec (.toml) go next to it")
+        parser.add_argument("--observable", default=None,
+                            choices=["nuclear_enhancement", "nuclear_polarization", "signal"],
+                            help="which column of the data to use (default: recognised from the header)")
+        parser.add_argument("--axis", default=None,
+                            choices=["mw_frequency", "field", "mw_amplitude", "mw_field", "time"],
+                            help="which column is the axis (default: recognised from the header)")
+        parser.add_argument("--scale", action="store_true",
+                            help="scale the model to the data by a least-squares factor (default for a 'signal' "
+                            "observable, data known only up to normalization)")
+        parser.add_argument("--executor", choices=["serial", "processes", "dask"], default="serial",
+                            help="where the model runs (default: this process)")
+        parser.add_argument("--workers", type=int, default=None, help="number of worker processes")
+        parser.add_argument("--scheduler", default=None, help="address of a running dask scheduler")
+        parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
+
+    compare = sub.add_parser("compare", help="run a spec on the axis of measured data, plot both with residuals",
+                             description="Run SPEC at the axis values of measured data (a DNP profile vs "
+                             "microwave frequency or field, a power curve converted to B1, or a build-up curve), "
+                             "average its disorder realizations, and plot simulation and data with residuals.")
+    data_options(compare)
+    compare.set_defaults(func=cmd_compare)
+
+    fit = sub.add_parser("fit", help="fit spec parameters to measured data (lmfit least squares)",
+                         description="Fit numeric spec keys to measured data by least squares: a coarse start "
+                         "grid, then lmfit's trust-region least squares with the same disorder realizations at "
+                         "every evaluation. Writes the report (values +- standard errors, correlations, "
+                         "chi-square), the overlay plot and the fitted spec.")
+    data_options(fit)
+    fit.add_argument("--vary", action="append", metavar="KEY=LO:HI[:log]",
+                     help="a spec key to fit between bounds (numbers in SI units or quantities such as 5MHz, 1ms, "
+                     "10mM; ':log' fits its logarithm); repeat for several; the spec's value is the start")
+    fit.add_argument("--realizations", type=int, default=None,
+                     help="disorder realizations averaged at every evaluation (default: the spec's [sweep] "
+                     "realizations, or 1)")
+    fit.add_argument("--max-evaluations", type=int, default=200,
+                     help="bound on model evaluations of the local fit (default 200)")
+    fit.add_argument("--start-grid", type=int, default=None,
+                     help="points per parameter of the coarse start grid (default 9, 5, 3 for 1, 2, 3 keys; 0: "
+                     "start from the spec's values)")
+    fit.set_defaults(func=cmd_fit)
 
     demo = sub.add_parser("demo", help="compute a small 2016 DNP profile, write dnpsim-demo.png/.nc")
     demo.add_argument("--output-dir", default=".", help="where dnpsim-demo.png and .nc go (default: here)")

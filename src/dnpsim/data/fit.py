@@ -56,8 +56,11 @@ DIFF_STEP = 1e-4
 #: Default bound on the model evaluations of one fit.
 MAX_EVALUATIONS = 200
 #: Default points per parameter of the start grid, by the number of fitted spec keys
-#: (at most 27 evaluations; 2 per parameter beyond 3 keys).
-START_GRID = {1: 9, 2: 5, 3: 3}
+#: (15, 49 and 64 evaluations; 2 per parameter beyond 3 keys).
+START_GRID = {1: 15, 2: 7, 3: 4}
+#: Warn when the disorder average's standard error exceeds this fraction of the data
+#: uncertainty (median over the points): the objective is then rugged in the parameters.
+NOISY_MODEL_RATIO = 0.5
 #: Spec keys that only say how to run (not what to run); fitting them makes no sense.
 _NOT_FITTABLE = ("method.times", "method.seed", "method.kind")
 
@@ -143,6 +146,9 @@ class FitResult:
     points, evaluations : measured points, model evaluations used.
     at_bound : spec keys whose value ended on (within 1e-6 of) a bound: their standard
         error is not meaningful.
+    model_noise_ratio : median over the points of the model's realization standard
+        error over the data uncertainty (over the rms residual without uncertainties);
+        above :data:`NOISY_MODEL_RATIO` the report warns that the objective is rugged.
     comparison : :func:`dnpsim.data.compare.compare`-style Dataset at the optimum.
     fitted_spec : the spec with the fitted values, its ``[sweep]`` the measured axis.
     """
@@ -161,6 +167,7 @@ class FitResult:
     success: bool
     message: str
     at_bound: tuple[str, ...]
+    model_noise_ratio: float
     wall_time: float
     comparison: Any = field(repr=False)
     fitted_spec: dict = field(repr=False)
@@ -191,6 +198,11 @@ class FitResult:
             for i in range(len(self.names)):
                 for j in range(i + 1, len(self.names)):
                     lines.append(f"  {self.names[i]} / {self.names[j]}: {self.correlation[i, j]:+.3f}")
+        if self.model_noise_ratio > NOISY_MODEL_RATIO:
+            lines.append(f"warning: the model's disorder average is noisy (its standard error is "
+                         f"{self.model_noise_ratio:.2g} x the data uncertainty): the objective is rugged in the "
+                         "parameters and the fit may have stopped in a local minimum; raise [sweep] realizations "
+                         "(or --realizations) and fit again")
         if not self.success:
             lines.append(f"warning: the optimizer did not report convergence: {self.message}")
         return "\n".join(lines)
@@ -471,12 +483,17 @@ def fit(spec: str | Path | Mapping[str, Any], measurement, parameters: Sequence[
                      if min(abs(outcome.params[f"u_{p.name}"].value), abs(1 - outcome.params[f"u_{p.name}"].value))
                      < 1e-6)
     fitted_spec = sweep_spec_for(fitted, measurement)
+    model_stderr = np.asarray(comparison["model_stderr"].values, dtype=float)
+    reference = sigma if weighted else np.full_like(data, math.sqrt(float(outcome.chisqr) / max(data.size, 1)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratios = model_stderr / reference
+    noise_ratio = float(np.nanmedian(ratios)) if np.any(np.isfinite(ratios)) else 0.0
     return FitResult(
         parameters=parameters, names=names, values=values, stderr=stderr,
         initial={**start, **({"scale": float(params["scale"].value)} if scale else {})},
         correlation=correlation, chi_square=float(outcome.chisqr), reduced_chi_square=float(outcome.redchi),
         weighted=weighted, points=int(data.size), evaluations=len(cache), success=bool(outcome.success),
-        message=str(outcome.message), at_bound=at_bound, wall_time=time.perf_counter() - started,
+        message=str(outcome.message), at_bound=at_bound, model_noise_ratio=noise_ratio, wall_time=time.perf_counter() - started,
         comparison=comparison, fitted_spec=fitted_spec)
 
 
