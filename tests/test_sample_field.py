@@ -163,6 +163,9 @@ def test_cross_effect_species_and_field():
     assert resolved["model"]["nuclei"]["species"] == "1H" and resolved["model"]["field"] == 3.35
     assert resolved["model"]["electron_larmor"] == electron_larmor_hz({"field": 3.35})
     assert "mw_field" not in resolved["environment"] and resolved["environment"]["mw_amplitude"] > 0
+    # A negative-gamma species is handled (tests/test_cross_effect_negative_gamma.py):
+    # the larmor written out is |gamma| B0 / 2pi, the sign stays with the species.
     spec["model"]["nuclei"]["species"] = "15N"
-    with pytest.raises(SpecError, match="model.nuclei.species"):
-        resolve_spec(spec)
+    resolved = resolve_spec(spec).resolved_spec()
+    assert resolved["model"]["nuclei"]["larmor"] == nuclear_larmor_hz("15N", 3.35) > 0
+    assert resolved["model"]["nuclei"]["species"] == "15N"

@@ -22,7 +22,10 @@ One import gives the whole public API::
   their inputs :class:`DipolarElectrons`, :class:`ThermometerNucleus`,
   :class:`Environment`, :class:`OpenEnvironment`, :class:`BathTimescales`,
   :class:`AndersonLattice`, :class:`NuclearBath`, :class:`CrossEffectModel` (these load
-  on first use, so ``import dnpsim`` stays fast).
+  on first use, so ``import dnpsim`` stays fast);
+* measured data: :func:`load_measurement` (CSV / TSV, NetCDF, DNPLab into one layout),
+  :func:`compare` (a spec on the data's axis, with residuals) and :func:`fit` (spec
+  parameters fitted by least squares) -- :mod:`dnpsim.data` (also loaded on first use).
 
 Units at this boundary are those of the spec files: cyclic frequencies in Hz, times in
 s, temperatures in K, or strings with units ("93.9 GHz", "1 us", "1.2 K").
@@ -51,6 +54,9 @@ _LAZY = {
     "AndersonLattice": "dnpsim.models.anderson",
     "NuclearBath": "dnpsim.dynamics.free_fermion",
     "CrossEffectModel": "dnpsim.models.cross_effect",
+    "load_measurement": "dnpsim.data.measured",
+    "compare": "dnpsim.data.compare",
+    "fit": "dnpsim.data.fit",
 }
 
 __all__ = [

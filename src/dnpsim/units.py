@@ -189,31 +189,46 @@ def _parse_quantity(value, dimension: str, field: str = "value") -> float:
         value = f"{shown(value.magnitude)} {value.units}"  # a pint Quantity (of any registry, any magnitude type)
     if not isinstance(value, str):
         raise UnitError(field, f"expected a number or a string with a unit, got {type(value).__name__} {shown(value)}")
+    try:
+        return _text_quantity(value, dimension)
+    except _BadQuantity as exc:
+        raise UnitError(field, str(exc)) from None
+
+
+class _BadQuantity(ValueError):
+    """A quantity string that cannot be read (the caller adds the field name)."""
+
+
+@functools.lru_cache(maxsize=4096)
+def _text_quantity(value: str, dimension: str) -> float:
+    """A quantity string in SI units of ``dimension``.  Cached: a sweep resolves the
+    same spec strings ("93.9 GHz") for every point and realization, and pint's parser
+    costs ~0.2 ms a string.  Raises :class:`_BadQuantity` (not cached)."""
     if not _QUANTITY_TEXT.match(value) or _BIG_EXPONENT.search(value):
         # a number and a unit, not arithmetic: pint would evaluate "9**9**9 Hz" forever
-        raise UnitError(field, f"expected a number followed by a unit (e.g. '93.9 GHz'), got {shown(value)}")
+        raise _BadQuantity(f"expected a number followed by a unit (e.g. '93.9 GHz'), got {shown(value)}")
     ureg = _registry()
     try:
         quantity = ureg.Quantity(value.strip())
     except Exception as exc:  # pint raises several exception types
-        raise UnitError(field, f"cannot parse {shown(value)} as a quantity ({exc})") from None
+        raise _BadQuantity(f"cannot parse {shown(value)} as a quantity ({exc})") from None
     unit = SI_UNITS[dimension]
     if dimension == "temperature":
         # offset units (degC) need to_base semantics
         try:
             return float(quantity.to("kelvin").magnitude)
         except Exception:
-            raise UnitError(field, f"{shown(value)} is not a temperature") from None
+            raise _BadQuantity(f"{shown(value)} is not a temperature") from None
     if dimension == "frequency" and "radian" in str(quantity.units):
         try:
             return float(quantity.to("radian / second").magnitude) / TWO_PI
         except Exception:
-            raise UnitError(field, f"{shown(value)} is not a frequency") from None
+            raise _BadQuantity(f"{shown(value)} is not a frequency") from None
     try:
         return float(quantity.to(unit).magnitude) if unit else float(quantity.to("dimensionless").magnitude)
     except Exception:
-        raise UnitError(field, f"{shown(value)} is not {_DIMENSION_NAMES[dimension]} (expected units convertible to "
-                        f"{unit or 'a pure number'})") from None
+        raise _BadQuantity(f"{shown(value)} is not {_DIMENSION_NAMES[dimension]} (expected units convertible to "
+                           f"{unit or 'a pure number'})") from None
 
 
 def parse_quantity(value, dimension: str, field: str = "value") -> float:

@@ -24,7 +24,7 @@ import numpy as np
 
 from dnpsim.errors import SpecError
 
-__all__ = ["simulate_measurement", "compare", "plot_comparison", "scale_to_data", "model_observable"]
+__all__ = ["simulate_measurement", "compare", "plot_comparison", "scale_to_data", "model_observable", "sweep_spec_for"]
 
 #: The sweep keys of a spec's ``[sweep]`` table that are not grid axes.
 _SWEEP_SETTINGS = ("realizations", "seed", "dims")

@@ -47,12 +47,17 @@ import numpy as np
 
 from dnpsim.errors import ConvergenceError, SpecError
 
-__all__ = ["FitParameter", "FitResult", "parse_fit_vary", "fit", "DIFF_STEP", "MAX_EVALUATIONS", "START_GRID"]
+__all__ = ["FitParameter", "FitResult", "parse_fit_vary", "fit", "DIFF_STEP", "TOLERANCE", "MAX_EVALUATIONS", "START_GRID",
+           "NOISY_MODEL_RATIO"]
 
 #: Finite-difference step of the Jacobian, in the internal variable u in [0, 1] (a
 #: 1e-4 fraction of each parameter's range): large against the solvers' relative
 #: accuracy (1e-8 and better), small against the curvature of the model.
 DIFF_STEP = 1e-4
+#: Relative tolerances of the local solver on the chi-square and on u: a change of
+#: 1e-5 of chi-square is far below its statistical meaning (a change of 1), and 1e-5 of
+#: a parameter's range far below any standard error the data give.
+TOLERANCE = 1e-5
 #: Default bound on the model evaluations of one fit.
 MAX_EVALUATIONS = 200
 #: Default points per parameter of the start grid, by the number of fitted spec keys
@@ -201,8 +206,9 @@ class FitResult:
         if self.model_noise_ratio > NOISY_MODEL_RATIO:
             lines.append(f"warning: the model's disorder average is noisy (its standard error is "
                          f"{self.model_noise_ratio:.2g} x the data uncertainty): the objective is rugged in the "
-                         "parameters and the fit may have stopped in a local minimum; raise [sweep] realizations "
-                         "(or --realizations) and fit again")
+                         "parameters, the fit may have stopped in a local minimum and its standard errors may be "
+                         "too small; raise [sweep] realizations (or --realizations), or take the slope over a "
+                         "wider step (--diff-step 0.05), and fit again")
         if not self.success:
             lines.append(f"warning: the optimizer did not report convergence: {self.message}")
         return "\n".join(lines)
@@ -237,7 +243,7 @@ class FitResult:
         header = "".join(f"# {line}\n" for line in self.report().splitlines())
         _atomic_text(paths[1], "# fitted by dnpsim fit\n" + header + "\n" + tomli_w.dumps(_toml_safe(self.fitted_spec)))
         _atomic_netcdf(self.to_dataset(), paths[2])
-        summary = ", ".join(f"{n} = {_format(self.values[n], self.stderr[n])}" for n in self.names)
+        summary = ", ".join(_title_entry(n, self.values[n], self.stderr[n]) for n in self.names)
         plot_comparison(self.comparison.assign_attrs(model_label="fitted model"), paths[3], title=summary)
         return paths
 
@@ -246,6 +252,22 @@ def _format(value: float, error: float) -> str:
     if not math.isfinite(error):
         return f"{value:.6g} +- nan"
     return f"{value:.6g} +- {error:.2g}"
+
+
+def _title_entry(name: str, value: float, error: float) -> str:
+    """``"scale = 17.5 +- 1.5 MHz"``: the last key component, value and error in a
+    readable unit (for the plot title)."""
+    from dnpsim.data.compare import _display_scale
+    from dnpsim.experiments.sweep import _key_units
+
+    unit = "" if name == "scale" else _key_units(name).get("units", "")
+    short = ".".join(name.split(".")[-2:]) if name.count(".") >= 2 else name.rsplit(".", 1)[-1]
+    if unit == "mol / m**3":
+        return f"{short} = {_format(value, error)} mM"  # mol/m^3 is numerically mM
+    if unit in ("", "1") or " " in unit:
+        return f"{short} = {_format(value, error)}" + (f" {unit}" if unit not in ("", "1") else "")
+    factor, shown_unit = _display_scale(np.array([value]), unit)
+    return f"{short} = {_format(value / factor, error / factor)} {shown_unit}"
 
 
 def _toml_safe(value):
@@ -323,7 +345,7 @@ def _check(spec: Mapping[str, Any], measurement, parameters: Sequence[FitParamet
 
 def fit(spec: str | Path | Mapping[str, Any], measurement, parameters: Sequence[FitParameter | str], *,
         scale: bool | None = None, max_evaluations: int = MAX_EVALUATIONS, start_grid: int | None = None,
-        executor="serial",
+        diff_step: float = DIFF_STEP, executor="serial",
         workers: int | None = None, address: str | None = None, progress: bool = True) -> FitResult:
     """Fit spec parameters to a measurement by least squares.
 
@@ -341,6 +363,12 @@ def fit(spec: str | Path | Mapping[str, Any], measurement, parameters: Sequence[
         one per parameter).
     start_grid : points per parameter of the coarse start grid (default
         :data:`START_GRID`; 0 starts from the spec's values without a grid).
+    diff_step : the finite-difference step of the Jacobian as a fraction of each
+        parameter's range (default :data:`DIFF_STEP`; forward differences up to 1e-3,
+        central ones above).  A larger step (e.g. 0.05) takes the slope over that fraction of
+        the range: for a disorder average that is rugged on a fine scale (the report
+        warns) it gives the trend's slope, and standard errors that the fine structure
+        does not shrink.
     executor, workers, address : where each evaluation's sweep runs (one executor is
         kept for the whole fit).
     progress : a progress bar over model evaluations, showing the current chi-square.
@@ -383,6 +411,8 @@ def fit(spec: str | Path | Mapping[str, Any], measurement, parameters: Sequence[
     sigma_name = f"{observable}_uncertainty"
     weighted = sigma_name in measurement
     sigma = np.asarray(measurement[sigma_name].values, dtype=float) if weighted else np.ones_like(data)
+    if not isinstance(diff_step, (int, float)) or isinstance(diff_step, bool) or not 0 < diff_step <= 0.25:
+        raise SpecError("--diff-step", f"must be a number in (0, 0.25] (a fraction of each range), got {diff_step!r}")
     if start_grid is None:
         start_grid = START_GRID.get(len(parameters), 2)
     if not isinstance(start_grid, int) or isinstance(start_grid, bool) or start_grid < 0:
@@ -400,14 +430,15 @@ def fit(spec: str | Path | Mapping[str, Any], measurement, parameters: Sequence[
         return out
 
     cache: dict[tuple, np.ndarray] = {}
-    bar = tqdm(total=max_evaluations, desc="fit", unit="evaluation", disable=not progress, leave=False)
+    bar = None  # the local fit's progress bar (the start grid has the sweep's own)
 
     def model_at(values: Mapping[str, float], pool) -> np.ndarray:
         token = tuple(float(values[p.key]) for p in parameters)
         if token not in cache:
             simulated = simulate_measurement(point_spec(values), measurement, executor=pool, progress=False)
             cache[token] = np.asarray(simulated["model_mean"].values, dtype=float)
-            bar.update(1)
+            if bar is not None:
+                bar.update(1)
         return cache[token]
 
     with (make_executor(executor, workers, address) if isinstance(executor, str) else _borrowed(executor)) as pool:
@@ -435,13 +466,16 @@ def fit(spec: str | Path | Mapping[str, Any], measurement, parameters: Sequence[
             model = model_at(values, pool)
             factor = current["scale"].value if scale else 1.0
             out = (factor * model - data) / sigma
-            if progress and np.all(np.isfinite(out)):
+            if bar is not None and np.all(np.isfinite(out)):
                 bar.set_postfix(chi2=f"{float(out @ out):.4g}")
             return out
 
+        bar = tqdm(total=max_evaluations, desc="local fit", unit="evaluation", disable=not progress, leave=False)
         try:
             outcome = lmfit.minimize(residual, params, method="least_squares", scale_covar=not weighted,
-                                     max_nfev=max_evaluations, diff_step=DIFF_STEP, x_scale="jac")
+                                     max_nfev=max_evaluations, x_scale="jac",
+                                     jac="3-point" if diff_step > 1e-3 else "2-point", diff_step=diff_step,
+                                     ftol=TOLERANCE, xtol=TOLERANCE)
         finally:
             bar.close()
         best = {p.key: p.to_value(outcome.params[f"u_{p.name}"].value) for p in parameters}

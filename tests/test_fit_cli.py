@@ -1,0 +1,133 @@
+"""``dnpsim compare`` and ``dnpsim fit`` from the command line (issue 18): what they
+write, and bad input refused before any model runs, with nothing written."""
+
+from __future__ import annotations
+
+import tomllib
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import dnpsim
+from dnpsim.cli import main
+from dnpsim.data import load_measurement
+from dnpsim.data.compare import simulate_measurement
+
+SPEC = """
+[model]
+kind = "dipolar_electrons"
+electron_larmor = "93.9 GHz"
+offsets = { distribution = "equally_spaced", half_width = "30 MHz" }
+couplings = { distribution = "gaussian", scale = "SCALE" }
+n_electrons = 3
+seed = 0
+
+[model.nuclei]
+larmor = "20 MHz"
+hyperfine = { distribution = "gaussian", scale = "1 MHz" }
+
+[environment]
+temperature = "1.2 K"
+mw_frequency = "93.88 GHz"
+mw_amplitude = "25 kHz"
+
+[sweep]
+realizations = 2
+seed = 1
+"""
+FREQUENCIES = np.linspace(93.86e9, 93.94e9, 7)
+
+
+@pytest.fixture()
+def problem(tmp_path):
+    """A tiny profile: data made at couplings 8 MHz plus noise, and a spec starting at 5 MHz."""
+    truth = tomllib.loads(SPEC.replace("SCALE", "8 MHz"))
+    layout = load_measurement(xr.Dataset({"nuclear_polarization": ("mw_frequency", np.zeros(FREQUENCIES.size))},
+                                         coords={"mw_frequency": ("mw_frequency", FREQUENCIES, {"units": "Hz"})}))
+    clean = simulate_measurement(truth, layout)["model_mean"].values
+    sigma = 0.01
+    noisy = clean + np.random.default_rng(5).normal(0.0, sigma, clean.shape)
+    data = tmp_path / "profile.csv"
+    data.write_text("mw_frequency [GHz], polarization, polarization_err\n"
+                    + "".join(f"{f / 1e9:.6f}, {y:.8f}, {sigma}\n" for f, y in zip(FREQUENCIES, noisy)))
+    spec = tmp_path / "start.toml"
+    spec.write_text(SPEC.replace("SCALE", "5 MHz"))
+    return spec, data, tmp_path
+
+
+def _run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_fit_writes_report_plot_data_and_a_spec_that_reruns(problem, capsys):
+    spec, data, tmp = problem
+    code, out, err = _run(capsys, "fit", spec, "--data", data, "--vary", "model.couplings.scale=2MHz:20MHz",
+                          "--start-grid", "5", "-o", tmp / "fit.nc", "-q")
+    assert code == 0, err
+    for suffix in (".nc", ".png", ".txt", ".toml"):
+        assert (tmp / f"fit{suffix}").stat().st_size > 0
+    report = (tmp / "fit.txt").read_text()
+    assert "model.couplings.scale" in report and "chi-square" in report
+    result = xr.open_dataset(tmp / "fit.nc")
+    fitted = result.attrs["fit_model.couplings.scale"]
+    assert abs(fitted - 8e6) < 3 * result.attrs["fit_model.couplings.scale_stderr"] + 1e3
+    # The fitted spec is a runnable sweep over the data's axis that reproduces the fitted curve.
+    rerun = dnpsim.sweep(dnpsim.load_spec(tmp / "fit.toml"), progress=False)
+    assert rerun["nuclear_polarization"].mean("realization").values == pytest.approx(result["model_mean"].values,
+                                                                                     rel=1e-12, abs=1e-15)
+
+
+def test_compare_writes_the_overlay_and_residuals(problem, capsys):
+    spec, data, tmp = problem
+    code, out, err = _run(capsys, "compare", spec, "--data", data, "-o", tmp / "cmp.nc")
+    assert code == 0, err
+    assert "chi-square" in out and "cmp.png" in out
+    result = xr.open_dataset(tmp / "cmp.nc")
+    assert np.allclose(result["residual"].values, result["data"].values - result["model_mean"].values)
+    assert (tmp / "cmp.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize(("argv", "field"), [
+    (["fit"], "--vary"),
+    (["fit", "--vary", "model.couplings.scale=20MHz:2MHz"], "--vary"),
+    (["fit", "--vary", "model.seed=1:5"], "--vary"),
+    (["fit", "--vary", "environment.t1e=0:1:log"], "--vary"),
+    (["fit", "--vary", "environment.mw_frequency=93GHz:94GHz"], "--vary"),  # the data's own axis
+    (["fit", "--vary", "model.couplings.scale=6MHz:20MHz"], "--vary"),      # the spec's 5 MHz lies outside
+    (["fit", "--vary", "model.couplings.scale=2MHz:20MHz", "--start-grid", "-1"], "--start-grid"),
+    (["fit", "--vary", "model.couplings.scale=2MHz:20MHz", "--workers", "0", "--executor", "processes"], "--workers"),
+    (["compare", "--axis", "field"], "column"),
+])
+def test_bad_input_is_one_message_and_writes_nothing(problem, capsys, argv, field):
+    spec, data, tmp = problem
+    before = sorted(p.name for p in tmp.iterdir())
+    code, out, err = _run(capsys, argv[0], spec, "--data", data, *argv[1:], "-o", tmp / "out.nc")
+    assert code == 2
+    assert err.startswith("dnpsim: error:") and field in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp.iterdir()) == before
+
+
+def test_an_output_next_to_the_data_may_not_overwrite_it(problem, capsys):
+    spec, data, tmp = problem
+    csv_as_companion = data.with_suffix(".nc")  # its .txt/.toml/.png companions are fine, but not the spec
+    code, _, err = _run(capsys, "fit", spec, "--data", data, "--vary", "model.couplings.scale=2MHz:20MHz",
+                        "-o", spec.with_suffix(".nc"))
+    assert code == 2 and "--output" in err and "overwrite" in err
+    assert not csv_as_companion.exists()
+
+
+def test_missing_data_file_is_named(problem, capsys):
+    spec, _, tmp = problem
+    code, _, err = _run(capsys, "compare", spec, "--data", tmp / "nope.csv", "-o", tmp / "c.nc")
+    assert code == 2 and "nope.csv" in err
+
+
+def test_a_power_curve_needs_a_conversion(problem, capsys):
+    spec, _, tmp = problem
+    power = tmp / "power.csv"
+    power.write_text("power [W], enhancement\n0.1, 10\n0.2, 20\n0.4, 30\n")
+    code, _, err = _run(capsys, "compare", spec, "--data", power, "-o", tmp / "c.nc")
+    assert code == 2 and "B1 = k sqrt(P)" in err
