@@ -32,7 +32,7 @@ import math
 import sys
 import time
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -200,6 +200,7 @@ class Recovery:
     stderr: dict[str, list[float]]
     wall: list[float]
     evaluations: list[int]
+    chi_square: list[float] = field(default_factory=list)
 
     def within(self, k: float = 2.0) -> list[bool]:
         """Per seed: every fitted value within k standard errors of the truth."""
@@ -225,7 +226,7 @@ def recover(case: Case, seeds=range(10), executor="serial", verbose: bool = Fals
     clean = clean_curve(case, executor)
     values = {k: [] for k in case.truth}
     stderr = {k: [] for k in case.truth}
-    wall, evaluations = [], []
+    wall, evaluations, chi_square = [], [], []
     for seed in seeds:
         result = fit_seed(case, seed, clean, executor)
         for key in case.truth:
@@ -233,21 +234,25 @@ def recover(case: Case, seeds=range(10), executor="serial", verbose: bool = Fals
             stderr[key].append(result.stderr[key])
         wall.append(result.wall_time)
         evaluations.append(result.evaluations)
+        chi_square.append(result.chi_square)
         if verbose:
             print(f"  {case.name} seed {seed}: " + ", ".join(
                 f"{k} = {result.values[k]:.5g} +- {result.stderr[k]:.2g}" for k in case.truth)
                 + f", {result.evaluations} evaluations, {result.wall_time:.1f} s", file=sys.stderr, flush=True)
-    return Recovery(case, values, stderr, wall, evaluations)
+    return Recovery(case, values, stderr, wall, evaluations, chi_square)
 
 
 def linear_deviations(case: Case, seeds=range(10), executor="serial", step: float = 1e-3) -> np.ndarray:
-    """Deviations (fit - truth) / standard error that the noise alone predicts to first
+    """The deviations of :func:`first_order` (seeds x parameters)."""
+    return first_order(case, seeds, executor, step)[0]
+
+
+def first_order(case: Case, seeds=range(10), executor="serial", step: float = 1e-3) -> tuple[np.ndarray, np.ndarray]:
+    """(deviations, standard errors at the truth): deviations (fit - truth) / standard error that the noise alone predicts to first
     order, per seed and parameter: dx = (J^T J)^-1 J^T e with J the Jacobian of
     model / sigma at the truth (central differences, relative step ``step``) and e the
     seed's noise / sigma.  A fitter that works reproduces these numbers; seeds whose
     prediction is beyond 2 already fail criterion (i) by the draw of the noise."""
-    from dataclasses import replace
-
     keys = list(case.truth)
     columns = []
     for key in keys:
@@ -258,7 +263,15 @@ def linear_deviations(case: Case, seeds=range(10), executor="serial", step: floa
     jacobian = np.array(columns).T
     covariance = np.linalg.inv(jacobian.T @ jacobian)
     errors = np.sqrt(np.diag(covariance))
-    return np.array([covariance @ jacobian.T @ (noise(case, s) / case.sigma) / errors for s in seeds])
+    return np.array([covariance @ jacobian.T @ (noise(case, s) / case.sigma) / errors for s in seeds]), errors
+
+
+def chi_square_at(case: Case, noise_seed: int, values: dict[str, float], clean: np.ndarray,
+                  executor="serial") -> float:
+    """Chi-square of the model at ``values`` (the fitted keys; others as the truth)
+    against the data of ``noise_seed``."""
+    model = clean_curve(replace(case, truth={**case.truth, **values}), executor)
+    return float(np.sum((model - clean - noise(case, noise_seed)) ** 2) / case.sigma ** 2)
 
 
 def table(recoveries: list[Recovery]) -> str:
