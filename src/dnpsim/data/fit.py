@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import copy
 import math
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -148,7 +149,8 @@ class FitResult:
         ``names`` (spec keys, then ``"scale"``).
     chi_square : sum of squared residuals (weighted by the data uncertainties when
         given); ``reduced_chi_square`` divides by points - fitted quantities.
-    points, evaluations : measured points, model evaluations used.
+    points, evaluations : measured points, model evaluations of the local fit.
+    start_grid_points : points of the start grid (0 without one).
     at_bound : spec keys whose value ended on (within 1e-6 of) a bound: their standard
         error is not meaningful.
     model_noise_ratio : median over the points of the model's realization standard
@@ -169,6 +171,7 @@ class FitResult:
     weighted: bool
     points: int
     evaluations: int
+    start_grid_points: int
     success: bool
     message: str
     at_bound: tuple[str, ...]
@@ -182,8 +185,9 @@ class FitResult:
         chi-square, evaluations and wall time."""
         from dnpsim.experiments.sweep import _key_units
 
+        grid = f"a start grid of {self.start_grid_points} points and " if self.start_grid_points else ""
         lines = [f"fit of {self.comparison.attrs['observable']} along {self.comparison.attrs['axis']}: "
-                 f"{self.points} points, {len(self.names)} fitted, {self.evaluations} model evaluations, "
+                 f"{self.points} points, {len(self.names)} fitted, {grid}{self.evaluations} model evaluations, "
                  f"{self.wall_time:.1f} s"]
         width = max(len(n) for n in self.names)
         for name in self.names:
@@ -191,7 +195,7 @@ class FitResult:
             unit = "" if unit == "1" else unit
             start = self.initial.get(name, float("nan"))
             lines.append(f"  {name:<{width}} = {_format(self.values[name], self.stderr[name])} {unit}".rstrip()
-                         + f"   (initial {start:.6g}{' ' + unit if unit else ''})")
+                         + f"   (local fit started at {start:.6g}{' ' + unit if unit else ''})")
         if self.at_bound:
             lines.append(f"  on a bound (standard error not meaningful; widen the --vary range): "
                          f"{', '.join(self.at_bound)}")
@@ -452,7 +456,7 @@ def fit(spec: str | Path | Mapping[str, Any], measurement, parameters: Sequence[
                     start, start_model, best_chi = values, model, chi
             if progress:
                 print(f"fit: start grid of {start_grid ** len(parameters)} points, best chi-square {best_chi:.6g} at "
-                      + ", ".join(f"{k} = {v:.6g}" for k, v in start.items()))
+                      + ", ".join(f"{k} = {v:.6g}" for k, v in start.items()), file=sys.stderr)
         params = lmfit.Parameters()
         for p in parameters:
             internal = f"u_{p.name}"
@@ -526,7 +530,7 @@ def fit(spec: str | Path | Mapping[str, Any], measurement, parameters: Sequence[
         parameters=parameters, names=names, values=values, stderr=stderr,
         initial={**start, **({"scale": float(params["scale"].value)} if scale else {})},
         correlation=correlation, chi_square=float(outcome.chisqr), reduced_chi_square=float(outcome.redchi),
-        weighted=weighted, points=int(data.size), evaluations=len(cache), success=bool(outcome.success),
+        weighted=weighted, points=int(data.size), evaluations=len(cache), start_grid_points=start_grid ** len(parameters) if start_grid else 0, success=bool(outcome.success),
         message=str(outcome.message), at_bound=at_bound, model_noise_ratio=noise_ratio, wall_time=time.perf_counter() - started,
         comparison=comparison, fitted_spec=fitted_spec)
 
