@@ -1066,7 +1066,9 @@ def _task_failed(plan, groups, task, seeds, exc, store, n_done, n_tasks) -> Swee
     where = _describe_task(plan, groups[g], r, seeds[r])
     if isinstance(exc, cf_process.BrokenProcessPool):
         what = ("a worker process died (killed by a signal, e.g. by the out-of-memory killer or a job "
-                f"manager) while the sweep ran; one of the lost tasks is {where}")
+                "manager, or, for a sweep started from a Python script with executor='processes', the script "
+                "lacks an `if __name__ == \"__main__\":` guard, so every worker imports it again and exits) "
+                f"while the sweep ran; one of the lost tasks is {where}")
     else:
         what = f"the task at {where} failed: {type(exc).__name__}: {exc}"
     return SweepTaskError(f"{what}. {_resume_hint(store, n_done, n_tasks)}")
@@ -1292,8 +1294,13 @@ def _finish_running(futures: Mapping[Any, tuple[int, int]], records: Mapping, ke
         if task in records or future.cancelled():
             continue
         try:
+            # Ask for the exception first: a broken pool hands the same exception object to
+            # every lost future, and re-raising it each time would grow its traceback by
+            # one frame chain per future.
+            if future.exception() is not None:
+                continue  # the failed task itself, or one lost with it: nothing to keep
             keep(future)
-        except Exception:  # the failed task itself, or another one: nothing to keep
+        except Exception:  # cancelled meanwhile, or the part could not be written
             continue
 
 
