@@ -131,3 +131,26 @@ def test_a_power_curve_needs_a_conversion(problem, capsys):
     power.write_text("power [W], enhancement\n0.1, 10\n0.2, 20\n0.4, 30\n")
     code, _, err = _run(capsys, "compare", spec, "--data", power, "-o", tmp / "c.nc")
     assert code == 2 and "B1 = k sqrt(P)" in err
+
+
+def test_signal_data_fit_a_scale_factor(tmp_path):
+    """Data in arbitrary units (a 'signal' column): the model is scaled by a fitted
+    factor, started at its closed-form value; the factor and the couplings are
+    recovered, and the written chi-square is that of the scaled residuals."""
+    truth = tomllib.loads(SPEC.replace("SCALE", "8 MHz"))
+    layout = load_measurement(xr.Dataset({"nuclear_polarization": ("mw_frequency", np.zeros(FREQUENCIES.size))},
+                                         coords={"mw_frequency": ("mw_frequency", FREQUENCIES, {"units": "Hz"})}))
+    clean = 37.0 * simulate_measurement(truth, layout)["model_mean"].values
+    sigma = 0.3
+    data = tmp_path / "signal.csv"
+    noisy = clean + np.random.default_rng(2).normal(0.0, sigma, clean.shape)
+    data.write_text("mw_frequency [GHz], signal, signal_err\n"
+                    + "".join(f"{f / 1e9:.6f}, {y:.8f}, {sigma}\n" for f, y in zip(FREQUENCIES, noisy)))
+    start = tomllib.loads(SPEC.replace("SCALE", "5 MHz"))
+    result = dnpsim.fit(start, data, ["model.couplings.scale=2MHz:20MHz"], start_grid=5, progress=False)
+    assert result.names == ("model.couplings.scale", "scale")
+    assert abs(result.values["scale"] - 37.0) < 3 * result.stderr["scale"]
+    assert abs(result.values["model.couplings.scale"] - 8e6) < 3 * result.stderr["model.couplings.scale"]
+    residual = result.comparison["residual"].values
+    assert np.allclose(residual, noisy - result.comparison["model_mean"].values)
+    assert result.comparison.attrs["chi_square"] == pytest.approx(result.chi_square, rel=1e-6)

@@ -22,7 +22,6 @@ Least squares with lmfit over any numeric spec key (the dotted names of sweeps):
   the model describes the data within them); without, the covariance is scaled by the
   reduced chi-square (the uncertainties are estimated from the scatter), lmfit's
   ``scale_covar``.
-
 * **The start** is the best of the spec's own values and a coarse grid over the box
   (``start_grid`` points per parameter, at the centres of equal cells in u, all in one
   sweep through the executor): a finite disorder average makes the objective rugged
@@ -30,7 +29,8 @@ Least squares with lmfit over any numeric spec key (the dotted names of sweeps):
   and a local optimizer started far away stops in the first dip.
 
 The local solver is scipy's trust-region reflective least squares (lmfit method
-``least_squares``) with a relative finite-difference step :data:`DIFF_STEP` in u.
+``least_squares``) with the finite-difference step ``diff_step`` in u (default
+:data:`DIFF_STEP`; a wider step for a rugged disorder average, see :func:`fit`).
 """
 
 from __future__ import annotations
@@ -369,10 +369,10 @@ def fit(spec: str | Path | Mapping[str, Any], measurement, parameters: Sequence[
         :data:`START_GRID`; 0 starts from the spec's values without a grid).
     diff_step : the finite-difference step of the Jacobian as a fraction of each
         parameter's range (default :data:`DIFF_STEP`; forward differences up to 1e-3,
-        central ones above).  A larger step (e.g. 0.05) takes the slope over that fraction of
-        the range: for a disorder average that is rugged on a fine scale (the report
-        warns) it gives the trend's slope, and standard errors that the fine structure
-        does not shrink.
+        central ones above).  A larger step (e.g. 0.05) takes the slope over that
+        fraction of the range: for a disorder average that is rugged on a fine scale
+        (the report warns) it gives the trend's slope, and standard errors that the
+        fine structure does not shrink.
     executor, workers, address : where each evaluation's sweep runs (one executor is
         kept for the whole fit).
     progress : a progress bar over model evaluations, showing the current chi-square.
@@ -496,6 +496,7 @@ def fit(spec: str | Path | Mapping[str, Any], measurement, parameters: Sequence[
             comparison["residual"].attrs)
         comparison.attrs["scale"] = factor
         comparison.attrs["scaled"] = 1
+        comparison.attrs["chi_square"] = float(np.sum(((comparison["residual"].values) / sigma) ** 2))
 
     names = tuple(p.key for p in parameters) + (("scale",) if scale else ())
     values = dict(best)
@@ -530,9 +531,10 @@ def fit(spec: str | Path | Mapping[str, Any], measurement, parameters: Sequence[
         parameters=parameters, names=names, values=values, stderr=stderr,
         initial={**start, **({"scale": float(params["scale"].value)} if scale else {})},
         correlation=correlation, chi_square=float(outcome.chisqr), reduced_chi_square=float(outcome.redchi),
-        weighted=weighted, points=int(data.size), evaluations=len(cache), start_grid_points=start_grid ** len(parameters) if start_grid else 0, success=bool(outcome.success),
-        message=str(outcome.message), at_bound=at_bound, model_noise_ratio=noise_ratio, wall_time=time.perf_counter() - started,
-        comparison=comparison, fitted_spec=fitted_spec)
+        weighted=weighted, points=int(data.size), evaluations=len(cache),
+        start_grid_points=start_grid ** len(parameters) if start_grid else 0, success=bool(outcome.success),
+        message=str(outcome.message), at_bound=at_bound, model_noise_ratio=noise_ratio,
+        wall_time=time.perf_counter() - started, comparison=comparison, fitted_spec=fitted_spec)
 
 
 def _chi_square(model: np.ndarray, data: np.ndarray, sigma: np.ndarray, scale: bool) -> float:
