@@ -222,7 +222,7 @@ def _rises_above_noise(times, curve, stderr_t, trajectories: int) -> bool:
                   f"its statistical noise ({NOISE_STANDARD_ERRORS:g} standard errors = "
                   f"{NOISE_STANDARD_ERRORS * noise:.3f} with {trajectories} trajectories): no build-up is fitted "
                   "(build_up_time and build_up_enhancement are NaN).  Run more trajectories or longer times, or "
-                  "check that the spin system polarizes at all (docs/reproduction/cross_effect.md, Fig. 2(d, e))",
+                  "check that the spin system polarizes at all (the cross-effect reproduction notes of the documentation, Fig. 2(d, e))",
                   UserWarning, stacklevel=6)  # via build_up_extras and the engine
     return False
 

@@ -220,7 +220,7 @@ def radical_table() -> str:
     lines = [f"Couplings from a concentration (2016 engine, model.couplings = {{distribution = \"gaussian\", "
              f"concentration}}): U / 2pi = {BULK_COUPLING_HZ_PER_MM / 1e3:.2f} kHz per mM "
              f"({BULK_COUPLING_HZ_PER_MM / 1e6:.5f} MHz per mM, linear in c; free-electron gamma_e, "
-             "the same for every radical; docs/sample_inputs.md).", ""]
+             "the same for every radical; see the 'Sample inputs' page of the documentation).", ""]
     for entry in _library().values():
         names = entry.name + (f" (also: {', '.join(entry.aliases)})" if entry.aliases else "")
         lines.append(names)
