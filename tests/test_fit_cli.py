@@ -154,3 +154,34 @@ def test_signal_data_fit_a_scale_factor(tmp_path):
     residual = result.comparison["residual"].values
     assert np.allclose(residual, noisy - result.comparison["model_mean"].values)
     assert result.comparison.attrs["chi_square"] == pytest.approx(result.chi_square, rel=1e-6)
+
+
+def test_model_noise_adds_the_start_point_standard_error_in_quadrature(tmp_path):
+    """Data from a large disorder average (the 'sample'), a model of 16 realizations of
+    another seed: with model_noise the fit weights each point by sqrt(sigma^2 +
+    s_model^2) at the start (no start grid: the spec's values), so its chi-square is
+    lower and its standard error larger than without."""
+    truth = tomllib.loads(SPEC.replace("SCALE", "8 MHz"))
+    truth["sweep"] = {"realizations": 64, "seed": 7}
+    layout = load_measurement(xr.Dataset({"nuclear_polarization": ("mw_frequency", np.zeros(FREQUENCIES.size))},
+                                         coords={"mw_frequency": ("mw_frequency", FREQUENCIES, {"units": "Hz"})}))
+    sample = simulate_measurement(truth, layout)["model_mean"].values
+    sigma = 0.01
+    layout["nuclear_polarization"].values[:] = sample + np.random.default_rng(4).normal(0.0, sigma, sample.shape)
+    layout["nuclear_polarization_uncertainty"] = ("mw_frequency", np.full(FREQUENCIES.size, sigma), {"units": "1"})
+    start = tomllib.loads(SPEC.replace("SCALE", "7 MHz"))
+    start["sweep"] = {"realizations": 16, "seed": 1}
+    start_error = simulate_measurement(start, layout)["model_stderr"].values
+    plain = dnpsim.fit(start, layout, ["model.couplings.scale=2MHz:20MHz"], start_grid=0, progress=False)
+    noisy = dnpsim.fit(start, layout, ["model.couplings.scale=2MHz:20MHz"], start_grid=0, model_noise=True,
+                       progress=False)
+    np.testing.assert_allclose(noisy.comparison["fit_uncertainty"].values, np.sqrt(sigma**2 + start_error**2))
+    np.testing.assert_allclose(plain.comparison["fit_uncertainty"].values, sigma)
+    assert noisy.model_noise and "in quadrature" in noisy.report()
+    assert noisy.chi_square < plain.chi_square
+    assert noisy.stderr["model.couplings.scale"] > plain.stderr["model.couplings.scale"]
+    # measured: reduced chi-square 4.8 without, 0.97 with the model noise
+    assert noisy.reduced_chi_square < 2 < plain.reduced_chi_square
+    with pytest.raises(dnpsim.SpecError, match="--model-noise"):
+        dnpsim.fit(start, layout.drop_vars("nuclear_polarization_uncertainty"), ["model.couplings.scale=2MHz:20MHz"],
+                   model_noise=True, progress=False)

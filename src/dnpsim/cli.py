@@ -217,7 +217,8 @@ def cmd_fit(args) -> int:
                 raise SpecError("--realizations", f"must be >= 1, got {args.realizations}")
             spec["sweep"] = {**dict(spec.get("sweep") or {}), "realizations": args.realizations}
         result = fit(spec, measurement, parameters, scale=args.scale or None, max_evaluations=args.max_evaluations,
-                     start_grid=args.start_grid, diff_step=args.diff_step, executor=args.executor, workers=args.workers,
+                     start_grid=args.start_grid, diff_step=args.diff_step, model_noise=args.model_noise,
+                     executor=args.executor, workers=args.workers,
                      address=args.scheduler, progress=not args.quiet)
     except SpecError as exc:
         raise _executor_errors(exc) from None
@@ -415,6 +416,9 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--diff-step", type=float, default=1e-4,
                      help="finite-difference step of the Jacobian as a fraction of each --vary range (default 1e-4; "
                      "e.g. 0.05 for a disorder average that is rugged on a fine scale: the report warns)")
+    fit.add_argument("--model-noise", action="store_true",
+                     help="add the model's realization standard error (at the start) to the data uncertainties in "
+                     "quadrature: for real data, whose disorder is not the model's")
     fit.set_defaults(func=cmd_fit)
 
     demo = sub.add_parser("demo", help="compute a small 2016 DNP profile, write dnpsim-demo.png/.nc")

@@ -169,6 +169,7 @@ class FitResult:
     chi_square: float
     reduced_chi_square: float
     weighted: bool
+    model_noise: bool
     points: int
     evaluations: int
     start_grid_points: int
@@ -201,6 +202,8 @@ class FitResult:
                          f"{', '.join(self.at_bound)}")
         kind = "weighted by the data uncertainties" if self.weighted else \
             "unweighted; standard errors scaled by the reduced chi-square"
+        if self.model_noise:
+            kind += " and the model's realization standard error at the start, in quadrature"
         lines.append(f"chi-square {self.chi_square:.6g}, reduced chi-square {self.reduced_chi_square:.4g} ({kind})")
         if len(self.names) > 1:
             lines.append("correlations:")
@@ -349,7 +352,7 @@ def _check(spec: Mapping[str, Any], measurement, parameters: Sequence[FitParamet
 
 def fit(spec: str | Path | Mapping[str, Any], measurement, parameters: Sequence[FitParameter | str], *,
         scale: bool | None = None, max_evaluations: int = MAX_EVALUATIONS, start_grid: int | None = None,
-        diff_step: float = DIFF_STEP, executor="serial",
+        diff_step: float = DIFF_STEP, model_noise: bool = False, executor="serial",
         workers: int | None = None, address: str | None = None, progress: bool = True) -> FitResult:
     """Fit spec parameters to a measurement by least squares.
 
@@ -373,6 +376,12 @@ def fit(spec: str | Path | Mapping[str, Any], measurement, parameters: Sequence[
         fraction of the range: for a disorder average that is rugged on a fine scale
         (the report warns) it gives the trend's slope, and standard errors that the
         fine structure does not shrink.
+    model_noise : add the model's realization standard error at the start point to the
+        data uncertainties in quadrature, sigma_eff = sqrt(sigma^2 + s_model^2), held
+        fixed for the fit.  For real data, whose disorder is not the model's: the
+        chi-square and the standard errors then count the finite disorder average as
+        noise.  Needs data uncertainties.  Not for synthetic data made with the fit's
+        own realizations (common random numbers), where the model noise cancels.
     executor, workers, address : where each evaluation's sweep runs (one executor is
         kept for the whole fit).
     progress : a progress bar over model evaluations, showing the current chi-square.
@@ -415,6 +424,10 @@ def fit(spec: str | Path | Mapping[str, Any], measurement, parameters: Sequence[
     sigma_name = f"{observable}_uncertainty"
     weighted = sigma_name in measurement
     sigma = np.asarray(measurement[sigma_name].values, dtype=float) if weighted else np.ones_like(data)
+    data_sigma = sigma
+    if model_noise and not weighted:
+        raise SpecError("--model-noise", f"needs data uncertainties (a {sigma_name} column): the model's noise is "
+                        "added to them")
     if not isinstance(diff_step, (int, float)) or isinstance(diff_step, bool) or not 0 < diff_step <= 0.25:
         raise SpecError("--diff-step", f"must be a number in (0, 0.25] (a fraction of each range), got {diff_step!r}")
     if start_grid is None:
@@ -434,6 +447,7 @@ def fit(spec: str | Path | Mapping[str, Any], measurement, parameters: Sequence[
         return out
 
     cache: dict[tuple, np.ndarray] = {}
+    model_errors: dict[tuple, np.ndarray] = {}  # realization standard error of each cached curve
     bar = None  # the local fit's progress bar (the start grid has the sweep's own)
 
     def model_at(values: Mapping[str, float], pool) -> np.ndarray:
@@ -441,6 +455,7 @@ def fit(spec: str | Path | Mapping[str, Any], measurement, parameters: Sequence[
         if token not in cache:
             simulated = simulate_measurement(point_spec(values), measurement, executor=pool, progress=False)
             cache[token] = np.asarray(simulated["model_mean"].values, dtype=float)
+            model_errors[token] = np.asarray(simulated["model_stderr"].values, dtype=float)
             if bar is not None:
                 bar.update(1)
         return cache[token]
@@ -448,12 +463,17 @@ def fit(spec: str | Path | Mapping[str, Any], measurement, parameters: Sequence[
     with (make_executor(executor, workers, address) if isinstance(executor, str) else _borrowed(executor)) as pool:
         start = dict(initial)
         start_model = model_at(initial, pool)
+        start_error = model_errors[tuple(float(initial[p.key]) for p in parameters)]
         best_chi = _chi_square(start_model, data, sigma, scale)
         if start_grid:
-            for values, model in _grid_models(spec, measurement, parameters, start_grid, pool, progress):
+            for values, model, error in _grid_models(spec, measurement, parameters, start_grid, pool, progress):
                 chi = _chi_square(model, data, sigma, scale)
                 if chi < best_chi:
-                    start, start_model, best_chi = values, model, chi
+                    start, start_model, start_error, best_chi = values, model, error, chi
+        if model_noise:
+            # The model's own disorder noise at the start, added in quadrature and then
+            # held fixed: weights that moved with the parameters would not be least squares.
+            sigma = np.sqrt(sigma ** 2 + np.nan_to_num(start_error, nan=0.0) ** 2)
             if progress:
                 print(f"fit: start grid of {start_grid ** len(parameters)} points, best chi-square {best_chi:.6g} at "
                       + ", ".join(f"{k} = {v:.6g}" for k, v in start.items()), file=sys.stderr)
@@ -496,7 +516,8 @@ def fit(spec: str | Path | Mapping[str, Any], measurement, parameters: Sequence[
             comparison["residual"].attrs)
         comparison.attrs["scale"] = factor
         comparison.attrs["scaled"] = 1
-        comparison.attrs["chi_square"] = float(np.sum(((comparison["residual"].values) / sigma) ** 2))
+    # with the weights the fit used (the scaled model; the model noise, when added)
+    comparison.attrs["chi_square"] = float(np.sum((comparison["residual"].values / sigma) ** 2))
 
     names = tuple(p.key for p in parameters) + (("scale",) if scale else ())
     values = dict(best)
@@ -521,9 +542,13 @@ def fit(spec: str | Path | Mapping[str, Any], measurement, parameters: Sequence[
     at_bound = tuple(p.key for p in parameters
                      if min(abs(outcome.params[f"u_{p.name}"].value), abs(1 - outcome.params[f"u_{p.name}"].value))
                      < 1e-6)
+    comparison["fit_uncertainty"] = (comparison["data"].dims, sigma.copy(), {
+        "units": comparison["data"].attrs.get("units", "1"),
+        "long_name": "uncertainty the fit weighted each point with" + (
+            " (data and model noise in quadrature)" if model_noise else "")})
     fitted_spec = sweep_spec_for(fitted, measurement)
     model_stderr = np.asarray(comparison["model_stderr"].values, dtype=float)
-    reference = sigma if weighted else np.full_like(data, math.sqrt(float(outcome.chisqr) / max(data.size, 1)))
+    reference = data_sigma if weighted else np.full_like(data, math.sqrt(float(outcome.chisqr) / max(data.size, 1)))
     with np.errstate(invalid="ignore", divide="ignore"):
         ratios = model_stderr / reference
     noise_ratio = float(np.nanmedian(ratios)) if np.any(np.isfinite(ratios)) else 0.0
@@ -531,7 +556,7 @@ def fit(spec: str | Path | Mapping[str, Any], measurement, parameters: Sequence[
         parameters=parameters, names=names, values=values, stderr=stderr,
         initial={**start, **({"scale": float(params["scale"].value)} if scale else {})},
         correlation=correlation, chi_square=float(outcome.chisqr), reduced_chi_square=float(outcome.redchi),
-        weighted=weighted, points=int(data.size), evaluations=len(cache),
+        weighted=weighted, model_noise=bool(model_noise), points=int(data.size), evaluations=len(cache),
         start_grid_points=start_grid ** len(parameters) if start_grid else 0, success=bool(outcome.success),
         message=str(outcome.message), at_bound=at_bound, model_noise_ratio=noise_ratio,
         wall_time=time.perf_counter() - started, comparison=comparison, fitted_spec=fitted_spec)
@@ -555,7 +580,8 @@ def _chi_square(model: np.ndarray, data: np.ndarray, sigma: np.ndarray, scale: b
 
 
 def _grid_models(spec, measurement, parameters, points, pool, progress):
-    """Yield (values, model curve) at every point of the start grid: ``points`` values
+    """Yield (values, model curve, its realization standard error) at every point of
+    the start grid: ``points`` values
     per parameter at the centres of equal cells in u, all computed in one sweep (grid
     x measured axis x realizations) through the executor ``pool``."""
     from dnpsim.data.compare import model_observable, sweep_spec_for
@@ -572,8 +598,12 @@ def _grid_models(spec, measurement, parameters, points, pool, progress):
     dataset = run_sweep(sweep, None, executor=pool, progress=progress)
     values = model_observable(dataset, measurement.attrs["observable"], axis, measurement[axis].values)
     means = values.mean("realization").transpose(*dims.values(), axis).values
+    n = values.sizes["realization"]
+    spread = (values.std("realization", ddof=1) / np.sqrt(n) if n > 1 else values.mean("realization") * np.nan)
+    stderrs = spread.transpose(*dims.values(), axis).values
     for index in np.ndindex(*means.shape[:-1]):
-        yield ({p.key: grids[p.key][i] for p, i in zip(parameters, index)}, np.asarray(means[index], dtype=float))
+        yield ({p.key: grids[p.key][i] for p, i in zip(parameters, index)}, np.asarray(means[index], dtype=float),
+               np.asarray(stderrs[index], dtype=float))
 
 
 class _borrowed:
