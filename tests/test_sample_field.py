@@ -169,3 +169,16 @@ def test_cross_effect_species_and_field():
     resolved = resolve_spec(spec).resolved_spec()
     assert resolved["model"]["nuclei"]["larmor"] == nuclear_larmor_hz("15N", 3.35) > 0
     assert resolved["model"]["nuclei"]["species"] == "15N"
+
+
+def test_fields_in_gauss_are_read_as_tesla():
+    """EPR writes fields in gauss: G, Gs, kG, mG are 1e-4 T in the shared registry
+    (pint alone reads G as the gravitational constant)."""
+    from dnpsim.units import parse_quantity
+
+    assert parse_quantity("33500 G", "magnetic_field") == pytest.approx(3.35)
+    assert parse_quantity("33.5 kG", "magnetic_field") == pytest.approx(3.35)
+    assert parse_quantity("2 Gs", "magnetic_field") == pytest.approx(2e-4)
+    spec = _spec_2016("1H")
+    spec["model"]["field"] = "33500 G"
+    assert resolve_spec(spec).resolved_spec()["model"]["field"] == pytest.approx(3.35)

@@ -110,7 +110,9 @@ _EXAMPLE_UNITS = {"Hz": "'GHz', 'MHz', 'kHz' or 'Hz'", "T": "'T', 'mT' or 'G'", 
                   "s": "'s', 'ms' or 'min'"}
 # Units a signal may carry: arbitrary, dropped after loading
 _ARBITRARY = {"", "1", "a.u.", "au", "a.u", "arb", "arb.", "arb. u.", "arb. units", "arb.u.", "arbitrary units"}
-_GAUSS = {"G": 1e-4, "Gs": 1e-4, "gauss": 1e-4, "kG": 1e-1, "mG": 1e-7}
+#: The word "gauss", which pint keeps as a Gaussian-CGS unit (G, Gs, kG, mG are 1e-4 T in
+#: the shared registry of dnpsim.units)
+_GAUSS = {"gauss": 1e-4}
 _TEXT_SUFFIXES = {".csv", ".tsv", ".txt", ".dat"}
 _NETCDF_SUFFIXES = {".nc", ".nc4", ".netcdf"}
 _DNPLAB_SUFFIXES = {".h5", ".hdf5"}
@@ -186,8 +188,7 @@ def _axis_factor(column: _Column, axis: str):
         # a logarithmic unit: P = 1 mW * 10^(x / 10), not a factor
         return lambda x: 1e-3 * 10.0 ** (x / 10.0)
     if si == "T" and unit.strip() in _GAUSS:
-        # pint reads "G" as the gravitational constant and gauss as a Gaussian-CGS unit
-        # that does not convert to tesla; EPR files write fields in G
+        # EPR files write fields in gauss; pint's word "gauss" does not convert to tesla
         factor = _GAUSS[unit.strip()]
         return lambda x: x * factor
     from dnpsim.units import _registry
