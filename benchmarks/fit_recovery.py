@@ -247,12 +247,14 @@ def linear_deviations(case: Case, seeds=range(10), executor="serial", step: floa
     return first_order(case, seeds, executor, step)[0]
 
 
-def first_order(case: Case, seeds=range(10), executor="serial", step: float = 1e-3) -> tuple[np.ndarray, np.ndarray]:
+def first_order(case: Case, seeds=range(10), executor="serial", step: float = 1e-3, *,
+                return_correlation: bool = False):
     """(deviations, standard errors at the truth): deviations (fit - truth) / standard error that the noise alone predicts to first
     order, per seed and parameter: dx = (J^T J)^-1 J^T e with J the Jacobian of
     model / sigma at the truth (central differences, relative step ``step``) and e the
     seed's noise / sigma.  A fitter that works reproduces these numbers; seeds whose
-    prediction is beyond 2 already fail criterion (i) by the draw of the noise."""
+    prediction is beyond 2 already fail criterion (i) by the draw of the noise.
+    ``return_correlation=True`` returns the correlation matrix of (J^T J)^-1 instead."""
     keys = list(case.truth)
     columns = []
     for key in keys:
@@ -263,6 +265,8 @@ def first_order(case: Case, seeds=range(10), executor="serial", step: float = 1e
     jacobian = np.array(columns).T
     covariance = np.linalg.inv(jacobian.T @ jacobian)
     errors = np.sqrt(np.diag(covariance))
+    if return_correlation:
+        return covariance / np.outer(errors, errors)
     return np.array([covariance @ jacobian.T @ (noise(case, s) / case.sigma) / errors for s in seeds]), errors
 
 

@@ -130,7 +130,8 @@ def test_a_power_curve_needs_a_conversion(problem, capsys):
     power = tmp / "power.csv"
     power.write_text("power [W], enhancement\n0.1, 10\n0.2, 20\n0.4, 30\n")
     code, _, err = _run(capsys, "compare", spec, "--data", power, "-o", tmp / "c.nc")
-    assert code == 2 and "B1 = k sqrt(P)" in err
+    assert code == 2 and "environment.mw_conversion_factor: is required with environment.mw_power" in err
+    assert not (tmp / "c.nc").exists() and not (tmp / "c.png").exists()
 
 
 def test_signal_data_fit_a_scale_factor(tmp_path):

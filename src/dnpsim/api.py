@@ -105,8 +105,7 @@ def run_points(spec: Mapping[str, Any], variants: list[dict[str, Any]], seed: in
     (:data:`dnpsim.spec.KEY_ALIASES`) are read without a warning here: a sweep warns
     once, when it validates its points, not once per task and worker."""
     spec = canonical_spec(dict(spec), warn=False)
-    setup = resolve_spec(spec, seed=seed)
-    variant_setups = []
+    points = []
     for variant in variants:
         point = spec
         for key, value in variant.items():
@@ -114,7 +113,11 @@ def run_points(spec: Mapping[str, Any], variants: list[dict[str, Any]], seed: in
             if not reuses_model(key, spec):
                 raise SpecError(key, "changes the model; it cannot vary inside one group")
             point = set_dotted(point, key, value)
-        variant_setups.append(resolve_spec(point, seed=seed))
+        points.append(point)
+    variant_setups = [resolve_spec(point, seed=seed) for point in points]
+    # the group's model from its first point: the spec alone may lack what only the
+    # variants give (a microwave strength swept as the axis of a power curve)
+    setup = variant_setups[0] if variant_setups else resolve_spec(spec, seed=seed)
     results = _runner(spec, setup)(setup, variant_setups, progress=False)
     drawn = setup.drawn_arrays()
     if not drawn:

@@ -170,7 +170,7 @@ def cmd_compare(args) -> int:
     import numpy as np
 
     from dnpsim.data import load_measurement
-    from dnpsim.data.compare import compare, plot_comparison
+    from dnpsim.data.compare import compare, plot_comparison, point_spec_for
     from dnpsim.experiments.executors import check_executor_options
     from dnpsim.io import write_netcdf
     from dnpsim.spec import load_spec, validate_spec
@@ -180,7 +180,7 @@ def cmd_compare(args) -> int:
         output, companions = _data_outputs(args)
         measurement = load_measurement(args.data, observable=args.observable, axis=args.axis)
         spec = load_spec(args.spec)
-        validate_spec({k: v for k, v in spec.items() if k != "sweep"})
+        validate_spec(point_spec_for(spec, measurement))
         start = time.perf_counter()
         result = compare(spec, measurement, scale=args.scale or None, executor=args.executor, workers=args.workers,
                          address=args.scheduler, progress=not args.quiet)
@@ -366,6 +366,8 @@ def build_parser() -> argparse.ArgumentParser:
     optimize.add_argument("--quiet", "-q", action="store_true", help="no plan, progress bar or summary")
     optimize.set_defaults(func=cmd_optimize)
 
+    from dnpsim.data.measured import AXES, OBSERVABLES
+
     def data_options(parser) -> None:
         parser.add_argument("spec", help="spec file (TOML or JSON); its [sweep] realizations and seed set the "
                             "disorder average, its grid is replaced by the data's axis")
@@ -375,10 +377,10 @@ def build_parser() -> argparse.ArgumentParser:
                             help="result file (.nc); the plot (.png) and, for fit, the report (.txt) and the fitted "
                             "spec (.toml) go next to it")
         parser.add_argument("--observable", default=None,
-                            choices=["nuclear_enhancement", "nuclear_polarization", "signal"],
+                            choices=list(OBSERVABLES),
                             help="which column of the data to use (default: recognised from the header)")
         parser.add_argument("--axis", default=None,
-                            choices=["mw_frequency", "field", "mw_amplitude", "mw_field", "time"],
+                            choices=list(AXES),
                             help="which column is the axis (default: recognised from the header)")
         parser.add_argument("--scale", action="store_true",
                             help="scale the model to the data by a least-squares factor (default for a 'signal' "

@@ -320,6 +320,7 @@ def complete_spec(spec: str | Path | Mapping) -> dict:
         out["model"].pop("seed", None)
     if isinstance(sweep, dict):
         out["sweep"] = _complete_sweep(sweep)
+        _keep_swept_mw_strength(out, canonical_spec(base).get("environment"))
         if "method.kind" in out["sweep"]:  # the defaults differ between the swept methods: as given, in SI
             current = canonical_spec(base)
             out["method"] = _si(current.get("method", {}))
@@ -328,6 +329,24 @@ def complete_spec(spec: str | Path | Mapping) -> dict:
 
 
 _SWEEP_RESERVED = ("realizations", "seed", "dims")
+
+
+def _keep_swept_mw_strength(completed: dict, environment: Any) -> None:
+    """A sweep over a microwave-strength key (``environment.mw_amplitude``, ``mw_field``,
+    ``mw_power`` or ``mw_conversion_factor``): the completed ``[environment]`` gives
+    the strength as the spec did (the keys not swept, in SI), not as the derived
+    ``mw_amplitude`` of the first point, which together with the swept key would not
+    validate (a spec gives one strength)."""
+    from dnpsim.specs.readers import MW_KEYS
+
+    swept = {key.partition(".")[2] for key in completed.get("sweep", {}) if key.startswith("environment.")}
+    if not swept & set(MW_KEYS) - {"mw_amplitude"} or not isinstance(completed.get("environment"), dict):
+        return  # nothing swept but omega_1 itself, which the derived mw_amplitude is
+    given = environment if isinstance(environment, dict) else {}
+    kept = {key: _si(given[key]) for key in MW_KEYS if key in given and key not in swept}
+    completed["environment"] = {**{k: v for k, v in completed["environment"].items() if k not in MW_KEYS}, **kept}
+
+
 _GRID = frozenset({"start", "stop", "num"})
 
 

@@ -53,12 +53,20 @@ SI_UNITS = {
     "length": "m",
     "magnetic_field": "T",
     "concentration": "mol / m**3",
+    "power": "W",
+    "field_per_root_power": "T / W**0.5",
     "dimensionless": "",
 }
 #: How messages name each dimension.
 _DIMENSION_NAMES = {"frequency": "a frequency", "time": "a time", "temperature": "a temperature",
                     "length": "a length", "magnetic_field": "a magnetic field",
-                    "concentration": "a concentration", "dimensionless": "a pure number"}
+                    "concentration": "a concentration", "power": "a power",
+                    "field_per_root_power": "a field per square-root power (e.g. 'G/W**0.5')",
+                    "dimensionless": "a pure number"}
+#: The dimensions a quantity string outside a known field (a sweep value, a --vary
+#: bound) is tried against, in this order: every dimension but lengths (positions).
+QUANTITY_DIMENSIONS = ("frequency", "time", "temperature", "magnetic_field", "concentration", "power",
+                       "field_per_root_power", "dimensionless")
 
 
 class Quantity(NamedTuple):
@@ -110,6 +118,8 @@ QUANTITIES: dict[str, Quantity] = {
     "mw_frequency": Quantity("Hz", "microwave frequency"),
     "mw_amplitude": Quantity("Hz", "microwave amplitude omega_1 / 2 pi"),
     "mw_field": Quantity("T", "microwave field B1 (rotating-frame amplitude), omega_1 = g mu_B B1 / hbar"),
+    "mw_power": Quantity("W", "microwave power P at the probe, B1 = mw_conversion_factor sqrt(P)"),
+    "mw_conversion_factor": Quantity("T/W^0.5", "the probe's conversion factor B1 / sqrt(P)"),
     "field": Quantity("T", "static field B0"),
     "temperature": Quantity("K", "sample (lattice) temperature"),
 }
@@ -181,6 +191,15 @@ _QUANTITY_TEXT = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*([A-Za
 _BIG_EXPONENT = re.compile(r"(\*\*|\^)\s*[-+]?\d{3,}|(\*\*|\^)[^\n]*(\*\*|\^)\s*[-+]?\d+\s*(\*\*|\^)")
 
 
+#: A power in dBm, the logarithmic unit pint cannot convert by a factor.
+_DBM = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*dBm\s*$")
+
+
+def dbm_to_watt(level):
+    """A power level in dBm as watts: P = 1 mW x 10^(level / 10).  Scalars or arrays."""
+    return 1e-3 * 10.0 ** (np.asarray(level, dtype=float) / 10.0) if np.ndim(level) else 1e-3 * 10.0 ** (float(level) / 10.0)
+
+
 def _parse_quantity(value, dimension: str, field: str = "value") -> float:
     """:func:`parse_quantity` without the finiteness check."""
     if dimension not in SI_UNITS:
@@ -214,6 +233,11 @@ def _text_quantity(value: str, dimension: str) -> float:
     if not _QUANTITY_TEXT.match(value) or _BIG_EXPONENT.search(value):
         # a number and a unit, not arithmetic: pint would evaluate "9**9**9 Hz" forever
         raise _BadQuantity(f"expected a number followed by a unit (e.g. '93.9 GHz'), got {shown(value)}")
+    level = _DBM.match(value)
+    if level:
+        if dimension != "power":
+            raise _BadQuantity(f"{shown(value)} is a power (dBm), not {_DIMENSION_NAMES[dimension]}")
+        return dbm_to_watt(float(level.group(1)))
     ureg = _registry()
     try:
         quantity = ureg.Quantity(value.strip())
@@ -247,7 +271,9 @@ def parse_quantity(value, dimension: str, field: str = "value") -> float:
         A plain number is taken to be in SI units already (Hz, s, K).  A string may
         carry a unit: ``"93.9 GHz"``, ``"25 kHz"``, ``"1 us"``, ``"1.2 K"``.  Angular
         units ("rad/s") are converted to cyclic Hz.
-    dimension : {"frequency", "time", "temperature", "length", "dimensionless"}
+    dimension : a key of :data:`SI_UNITS` ("frequency", "time", "temperature", "length",
+        "magnetic_field", "concentration", "power" (also "20 dBm"), "field_per_root_power",
+        "dimensionless")
     field : str
         Name used in error messages (e.g. ``"environment.temperature"``).
 
@@ -317,22 +343,21 @@ _NUMBER_FIRST = re.compile(r"^\s*[-+]?(\d|\.\d)")
 
 def quantity_to_si(value, field: str = "value", *, with_unit: bool = False):
     """A string with a unit (starting with a number, e.g. "93.9 GHz", "1 us", "1.2 K",
-    "3.35 T", "40 mM") as a float in the SI unit of its dimension (Hz, s, K, T, mol/m^3, pure
-    numbers); any other value is returned unchanged.  Raises :class:`UnitError` for a
+    "3.35 T", "40 mM", "2 W", "20 dBm", "0.5 G/W**0.5") as a float in the SI unit of its
+    dimension (Hz, s, K, T, mol/m^3, W, T/W^0.5, pure numbers; :data:`QUANTITY_DIMENSIONS`); any other value is returned unchanged.  Raises :class:`UnitError` for a
     number with a unit of another dimension.  ``with_unit=True`` returns
     ``(value, unit)`` with the SI unit of the string's dimension (:data:`SI_UNITS`), or
     None for a value that was not a string with a unit."""
     if not isinstance(value, str) or not _NUMBER_FIRST.match(value):
         return (value, None) if with_unit else value
-    for dimension in ("frequency", "time", "temperature", "magnetic_field", "concentration",
-                      "dimensionless"):  # not lengths (positions)
+    for dimension in QUANTITY_DIMENSIONS:
         try:
             number = parse_quantity(value, dimension, field)
         except UnitError:
             continue
         return (number, SI_UNITS[dimension]) if with_unit else number
-    raise UnitError(field, f"{shown(value)} is not a frequency, time, temperature, magnetic field, concentration "
-                    "or pure number")
+    raise UnitError(field, f"{shown(value)} is not a frequency, time, temperature, magnetic field, concentration, "
+                    "power, field per square-root power or pure number")
 
 
 #: Bytes per point of a ``{start, stop, num}`` grid while it is built: the float64

@@ -24,7 +24,8 @@ import numpy as np
 
 from dnpsim.errors import SpecError
 
-__all__ = ["simulate_measurement", "compare", "plot_comparison", "scale_to_data", "model_observable", "sweep_spec_for"]
+__all__ = ["simulate_measurement", "compare", "plot_comparison", "scale_to_data", "model_observable", "sweep_spec_for",
+           "point_spec_for"]
 
 #: The sweep keys of a spec's ``[sweep]`` table that are not grid axes.
 _SWEEP_SETTINGS = ("realizations", "seed", "dims")
@@ -35,11 +36,26 @@ def _axis_and_key(measurement) -> tuple[str, str]:
 
     validate_measurement(measurement)
     axis = measurement.attrs["axis"]
-    key = AXES[axis][1]
-    if not key:
-        raise SpecError("data", f"a measurement along {axis!r} has no spec key to run the model on; convert it first "
-                        "(a power curve: B1 = k sqrt(P) with your resonator's k, then the axis 'mw_field')")
-    return axis, key
+    return axis, AXES[axis].key
+
+
+def _replace_mw_strength(spec: dict, key: str) -> None:
+    """When the measured axis is a microwave strength (``environment.mw_amplitude``,
+    ``mw_field`` or ``mw_power``), the data set it: the spec's other way of giving it
+    is dropped (a spec may give only one), and so is ``mw_conversion_factor`` unless
+    the axis is the power it converts."""
+    from dnpsim.specs.readers import MW_STRENGTH_KEYS
+
+    section, _, name = key.partition(".")
+    if section != "environment" or name not in MW_STRENGTH_KEYS:
+        return
+    environment = dict(spec.get("environment") or {})
+    for other in MW_STRENGTH_KEYS:
+        if other != name:
+            environment.pop(other, None)
+    if name != "mw_power":
+        environment.pop("mw_conversion_factor", None)
+    spec["environment"] = environment
 
 
 def sweep_spec_for(spec: Mapping[str, Any], measurement) -> dict:
@@ -47,7 +63,8 @@ def sweep_spec_for(spec: Mapping[str, Any], measurement) -> dict:
     ``[sweep]`` grid is replaced by the measured axis (or, for ``time``,
     ``method.times`` is set to the measured times and only realizations are swept);
     its ``realizations`` and ``seed`` are kept (one realization, seed 0, without a
-    ``[sweep]`` table)."""
+    ``[sweep]`` table).  A microwave-strength axis replaces the spec's own microwave
+    strength (a power curve needs ``environment.mw_conversion_factor``)."""
     axis, key = _axis_and_key(measurement)
     out = copy.deepcopy(dict(spec))
     settings = {k: v for k, v in dict(out.get("sweep") or {}).items() if k in _SWEEP_SETTINGS and k != "dims"}
@@ -60,7 +77,22 @@ def sweep_spec_for(spec: Mapping[str, Any], measurement) -> dict:
         out["method"] = method
         out["sweep"] = settings
     else:
+        _replace_mw_strength(out, key)
         out["sweep"] = {key: values, **settings}
+    return out
+
+
+def point_spec_for(spec: Mapping[str, Any], measurement) -> dict:
+    """One point of :func:`sweep_spec_for` without its ``[sweep]``: the spec at the
+    first measured axis value (all measured times for a build-up curve), which is what
+    validating a spec against a measurement checks."""
+    from dnpsim.spec import set_dotted
+
+    axis, key = _axis_and_key(measurement)
+    out = sweep_spec_for(spec, measurement)
+    out.pop("sweep")
+    if axis != "time":
+        out = set_dotted(out, key, float(measurement[axis].values[0]))
     return out
 
 
@@ -265,6 +297,8 @@ def plot_comparison(comparison, path: str | Path, *, title: str = "") -> Path:
     bottom.errorbar(x / x_scale, comparison["residual"].values, yerr=sigma, fmt="o", ms=3, color="k")
     bottom.set_ylabel("data - model")
     bottom.set_xlabel(f"{long_name} ({x_unit})")
+    if unit == "W" and x.min() > 0 and x.max() > 30 * x.min():
+        bottom.set_xscale("log")  # a power curve over decades (shared with the top panel)
     figure.tight_layout()
     path = Path(path)
     figure.savefig(path, dpi=120)

@@ -302,14 +302,15 @@ def _atomic_netcdf(dataset, path: Path) -> None:
 
 
 def _initial_value(spec: Mapping[str, Any], parameter: FitParameter) -> float:
-    """The starting value of a parameter: given, else the spec's own value (SI, after
-    unit conversion), else the middle of the range."""
+    """The starting value of a parameter: given, else the value in ``spec`` (the spec
+    on the data's axis, :func:`~dnpsim.data.compare.sweep_spec_for`; SI, after unit
+    conversion), else the middle of the range."""
     from dnpsim.spec import complete_spec, get_dotted
 
     if parameter.initial is not None:
         value = parameter.initial
     else:
-        raw = get_dotted(complete_spec({k: v for k, v in spec.items() if k != "sweep"}), parameter.key)
+        raw = get_dotted(complete_spec(spec), parameter.key)
         if isinstance(raw, (int, float)) and not isinstance(raw, bool):
             value = float(raw)
         elif parameter.log:
@@ -323,6 +324,7 @@ def _initial_value(spec: Mapping[str, Any], parameter: FitParameter) -> float:
 
 
 def _check(spec: Mapping[str, Any], measurement, parameters: Sequence[FitParameter]) -> None:
+    from dnpsim.data.compare import point_spec_for
     from dnpsim.data.measured import AXES
     from dnpsim.spec import set_dotted, validate_spec
 
@@ -332,12 +334,12 @@ def _check(spec: Mapping[str, Any], measurement, parameters: Sequence[FitParamet
     duplicated = sorted({k for k in keys if keys.count(k) > 1})
     if duplicated:
         raise SpecError("--vary", f"{duplicated[0]} is given twice")
-    axis_key = AXES[measurement.attrs["axis"]][1]
+    axis_key = AXES[measurement.attrs["axis"]].key
     for parameter in parameters:
         if parameter.key == axis_key:
             raise SpecError("--vary", f"{parameter.key} is the data's axis ({measurement.attrs['axis']}); it cannot "
                             "also be fitted")
-    base = {k: v for k, v in spec.items() if k != "sweep"}
+    base = point_spec_for(spec, measurement)
     # Both corners of the box must be valid specs: nothing runs before that is known.
     for corner in ("low", "high"):
         point = base
@@ -416,7 +418,7 @@ def fit(spec: str | Path | Mapping[str, Any], measurement, parameters: Sequence[
     if not isinstance(max_evaluations, int) or max_evaluations < 1:
         raise SpecError("--max-evaluations", f"must be a positive integer, got {max_evaluations!r}")
     _check(spec, measurement, parameters)
-    initial = {p.key: _initial_value(spec, p) for p in parameters}
+    initial = {p.key: _initial_value(sweep_spec_for(spec, measurement), p) for p in parameters}
     observable = measurement.attrs["observable"]
     if scale is None:
         scale = observable == "signal"

@@ -17,7 +17,7 @@ and returns one :class:`xarray.Dataset` in the *measurement layout*
   compared with), optionally ``"<observable>_uncertainty"`` (one standard deviation,
   positive, same units);
 * dataset attrs ``layout``, ``observable``, ``axis``, ``axis_key`` (the spec key the
-  axis corresponds to, "" for a power curve) and ``source``, plus metadata found in
+  axis corresponds to) and ``source``, plus metadata found in
   the source (``temperature`` in K, ``field`` in T, ...).
 
 Every problem with the input raises one :class:`dnpsim.errors.SpecError` whose
@@ -63,8 +63,8 @@ AXES: dict[str, Axis] = {
     "field": Axis("T", "model.field", "static field B0"),
     "mw_amplitude": Axis("Hz", "environment.mw_amplitude", "microwave amplitude omega_1 / 2 pi"),
     "mw_field": Axis("T", "environment.mw_field", "microwave field B1"),
-    # no spec key: comparing a power curve needs the user's conversion B1 = k sqrt(P)
-    "mw_power": Axis("W", "", "microwave power"),
+    # B1 = mw_conversion_factor x sqrt(P): the spec gives the probe's factor
+    "mw_power": Axis("W", "environment.mw_power", "microwave power"),
     "time": Axis("s", "method.times", "time since the microwaves were switched on"),
 }
 
@@ -185,8 +185,9 @@ def _axis_factor(column: _Column, axis: str):
     if not unit:
         raise SpecError(column.label, f"has no unit; {hint}")
     if si == "W" and unit.replace(" ", "").lower() == "dbm":
-        # a logarithmic unit: P = 1 mW * 10^(x / 10), not a factor
-        return lambda x: 1e-3 * 10.0 ** (x / 10.0)
+        from dnpsim.units import dbm_to_watt
+
+        return dbm_to_watt  # a logarithmic unit, not a factor
     if si == "T" and unit.strip() in _GAUSS:
         # EPR files write fields in gauss; pint's word "gauss" does not convert to tesla
         factor = _GAUSS[unit.strip()]

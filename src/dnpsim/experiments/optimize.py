@@ -81,13 +81,10 @@ class Vary:
         return self.key.rsplit(".", 1)[-1]
 
 
-_DIMENSIONS = ("frequency", "time", "temperature", "concentration", "magnetic_field", "dimensionless")
-
-
 def parse_bound(text: str, what: str, raw: str) -> tuple[float, str]:
     """A bound of --vary: a plain number (SI) or a number with a unit ("10 mM",
     "93.8GHz"), as (SI value, SI unit or "" for a plain number)."""
-    from dnpsim.units import SI_UNITS, parse_quantity
+    from dnpsim.units import QUANTITY_DIMENSIONS, SI_UNITS, parse_quantity
 
     text = text.strip()
     unit = ""
@@ -95,7 +92,7 @@ def parse_bound(text: str, what: str, raw: str) -> tuple[float, str]:
         value = float(text)
     except ValueError:
         value = None
-        for dimension in _DIMENSIONS:
+        for dimension in QUANTITY_DIMENSIONS:
             try:
                 value = float(parse_quantity(text, dimension, "--vary"))
                 unit = SI_UNITS[dimension] or "1"

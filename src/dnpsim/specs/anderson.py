@@ -9,8 +9,8 @@ nuclear relaxation times were ``model.nuclei.t1n``, ``t2n``: old names,
 :data:`dnpsim.spec.KEY_ALIASES`);
 ``method.kind = "free_fermion"`` (options :class:`dnpsim.methods.FreeFermion`).
 With ``model.field`` (B0), ``electron_larmor`` may be left out and the nuclei may give
-``species`` instead of ``larmor``; ``environment.mw_field`` (B1) may replace
-``mw_amplitude``.
+``species`` instead of ``larmor``; ``environment.mw_field`` (B1), or ``mw_power`` with
+``mw_conversion_factor``, may replace ``mw_amplitude``.
 The engine that runs it: :func:`dnpsim.experiments.anderson.run_points`.
 """
 
@@ -24,6 +24,7 @@ import numpy as np
 from dnpsim.errors import SpecError, shown
 from dnpsim.methods import FreeFermion, method_from_table
 from dnpsim.specs.readers import (
+    MW_KEYS,
     check_keys,
     checked_inputs,
     read_distribution,
@@ -38,7 +39,7 @@ from dnpsim.specs.readers import (
 
 MODEL_KEYS = {"kind", "L", "boundary", "hopping", "electron_larmor", "field", "onsite", "seed", "nuclei"}
 NUCLEI_KEYS = {"larmor", "species", "hyperfine", "per_electron"}
-ENVIRONMENT_KEYS = {"temperature", "t1e", "t2e", "t1n", "t2n", "mw_frequency", "mw_amplitude", "mw_field"}
+ENVIRONMENT_KEYS = {"temperature", "t1e", "t2e", "t1n", "t2n", "mw_frequency", *MW_KEYS}
 #: Table I of the 2018 paper (used when a spec leaves these out).
 DEFAULTS = {"t1e": 1.0, "t2e": 1e-6, "t1n": 1e4, "t2n": 1e-5}
 #: exact diagonalization limit: dense N x N float64 eigenvectors + workspace

@@ -49,7 +49,8 @@ g) and the nuclei may give ``species`` (e.g. ``"1H"``, ``"13C"``, ``"15N"``) ins
 gives omega_I = -2pi larmor in Eq. (1) and, from a geometry, hyperfine couplings of the
 opposite sign (A, B ~ gamma_e gamma_n / r^3); its thermal polarization P_B is negative.
 Hyperfine couplings given as numbers are used as written.  Without ``species`` the
-nucleus has positive gamma (``larmor`` > 0).  ``environment.mw_field`` (B1, T) may replace ``mw_amplitude``.
+nucleus has positive gamma (``larmor`` > 0).  ``environment.mw_field`` (B1, T), or ``mw_power`` with
+``mw_conversion_factor`` (B1 = factor x sqrt(P)), may replace ``mw_amplitude``.
 
 ``model.biradical = "AMUPol"`` (or ``"TOTAPOL"``, or a table ``{radical, orientation =
 [theta, phi] deg, nuclear_projections = [[m], [m]], ee_direction}``) replaces ``offsets``
@@ -77,7 +78,7 @@ import numpy as np
 from dnpsim.errors import ModelError, SpecError, shown
 from dnpsim.methods import Method, method_from_table
 from dnpsim.sample.nuclei import gamma_sign, gyromagnetic_ratio
-from dnpsim.specs.readers import (check_keys, electron_larmor_hz, read_field, read_integer, read_model_seed,
+from dnpsim.specs.readers import (MW_KEYS, check_keys, electron_larmor_hz, read_field, read_integer, read_model_seed,
                                   read_mw_amplitude, read_nuclear_larmor, read_number, read_positive)
 from dnpsim.units import TWO_PI
 
@@ -88,7 +89,7 @@ NUCLEI_KEYS = {"larmor", "species", "n", "hyperfine_secular", "hyperfine_pseudo_
                "dipolar"}
 GEOMETRY_KEYS = {"electron_positions", "nuclear_positions", "field_direction", "gamma_nuclear", "nuclear_dipolar",
                  "secular_hyperfine"}
-ENVIRONMENT_KEYS = {"mw_amplitude", "mw_field", "mw_frequency", "electron_polarization", "temperature", "t1e", "t2e", "t1n", "t2n"}
+ENVIRONMENT_KEYS = {*MW_KEYS, "mw_frequency", "electron_polarization", "temperature", "t1e", "t2e", "t1n", "t2n"}
 MAX_LINDBLAD_SPINS = 6
 MAX_RATE_SPINS = 12
 MAX_KMC_NUCLEI = 20000

@@ -6,7 +6,8 @@ and writes ``model.orientations``, :mod:`dnpsim.sample.powder`), ``couplings`` /
 ``gaussian`` table), ``n_electrons``, ``seed``, ``nuclei.larmor``,
 ``nuclei.hyperfine`` (the one thermometer nucleus; ``[model.nucleus]`` is its old
 name, :data:`dnpsim.spec.KEY_ALIASES`); ``environment.temperature``,
-``mw_frequency``, ``mw_amplitude``, ``t1e``, ``t2e``; ``method.kind =
+``mw_frequency``, ``mw_amplitude`` (or ``mw_field``, or ``mw_power`` with
+``mw_conversion_factor``), ``t1e``, ``t2e``; ``method.kind =
 "rate_equation"`` (options: :class:`dnpsim.methods.RateEquation`).
 
 The 2021 open-system engine (Maimbourg et al. 2021) shares the model keys (no
@@ -37,7 +38,7 @@ import numpy as np
 from dnpsim.models import disorder
 from dnpsim.errors import SpecError, shown
 from dnpsim.methods import Method, Nonsecular, method_from_table
-from dnpsim.specs.readers import (check_keys, electron_larmor_hz, checked_inputs, read_coupling_matrix, read_distribution, read_frequencies,
+from dnpsim.specs.readers import (MW_KEYS, check_keys, electron_larmor_hz, checked_inputs, read_coupling_matrix, read_distribution, read_frequencies,
                                   read_gaussian_scale, read_integer, read_microwave_environment, read_model_seed,
                                   read_field, read_number, read_nuclear_larmor)
 from dnpsim.sample.nuclei import gamma_sign
@@ -46,10 +47,8 @@ OPEN_METHODS = ("nonsecular", "hilbert")
 DIPOLAR_KEYS = {"kind", "electron_larmor", "field", "offsets", "orientations", "couplings", "ising", "n_electrons",
                 "seed", "nuclei", "positions", "box"}
 NUCLEI_KEYS = {"larmor", "species", "hyperfine", "position"}
-ENVIRONMENT_KEYS = {"temperature", "mw_frequency", "mw_amplitude", "mw_field", "t1e", "t2e", "t1", "t_star", "t_zero",
-                    "irradiated"}
-OPEN_ENVIRONMENT_KEYS = {"temperature", "mw_frequency", "mw_amplitude", "mw_field", "t1", "t_star", "t_zero",
-                         "irradiated"}
+ENVIRONMENT_KEYS = {"temperature", "mw_frequency", *MW_KEYS, "t1e", "t2e", "t1", "t_star", "t_zero", "irradiated"}
+OPEN_ENVIRONMENT_KEYS = {"temperature", "mw_frequency", *MW_KEYS, "t1", "t_star", "t_zero", "irradiated"}
 #: Largest N of the 4^N nonsecular problem accepted by a spec (memory, see _check_open_memory).
 MAX_NONSECULAR_ELECTRONS = 12
 #: Table I of the 2016 paper, used when a spec leaves the relaxation times out.

@@ -58,14 +58,15 @@ def read_microwave_environment(env: dict, times: dict[str, float | None], requir
                                g_isotropic: float | None = None) -> dict:
     """The ``[environment]`` values every engine driven by microwaves shares:
     ``temperature`` (K), ``mw_frequency`` and ``mw_amplitude`` (Hz, amplitude >= 0; or
-    ``mw_field``, :func:`read_mw_amplitude`), all required, plus the relaxation ``times`` (s): key -> default, ``None`` meaning
+    ``mw_field`` or ``mw_power``, :func:`read_mw_amplitude`), all required, plus the relaxation ``times`` (s): key -> default, ``None`` meaning
     required.  Unknown keys are the caller's check (:func:`check_keys`)."""
     suffix = f" by {required_by}" if required_by else ""
     for key in ("temperature", "mw_frequency", *(k for k, d in times.items() if d is None)):
         if key not in env:
             raise SpecError(f"environment.{key}", f"is required{suffix}")
-    if "mw_amplitude" not in env and "mw_field" not in env:
-        raise SpecError("environment.mw_amplitude", f"is required{suffix} (or give environment.mw_field)")
+    if not any(key in env for key in MW_STRENGTH_KEYS):
+        raise SpecError("environment.mw_amplitude", f"is required{suffix} (or give environment.mw_field, or "
+                        "environment.mw_power with environment.mw_conversion_factor)")
     values = {
         "temperature": read_positive(env["temperature"], "environment.temperature", "temperature"),
         "mw_frequency": read_positive(env["mw_frequency"], "environment.mw_frequency", "frequency"),
@@ -196,25 +197,55 @@ def read_nuclear_larmor(nuclei: dict, b0: float | None, where: str = "model.nucl
     return derived, species
 
 
+#: The ``[environment]`` keys that give the microwave strength, one of them per spec
+#: (``mw_power`` with ``mw_conversion_factor``); see :func:`read_mw_amplitude`.
+MW_STRENGTH_KEYS = ("mw_amplitude", "mw_field", "mw_power")
+#: Every ``[environment]`` key of the microwave strength, for the engines' key lists.
+MW_KEYS = (*MW_STRENGTH_KEYS, "mw_conversion_factor")
+
+
 def read_mw_amplitude(env: dict, g_isotropic: float | None = None) -> float:
-    """omega_1 / 2 pi in Hz (>= 0): ``environment.mw_amplitude``, or from
-    ``environment.mw_field`` B1 (T) as g mu_B B1 / h (g: the radical's isotropic g, else
-    the free-electron g).  B1 is the amplitude of the field rotating at omega_MW (the
-    circular component a linearly polarized lab field 2 B1 cos(omega_MW t) contains),
-    so the rotating-frame term is omega_1 S_x with omega_1 = g mu_B B1 / hbar
-    (docs/conventions.md).  Exactly one of the two keys is required."""
+    """omega_1 / 2 pi in Hz (>= 0) from exactly one of
+
+    * ``environment.mw_amplitude`` (Hz), omega_1 / 2 pi itself;
+    * ``environment.mw_field`` B1 (T): omega_1 / 2 pi = g mu_B B1 / h (g: the radical's
+      isotropic g, else the free-electron g).  B1 is the amplitude of the field
+      rotating at omega_MW (the circular component a linearly polarized lab field
+      2 B1 cos(omega_MW t) contains), so the rotating-frame term is omega_1 S_x with
+      omega_1 = g mu_B B1 / hbar (docs/conventions.md);
+    * ``environment.mw_power`` P (W, or dBm) with ``environment.mw_conversion_factor``
+      Lambda (T/W^0.5), the probe's B1 per square-root power: B1 = Lambda sqrt(P), then
+      as ``mw_field``.  A power curve is a sweep over ``mw_power``."""
     from dnpsim.units import G_FREE_ELECTRON, H_PLANCK, MU_B
 
-    if "mw_amplitude" in env and "mw_field" in env:
-        raise SpecError("environment.mw_field", "give mw_amplitude (omega_1 / 2 pi) or mw_field (B1), not both")
-    if "mw_field" in env:
+    given = [key for key in MW_STRENGTH_KEYS if key in env]
+    if len(given) > 1:
+        raise SpecError(f"environment.{given[1]}", f"give one of mw_amplitude (omega_1 / 2 pi), mw_field (B1) or "
+                        f"mw_power (with mw_conversion_factor), not {' and '.join(given)}")
+    if not given:
+        raise SpecError("environment.mw_amplitude", "is required (or give environment.mw_field, or "
+                        "environment.mw_power with environment.mw_conversion_factor)")
+    if "mw_conversion_factor" in env and given[0] != "mw_power":
+        raise SpecError("environment.mw_conversion_factor", f"converts environment.mw_power to B1 and is not read "
+                        f"with environment.{given[0]}")
+    g = G_FREE_ELECTRON if g_isotropic is None else float(g_isotropic)
+    if given[0] == "mw_power":
+        if "mw_conversion_factor" not in env:
+            raise SpecError("environment.mw_conversion_factor", "is required with environment.mw_power: the probe's "
+                            "B1 / sqrt(P), e.g. '0.5 G/W**0.5' (B1 the rotating-frame amplitude)")
+        power = read_number(env["mw_power"], "environment.mw_power", "power")
+        if power < 0:
+            raise SpecError("environment.mw_power", f"must be non-negative, got {shown(env['mw_power'])}")
+        factor = read_number(env["mw_conversion_factor"], "environment.mw_conversion_factor", "field_per_root_power")
+        if factor <= 0:
+            raise SpecError("environment.mw_conversion_factor",
+                            f"must be positive, got {shown(env['mw_conversion_factor'])}")
+        return g * MU_B * factor * math.sqrt(power) / H_PLANCK
+    if given[0] == "mw_field":
         b1 = read_number(env["mw_field"], "environment.mw_field", "magnetic_field")
         if b1 < 0:
             raise SpecError("environment.mw_field", f"must be non-negative, got {shown(env['mw_field'])}")
-        g = G_FREE_ELECTRON if g_isotropic is None else float(g_isotropic)
         return g * MU_B * b1 / H_PLANCK
-    if "mw_amplitude" not in env:
-        raise SpecError("environment.mw_amplitude", "is required (or give environment.mw_field)")
     w1 = read_number(env["mw_amplitude"], "environment.mw_amplitude", "frequency")
     if w1 < 0:
         raise SpecError("environment.mw_amplitude", f"must be non-negative, got {shown(env['mw_amplitude'])}")
