@@ -253,3 +253,20 @@ def test_power_curve_depends_on_factor_squared_times_t1e():
     assert dnpsim.run(spec).nuclear_polarization == pytest.approx(reference, rel=1e-12)
     spec["environment"]["t1e"] = 1.0
     assert abs(dnpsim.run(spec).nuclear_polarization - reference) > 1e-3
+
+
+def test_fitting_factor_and_t1e_together_warns_they_are_degenerate():
+    """A power curve fixes factor^2 x T1e only (the test above): fitting both, the
+    report says the data fix a combination of them instead of printing two meaningless
+    standard errors without comment."""
+    spec = _profile_spec(electrons=3, realizations=2)
+    powers = np.logspace(-2, 1, 7)
+    clean = simulate_measurement(spec, _measurement("mw_power", powers))["model_mean"].values
+    measurement = _measurement("mw_power", powers, data=clean * 1.02, sigma=20.0)
+    result = fit(spec, measurement, ["environment.mw_conversion_factor=0.1uT/W**0.5:2uT/W**0.5:log",
+                                     "environment.t1e=0.1:10:log"], start_grid=0, progress=False)
+    report = result.report()
+    pairs = result.degenerate_pairs()
+    assert [pair[:2] for pair in pairs] == [("environment.mw_conversion_factor", "environment.t1e")]
+    assert pairs[0][2] < -0.99
+    assert "warning: environment.mw_conversion_factor and environment.t1e are correlated" in report

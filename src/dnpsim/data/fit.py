@@ -67,6 +67,10 @@ START_GRID = {1: 15, 2: 7, 3: 4}
 #: Warn when the disorder average's standard error exceeds this fraction of the data
 #: uncertainty (median over the points): the objective is then rugged in the parameters.
 NOISY_MODEL_RATIO = 0.5
+#: Warn when two fitted quantities are correlated beyond this (in absolute value): the
+#: data then fix a combination of them, not each (e.g. a power curve of the 2016 model
+#: fixes mw_conversion_factor^2 x t1e only).
+DEGENERATE_CORRELATION = 0.99
 #: Spec keys that only say how to run (not what to run); fitting them makes no sense.
 _NOT_FITTABLE = ("method.times", "method.seed", "method.kind")
 
@@ -216,9 +220,23 @@ class FitResult:
                          "parameters, the fit may have stopped in a local minimum and its standard errors may be "
                          "too small; raise [sweep] realizations (or --realizations), or take the slope over a "
                          "wider step (--diff-step 0.05), and fit again")
+        for first, second, value in self.degenerate_pairs():
+            lines.append(f"warning: {first} and {second} are correlated {value:+.3f}: the data fix a combination "
+                         "of them, not each (their standard errors measure the length of a valley, not the data); "
+                         "hold one of them fixed (known from another measurement) and fit the other")
+        if any(math.isnan(self.stderr[name]) for name in self.names):
+            lines.append("warning: no standard errors: the Jacobian is singular at the optimum (a parameter does not "
+                         "change the model there, or two change it only together); fit fewer parameters")
         if not self.success:
             lines.append(f"warning: the optimizer did not report convergence: {self.message}")
         return "\n".join(lines)
+
+    def degenerate_pairs(self) -> list[tuple[str, str, float]]:
+        """(name, name, correlation) of the fitted quantities correlated beyond
+        :data:`DEGENERATE_CORRELATION` in absolute value."""
+        return [(self.names[i], self.names[j], float(self.correlation[i, j]))
+                for i in range(len(self.names)) for j in range(i + 1, len(self.names))
+                if abs(self.correlation[i, j]) > DEGENERATE_CORRELATION]
 
     def to_dataset(self):
         """The comparison Dataset at the optimum with the fit in its attributes
