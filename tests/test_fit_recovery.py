@@ -29,15 +29,29 @@ import fit_recovery  # noqa: E402
 SEEDS = range(10)
 
 
+def _above_first_order(case, seeds, recovery, deviations, errors, label: str) -> list[str]:
+    """The seeds whose fit's chi-square is more than 0.1 above the chi-square at the
+    seed's first-order estimate (``fit_recovery.first_order``: what an ideal
+    least-squares fit returns to first order; a fit stuck in a local minimum is
+    typically 1 or more above it), as problem lines starting with ``label``."""
+    clean = fit_recovery.clean_curve(case)
+    problems = []
+    for seed, row in zip(seeds, deviations):
+        estimate = {key: truth + d * e for (key, truth), d, e in zip(case.truth.items(), row, errors)}
+        reference = fit_recovery.chi_square_at(case, seed, estimate, clean)
+        if recovery.chi_square[seed] > reference + 0.1:
+            problems.append(f"{label} seed {seed}: fit chi-square {recovery.chi_square[seed]:.4g} > {reference:.4g} "
+                            f"at the first-order estimate {estimate}")
+    return problems
+
+
 def _check_recovery(name: str) -> None:
     """The two criteria of issue 18 over 10 noise seeds, (i) every fitted value within 2
     standard errors of the truth in >= 9 seeds and (ii) mean standard error / spread
     over the seeds in [0.5, 2], and a third that separates the fitter from the luck of
     the noise draws: (iii) in every seed the fit's chi-square is at most 0.1 above the
     chi-square at the first-order estimate from that seed's noise
-    (``fit_recovery.first_order``: what an ideal least-squares fit returns to first
-    order; a fit stuck in a local minimum is typically 1 or more above it).  All three
-    are evaluated and reported together."""
+    (:func:`_above_first_order`).  All three are evaluated and reported together."""
     case = fit_recovery.cases()[name]
     recovery = fit_recovery.recover(case, SEEDS)
     problems = []
@@ -49,13 +63,7 @@ def _check_recovery(name: str) -> None:
         if not 0.5 <= ratio <= 2.0:
             problems.append(f"(ii) {key}: mean stderr / std over seeds = {ratio:.3g}")
     deviations, errors = fit_recovery.first_order(case, SEEDS)
-    clean = fit_recovery.clean_curve(case)
-    for seed, row in zip(SEEDS, deviations):
-        estimate = {key: truth + d * e for (key, truth), d, e in zip(case.truth.items(), row, errors)}
-        reference = fit_recovery.chi_square_at(case, seed, estimate, clean)
-        if recovery.chi_square[seed] > reference + 0.1:
-            problems.append(f"(iii) seed {seed}: fit chi-square {recovery.chi_square[seed]:.4g} > {reference:.4g} at the "
-                            f"first-order estimate {estimate}")
+    problems += _above_first_order(case, SEEDS, recovery, deviations, errors, "(iii)")
     assert not problems, "\n".join([name, *problems, fit_recovery.table([recovery]),
                                     f"(fit - truth) / stderr: {np.round(recovery.deviations(), 2).tolist()}",
                                     f"first-order prediction: {np.round(deviations, 2).tolist()}"])
@@ -111,13 +119,7 @@ def test_buildup_fit_is_calibrated_over_50_seeds():
         mean_error = float(np.mean(recovery.stderr[key]))
         if abs(mean_error / exact[index] - 1.0) > 0.05:
             problems.append(f"(a) {key}: mean reported stderr {mean_error:.4g}, first order at the truth {exact[index]:.4g}")
-    clean = fit_recovery.clean_curve(case)
-    for seed, row in zip(seeds, predicted):
-        estimate = {key: truth + d * e for (key, truth), d, e in zip(case.truth.items(), row, exact)}
-        reference = fit_recovery.chi_square_at(case, seed, estimate, clean)
-        if recovery.chi_square[seed] > reference + 0.1:
-            problems.append(f"(b) seed {seed}: fit chi-square {recovery.chi_square[seed]:.4g} > {reference:.4g} at "
-                            "the first-order estimate")
+    problems += _above_first_order(case, seeds, recovery, predicted, exact, "(b)")
     correlation = float(fit_recovery.first_order(case, return_correlation=True)[0, 1])
     p = _both_within_probability(correlation)
     inside = sum(recovery.within(2.0))
