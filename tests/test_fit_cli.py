@@ -3,6 +3,7 @@ write, and bad input refused before any model runs, with nothing written."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 
 import numpy as np
@@ -73,6 +74,11 @@ def test_fit_writes_report_plot_data_and_a_spec_that_reruns(problem, capsys):
     assert "model.couplings.scale" in report and "chi-square" in report
     result = xr.open_dataset(tmp / "fit.nc")
     fitted = result.attrs["fit_model.couplings.scale"]
+    # The report shows the fitted value in MHz, the NetCDF keeps it in Hz.
+    shown = re.search(r"model\.couplings\.scale = (\S+) \+- (\S+) MHz", report)
+    assert shown, report
+    assert float(shown.group(1)) * 1e6 == pytest.approx(fitted, rel=1e-5)
+    assert float(shown.group(2)) * 1e6 == pytest.approx(result.attrs["fit_model.couplings.scale_stderr"], rel=0.05)
     assert abs(fitted - 8e6) < 3 * result.attrs["fit_model.couplings.scale_stderr"] + 1e3
     # The fitted spec is a runnable sweep over the data's axis that reproduces the fitted curve.
     rerun = dnpsim.sweep(dnpsim.load_spec(tmp / "fit.toml"), progress=False)
@@ -186,3 +192,15 @@ def test_model_noise_adds_the_start_point_standard_error_in_quadrature(tmp_path)
     with pytest.raises(dnpsim.SpecError, match="--model-noise"):
         dnpsim.fit(start, layout.drop_vars("nuclear_polarization_uncertainty"), ["model.couplings.scale=2MHz:20MHz"],
                    model_noise=True, progress=False)
+
+
+def test_fit_says_where_the_start_grid_put_the_local_fit(problem, capsys):
+    """Without -q, fit prints the best point of the start grid (in readable units) before
+    the local fit, with or without --model-noise (it was printed only with it)."""
+    spec, data, tmp = problem
+    code, out, err = _run(capsys, "fit", spec, "--data", data, "--vary", "model.couplings.scale=2MHz:20MHz",
+                          "--start-grid", "3", "--max-evaluations", "3", "-o", tmp / "fit.nc")
+    assert code == 0, err
+    line = re.search(r"fit: start grid of 3 points, best chi-square \S+ at model\.couplings\.scale = (\S+) MHz", err)
+    assert line, err
+    assert float(line.group(1)) in (2.0, 11.0, 20.0)

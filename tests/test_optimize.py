@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -76,6 +77,26 @@ def test_reduce_map_locates_argmax_of_means(shape):
     assert 0.0 <= data.attrs["optimum_bootstrap_agreement"] <= 1.0
     assert math.isfinite(data.attrs["optimum_stderr"])
     assert any("optimum of nuclear_polarization" in line for line in optimum_lines(data))
+
+
+def test_optimum_lines_show_each_key_in_a_readable_unit():
+    """The terminal lines give a concentration in mM and a frequency in GHz (the
+    Dataset keeps mol/m^3 and Hz), every number of a line in the same unit."""
+    synthetic = _synthetic((3, 4))
+    synthetic = synthetic.assign_coords(
+        concentration=("concentration", [10.0, 40.0, 160.0], {"spec_key": "model.couplings.concentration",
+                                                             "units": "mol / m**3"}),
+        mw_frequency=("mw_frequency", [93.9e9, 94.0e9, 94.1e9, 94.2e9], {"spec_key": "environment.mw_frequency",
+                                                                       "units": "Hz"}))
+    data = reduce_map(synthetic, "nuclear_polarization", bootstrap=50)
+    lines = "\n".join(optimum_lines(data))
+    for dim, unit, factor in (("concentration", "mM", 1.0), ("mw_frequency", "GHz", 1e9)):
+        key = synthetic[dim].attrs["spec_key"]
+        shown = re.search(rf"{re.escape(key)} = (\S+) {unit} \(within one standard error: (\S+) {unit} \.\. "
+                          rf"(\S+) {unit}; bootstrap std (\S+) {unit}\)", lines)
+        assert shown, lines
+        for group, attr in zip(shown.groups(), ("", "_low", "_high", "_bootstrap_std")):
+            assert float(group) * factor == pytest.approx(data.attrs[f"optimum_{dim}{attr}"], rel=1e-5)
 
 
 def test_abs_objective_and_one_stderr_set():

@@ -83,3 +83,19 @@ def test_swept_field_and_concentration_coordinates_have_units(tmp_path):
     data = dnpsim.sweep(spec, progress=False)
     assert data["field"].attrs["units"] == "T"
     assert data["concentration"].attrs["units"] == "mol / m**3"
+
+
+@pytest.mark.parametrize("value, unit", [(93.9e9, "Hz"), (1.75e7, "Hz"), (25e3, "Hz"), (1.0, "s"), (5e-4, "s"),
+                                         (3.35, "T"), (0.0123, "T"), (2.5e-8, "T"), (4.8e-7, "T/W^0.5"),
+                                         (0.3, "K"), (40.0, "mol / m**3"), (12.0, "W")])
+def test_display_scale_shows_the_same_quantity_in_a_readable_unit(value, unit):
+    """The fit report and plot axes show SI values in a prefixed unit: pint agrees that
+    the shown number in the shown unit is the SI quantity, and the number lies in
+    [1, 1000)."""
+    from dnpsim.units import _registry, display_scale
+
+    factor, shown = display_scale(value, unit)
+    ureg = _registry()
+    assert ureg.Quantity(value, unit.replace("^", "**")).to(shown.replace("^", "**")).magnitude == pytest.approx(
+        value / factor, rel=1e-12)
+    assert 1.0 <= value / factor < 1000.0

@@ -171,7 +171,6 @@ def thermal_nuclear_polarization(omega_n, beta: float):
 
 
 @functools.lru_cache(maxsize=1)
-@functools.lru_cache(maxsize=1)
 def _registry():
     """The one pint registry of dnpsim (building one costs ~0.2 s).  EPR writes fields
     in gauss: ``G``, ``Gs`` (and ``kG``, ``mG``) are 1e-4 T here, where pint's ``G`` is
@@ -198,6 +197,32 @@ _DBM = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*dBm\s*$")
 def dbm_to_watt(level):
     """A power level in dBm as watts: P = 1 mW x 10^(level / 10).  Scalars or arrays."""
     return 1e-3 * 10.0 ** (np.asarray(level, dtype=float) / 10.0) if np.ndim(level) else 1e-3 * 10.0 ** (float(level) / 10.0)
+
+
+#: SI prefixes offered for display, largest first (micro written "u", plain ASCII).
+_DISPLAY_PREFIXES = ((1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "u"), (1e-9, "n"))
+
+
+def display_scale(values, unit: str) -> tuple[float, str]:
+    """A readable unit for values given in the SI ``unit``: (factor, unit text) with
+    values / factor between 1 and 1000 where a prefix allows (GHz for 94e9 Hz, ms for
+    2e-3 s, 3.35 T, nT/W^0.5 for 4.8e-7 T/W^0.5).  ``mol / m**3`` is shown as mM
+    (numerically equal); pure numbers (unit ``"1"`` or ``""``) are returned unscaled.
+    ``values`` may be a number or an array (the largest finite nonzero magnitude sets
+    the prefix).
+
+    The prefix goes on the unit's first symbol: ``"T/W^0.5"`` -> ``"uT/W^0.5"``."""
+    if unit == "mol / m**3":
+        return 1.0, "mM"
+    if unit in ("", "1"):
+        return 1.0, unit
+    values = np.abs(np.asarray(values, dtype=float))
+    values = values[np.isfinite(values) & (values > 0)]
+    largest = float(values.max()) if values.size else 1.0
+    for factor, prefix in _DISPLAY_PREFIXES:
+        if largest >= factor:
+            return factor, prefix + unit
+    return _DISPLAY_PREFIXES[-1][0], _DISPLAY_PREFIXES[-1][1] + unit
 
 
 def _parse_quantity(value, dimension: str, field: str = "value") -> float:

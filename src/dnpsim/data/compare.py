@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from dnpsim.errors import SpecError
+from dnpsim.units import display_scale
 
 __all__ = ["simulate_measurement", "compare", "plot_comparison", "scale_to_data", "model_observable", "sweep_spec_for",
            "point_spec_for"]
@@ -272,7 +273,7 @@ def plot_comparison(comparison, path: str | Path, *, title: str = "") -> Path:
     axis = comparison.attrs["axis"]
     unit, _, long_name = AXES[axis]
     x = np.asarray(comparison[axis].values, dtype=float)
-    x_scale, x_unit = _display_scale(x, unit)
+    x_scale, x_unit = display_scale(x, unit)
     figure, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(6.4, 5.6),
                                          gridspec_kw={"height_ratios": [3, 1]})
     data = comparison["data"].values
@@ -305,14 +306,3 @@ def plot_comparison(comparison, path: str | Path, *, title: str = "") -> Path:
     plt.close(figure)
     return path
 
-
-def _display_scale(x: np.ndarray, unit: str) -> tuple[float, str]:
-    """A readable unit for an axis in SI ``unit`` (GHz for 94e9 Hz, mT below 1 T...)."""
-    largest = float(np.max(np.abs(x))) if x.size else 1.0
-    prefixes = [(1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "u")]
-    if unit == "T" and largest >= 1.0:
-        return 1.0, "T"
-    for factor, prefix in prefixes:
-        if largest >= factor:
-            return factor, prefix + unit
-    return 1.0, unit

@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from dnpsim.errors import ConvergenceError, SpecError
+from dnpsim.units import display_scale
 
 __all__ = ["FitParameter", "FitResult", "parse_fit_vary", "fit", "DIFF_STEP", "TOLERANCE", "MAX_EVALUATIONS", "START_GRID",
            "NOISY_MODEL_RATIO"]
@@ -186,21 +187,19 @@ class FitResult:
     fitted_spec: dict = field(repr=False)
 
     def report(self) -> str:
-        """A plain-text report: values +- standard errors with units, correlations,
+        """A plain-text report: values +- standard errors in readable units (MHz, ms,
+        nT/W^0.5; :attr:`values` and :meth:`to_dataset` keep SI), correlations,
         chi-square, evaluations and wall time."""
-        from dnpsim.experiments.sweep import _key_units
-
         grid = f"a start grid of {self.start_grid_points} points and " if self.start_grid_points else ""
         lines = [f"fit of {self.comparison.attrs['observable']} along {self.comparison.attrs['axis']}: "
                  f"{self.points} points, {len(self.names)} fitted, {grid}{self.evaluations} model evaluations, "
                  f"{self.wall_time:.1f} s"]
         width = max(len(n) for n in self.names)
         for name in self.names:
-            unit = "" if name == "scale" else _key_units(name).get("units", "")
-            unit = "" if unit == "1" else unit
-            start = self.initial.get(name, float("nan"))
-            lines.append(f"  {name:<{width}} = {_format(self.values[name], self.stderr[name])} {unit}".rstrip()
-                         + f"   (local fit started at {start:.6g}{' ' + unit if unit else ''})")
+            factor, unit = _display_unit(name, self.values[name])
+            start = self.initial.get(name, float("nan")) / factor
+            lines.append(f"  {name:<{width}} = {_format(self.values[name] / factor, self.stderr[name] / factor)} "
+                         f"{unit}".rstrip() + f"   (local fit started at {start:.6g}{' ' + unit if unit else ''})")
         if self.at_bound:
             lines.append(f"  on a bound (standard error not meaningful; widen the --vary range): "
                          f"{', '.join(self.at_bound)}")
@@ -279,20 +278,29 @@ def _format(value: float, error: float) -> str:
     return f"{value:.6g} +- {error:.2g}"
 
 
-def _title_entry(name: str, value: float, error: float) -> str:
-    """``"scale = 17.5 +- 1.5 MHz"``: the last key component, value and error in a
-    readable unit (for the plot title)."""
-    from dnpsim.data.compare import _display_scale
+def _display_unit(name: str, value: float) -> tuple[float, str]:
+    """(factor, unit) to show the fitted quantity ``name`` of SI value ``value`` in:
+    :func:`dnpsim.units.display_scale` of the key's unit; (1, "") for pure numbers."""
     from dnpsim.experiments.sweep import _key_units
 
     unit = "" if name == "scale" else _key_units(name).get("units", "")
+    if unit in ("", "1"):
+        return 1.0, ""
+    return display_scale(value, unit)
+
+
+def _shown_value(name: str, value: float) -> str:
+    """``"17.5 MHz"``: a value of the fitted quantity ``name`` in its readable unit."""
+    factor, unit = _display_unit(name, value)
+    return f"{value / factor:.6g}" + (f" {unit}" if unit else "")
+
+
+def _title_entry(name: str, value: float, error: float) -> str:
+    """``"scale = 17.5 +- 1.5 MHz"``: the last key component, value and error in a
+    readable unit (for the plot title)."""
     short = ".".join(name.split(".")[-2:]) if name.count(".") >= 2 else name.rsplit(".", 1)[-1]
-    if unit == "mol / m**3":
-        return f"{short} = {_format(value, error)} mM"  # mol/m^3 is numerically mM
-    if unit in ("", "1") or " " in unit:
-        return f"{short} = {_format(value, error)}" + (f" {unit}" if unit not in ("", "1") else "")
-    factor, shown_unit = _display_scale(np.array([value]), unit)
-    return f"{short} = {_format(value / factor, error / factor)} {shown_unit}"
+    factor, unit = _display_unit(name, value)
+    return f"{short} = {_format(value / factor, error / factor)}" + (f" {unit}" if unit else "")
 
 
 def _toml_safe(value):
@@ -490,13 +498,13 @@ def fit(spec: str | Path | Mapping[str, Any], measurement, parameters: Sequence[
                 chi = _chi_square(model, data, sigma, scale)
                 if chi < best_chi:
                     start, start_model, start_error, best_chi = values, model, error, chi
+            if progress:
+                print(f"fit: start grid of {start_grid ** len(parameters)} points, best chi-square {best_chi:.6g} at "
+                      + ", ".join(f"{k} = {_shown_value(k, v)}" for k, v in start.items()), file=sys.stderr)
         if model_noise:
             # The model's own disorder noise at the start, added in quadrature and then
             # held fixed: weights that moved with the parameters would not be least squares.
             sigma = np.sqrt(sigma ** 2 + np.nan_to_num(start_error, nan=0.0) ** 2)
-            if progress:
-                print(f"fit: start grid of {start_grid ** len(parameters)} points, best chi-square {best_chi:.6g} at "
-                      + ", ".join(f"{k} = {v:.6g}" for k, v in start.items()), file=sys.stderr)
         params = lmfit.Parameters()
         for p in parameters:
             internal = f"u_{p.name}"

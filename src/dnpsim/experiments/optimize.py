@@ -49,6 +49,7 @@ from typing import Any
 import numpy as np
 
 from dnpsim.errors import SpecError
+from dnpsim.units import display_scale
 
 __all__ = ["OBJECTIVES", "Vary", "optimize_spec", "optimum_lines", "parse_vary", "perturbative_map", "plot_map", "reduce_map"]
 
@@ -361,7 +362,8 @@ def _with_unit(value: float, unit: str) -> str:
 
 
 def optimum_lines(data) -> list[str]:
-    """The optimum as terminal lines (value +- stderr, the key = value, the intervals)."""
+    """The optimum as terminal lines (value +- stderr, the key = value, the intervals),
+    each key's numbers in one readable unit (GHz, mM; the Dataset keeps SI)."""
     attrs = data.attrs
     if not attrs.get("optimum_found"):
         return ["optimum: no finite value of the objective on the map"]
@@ -372,11 +374,13 @@ def optimum_lines(data) -> list[str]:
               f"{data.sizes['realization']} realizations)")]
     for dim in dims:
         unit = attrs.get(f"optimum_{dim}_units", "")
+        # one readable unit per line (94 GHz, 356 mM), chosen by the optimum's value
+        factor, unit = (1.0, unit) if unit in ("", "1", "unknown") else display_scale(attrs[f"optimum_{dim}"], unit)
         boot = attrs.get(f"optimum_{dim}_bootstrap_std", math.nan)
-        boot_text = _with_unit(boot, unit) if math.isfinite(boot) else "undefined"
-        lines.append(f"  {attrs[f'optimum_{dim}_spec_key']} = {_with_unit(attrs[f'optimum_{dim}'], unit)} "
-                     f"(within one standard error: {_with_unit(attrs[f'optimum_{dim}_low'], unit)} .. "
-                     f"{_with_unit(attrs[f'optimum_{dim}_high'], unit)}; bootstrap std {boot_text})")
+        boot_text = _with_unit(boot / factor, unit) if math.isfinite(boot) else "undefined"
+        lines.append(f"  {attrs[f'optimum_{dim}_spec_key']} = {_with_unit(attrs[f'optimum_{dim}'] / factor, unit)} "
+                     f"(within one standard error: {_with_unit(attrs[f'optimum_{dim}_low'] / factor, unit)} .. "
+                     f"{_with_unit(attrs[f'optimum_{dim}_high'] / factor, unit)}; bootstrap std {boot_text})")
     if attrs.get("optimum_at_edge"):
         lines.append("  the optimum lies on the edge of the map: the maximum may lie beyond it; widen the --vary range")
     agreement = attrs.get("optimum_bootstrap_agreement", math.nan)
