@@ -283,10 +283,8 @@ def _display_unit(name: str, value: float) -> tuple[float, str]:
     :func:`dnpsim.units.display_scale` of the key's unit; (1, "") for pure numbers."""
     from dnpsim.experiments.sweep import _key_units
 
-    unit = "" if name == "scale" else _key_units(name).get("units", "")
-    if unit in ("", "1"):
-        return 1.0, ""
-    return display_scale(value, unit)
+    factor, unit = display_scale(value, "" if name == "scale" else _key_units(name).get("units", ""))
+    return factor, "" if unit == "1" else unit
 
 
 def _shown_value(name: str, value: float) -> str:

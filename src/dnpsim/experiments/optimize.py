@@ -375,7 +375,7 @@ def optimum_lines(data) -> list[str]:
     for dim in dims:
         unit = attrs.get(f"optimum_{dim}_units", "")
         # one readable unit per line (94 GHz, 356 mM), chosen by the optimum's value
-        factor, unit = (1.0, unit) if unit in ("", "1", "unknown") else display_scale(attrs[f"optimum_{dim}"], unit)
+        factor, unit = (1.0, unit) if unit == "unknown" else display_scale(attrs[f"optimum_{dim}"], unit)
         boot = attrs.get(f"optimum_{dim}_bootstrap_std", math.nan)
         boot_text = _with_unit(boot / factor, unit) if math.isfinite(boot) else "undefined"
         lines.append(f"  {attrs[f'optimum_{dim}_spec_key']} = {_with_unit(attrs[f'optimum_{dim}'] / factor, unit)} "
